@@ -1,0 +1,99 @@
+"""Semantic checks that a schema cannot express: rules that span fields or documents.
+
+`lint_documents` takes everything parsed from the files given to `canary lint` at once, so a Rollout
+is checked against the AnalysisTemplates that sit beside it (e.g. an argument the template requires
+and the Rollout never passes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from canary.api.analysis import AnalysisTemplate, ClusterAnalysisTemplate
+from canary.api.documents import Document
+from canary.api.problems import Problem
+from canary.api.rollout import CanaryStrategy, Rollout, RolloutAnalysis
+
+BUILT_IN_ARGS = frozenset({"stable-hash", "canary-hash", "rollout-name", "namespace"})
+"""Arguments canary supplies to every run itself (see canary.analysis.args)."""
+
+
+def lint_documents(documents: Sequence[Document]) -> dict[str, list[Problem]]:
+    """Problems per document source: its own parse problems plus the semantic checks below."""
+    templates = _templates_by_name(documents)
+    report: dict[str, list[Problem]] = {}
+    for document in documents:
+        problems = list(document.problems)
+        if isinstance(document.resource, Rollout):
+            problems += list(_rollout_problems(document.resource, templates))
+        report[document.source] = sorted(problems, key=lambda p: (p.path, p.message))
+    return report
+
+
+def _templates_by_name(
+    documents: Sequence[Document],
+) -> dict[tuple[str, bool], AnalysisTemplate | ClusterAnalysisTemplate]:
+    found: dict[tuple[str, bool], AnalysisTemplate | ClusterAnalysisTemplate] = {}
+    for document in documents:
+        resource = document.resource
+        if isinstance(resource, AnalysisTemplate | ClusterAnalysisTemplate):
+            found[(resource.metadata.name, isinstance(resource, ClusterAnalysisTemplate))] = resource
+    return found
+
+
+def _rollout_problems(
+    rollout: Rollout, templates: dict[tuple[str, bool], AnalysisTemplate | ClusterAnalysisTemplate]
+) -> Iterator[Problem]:
+    canary = rollout.spec.strategy.canary
+    base = "spec.strategy.canary"
+    yield from _step_problems(canary, base)
+    if canary.analysis is not None:
+        starting = canary.analysis.starting_step
+        if starting is not None and starting > len(canary.steps):
+            yield Problem(
+                f"{base}.analysis.startingStep",
+                f"{starting} is past the last step; there are {len(canary.steps)} steps",
+            )
+        yield from _analysis_arg_problems(canary.analysis, f"{base}.analysis", templates)
+    for index, step in enumerate(canary.steps):
+        if step.analysis is not None:
+            yield from _analysis_arg_problems(step.analysis, f"{base}.steps[{index}].analysis", templates)
+
+
+def _step_problems(canary: CanaryStrategy, base: str) -> Iterator[Problem]:
+    routing = canary.traffic_routing
+    for index, step in enumerate(canary.steps):
+        path = f"{base}.steps[{index}]"
+        if (
+            step.set_weight is not None
+            and routing is not None
+            and step.set_weight > routing.max_traffic_weight
+        ):
+            yield Problem(
+                f"{path}.setWeight",
+                f"{step.set_weight} exceeds trafficRouting.maxTrafficWeight {routing.max_traffic_weight}",
+            )
+        if step.set_canary_scale is not None and routing is None:
+            yield Problem(
+                f"{path}.setCanaryScale",
+                "needs trafficRouting: without a router the canary's share is set by replica counts",
+            )
+
+
+def _analysis_arg_problems(
+    analysis: RolloutAnalysis,
+    path: str,
+    templates: dict[tuple[str, bool], AnalysisTemplate | ClusterAnalysisTemplate],
+) -> Iterator[Problem]:
+    given = {arg.name for arg in analysis.args} | BUILT_IN_ARGS
+    for index, ref in enumerate(analysis.templates):
+        template = templates.get((ref.template_name, ref.cluster_scope))
+        if template is None:
+            continue
+        for arg in template.spec.args:
+            if arg.value is None and arg.value_from is None and arg.name not in given:
+                yield Problem(
+                    f"{path}.args",
+                    f"template '{ref.template_name}' (templates[{index}]) requires argument '{arg.name}'; "
+                    f"add {{name: {arg.name}, value: ...}} to args",
+                )

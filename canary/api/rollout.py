@@ -1,0 +1,312 @@
+"""The Rollout custom resource (spec written by people and GitOps tools, status by the controller alone).
+
+Field names, defaults and step semantics follow Argo Rollouts so a spec ports by changing
+`apiVersion` to `canary.dev/v1alpha1`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from canary.api.base import (
+    Condition,
+    CRDModel,
+    Duration,
+    IntOrPercent,
+    LabelSelector,
+    ObjectMeta,
+)
+
+
+class PodTemplateHashValue(StrEnum):
+    STABLE = "Stable"
+    LATEST = "Latest"
+
+
+class FieldRef(CRDModel):
+    field_path: str
+
+
+class ArgumentValueFrom(CRDModel):
+    pod_template_hash_value: PodTemplateHashValue | None = None
+    field_ref: FieldRef | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ArgumentValueFrom:
+        if (self.pod_template_hash_value is None) == (self.field_ref is None):
+            raise ValueError("set exactly one of podTemplateHashValue or fieldRef")
+        return self
+
+
+class AnalysisRunArgument(CRDModel):
+    """An argument a Rollout passes to its templates: a literal or a value taken from the Rollout."""
+
+    name: str = Field(min_length=1)
+    value: str | None = None
+    value_from: ArgumentValueFrom | None = None
+
+    @model_validator(mode="after")
+    def _value_or_value_from(self) -> AnalysisRunArgument:
+        if self.value is not None and self.value_from is not None:
+            raise ValueError(f"argument '{self.name}': set value or valueFrom, not both")
+        return self
+
+
+class AnalysisTemplateRef(CRDModel):
+    template_name: str = Field(min_length=1)
+    cluster_scope: bool = False
+
+
+class DryRunMetric(CRDModel):
+    metric_name: str = Field(min_length=1)
+
+
+class RolloutAnalysis(CRDModel):
+    """Templates to run as one AnalysisRun, as a step or in the background."""
+
+    templates: list[AnalysisTemplateRef] = Field(min_length=1)
+    args: list[AnalysisRunArgument] = Field(default_factory=list)
+    dry_run: list[DryRunMetric] = Field(default_factory=list)
+
+
+class RolloutAnalysisBackground(RolloutAnalysis):
+    starting_step: int | None = Field(default=None, ge=0)
+
+
+class PauseStep(CRDModel):
+    """`pause: {}` waits for a promote; `pause: {duration: 30s}` resumes by itself."""
+
+    duration: Duration | None = None
+
+
+class SetCanaryScale(CRDModel):
+    weight: int | None = Field(default=None, ge=0, le=100)
+    replicas: int | None = Field(default=None, ge=0)
+    match_traffic_weight: bool = False
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SetCanaryScale:
+        chosen = [self.weight is not None, self.replicas is not None, self.match_traffic_weight]
+        if sum(chosen) != 1:
+            raise ValueError("set exactly one of weight, replicas or matchTrafficWeight: true")
+        return self
+
+
+class CanaryStep(CRDModel):
+    """One step; exactly one field is set."""
+
+    set_weight: int | None = Field(default=None, ge=0, le=100)
+    pause: PauseStep | None = None
+    analysis: RolloutAnalysis | None = None
+    set_canary_scale: SetCanaryScale | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CanaryStep:
+        chosen = [name for name in type(self).model_fields if getattr(self, name) is not None]
+        if len(chosen) != 1:
+            raise ValueError(
+                "a step sets exactly one of setWeight, pause, analysis, setCanaryScale"
+                + (f" (this one sets {len(chosen)})" if chosen else " (this one is empty)")
+            )
+        return self
+
+
+class SMITrafficRouting(CRDModel):
+    root_service: str | None = None
+    traffic_split_name: str | None = None
+
+
+class IstioVirtualService(CRDModel):
+    name: str = Field(min_length=1)
+    routes: list[str] = Field(default_factory=list)
+
+
+class IstioDestinationRule(CRDModel):
+    name: str = Field(min_length=1)
+    canary_subset_name: str = Field(min_length=1)
+    stable_subset_name: str = Field(min_length=1)
+
+
+class IstioTrafficRouting(CRDModel):
+    virtual_service: IstioVirtualService
+    destination_rule: IstioDestinationRule | None = None
+
+
+class NginxTrafficRouting(CRDModel):
+    stable_ingress: str = Field(min_length=1)
+    annotation_prefix: str = "nginx.ingress.kubernetes.io"
+
+
+class GatewayAPITrafficRouting(CRDModel):
+    http_route: str = Field(min_length=1)
+    namespace: str | None = None
+
+
+class TrafficRouting(CRDModel):
+    smi: SMITrafficRouting | None = None
+    istio: IstioTrafficRouting | None = None
+    nginx: NginxTrafficRouting | None = None
+    gateway_api: GatewayAPITrafficRouting | None = Field(default=None, alias="gatewayAPI")
+    max_traffic_weight: int = Field(default=100, ge=1)
+
+    @model_validator(mode="after")
+    def _one_router(self) -> TrafficRouting:
+        routers = [r for r in (self.smi, self.istio, self.nginx, self.gateway_api) if r is not None]
+        if len(routers) != 1:
+            raise ValueError("configure exactly one router: smi, istio, nginx or gatewayAPI")
+        return self
+
+
+class PodMetadata(CRDModel):
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class CanaryStrategy(CRDModel):
+    steps: list[CanaryStep] = Field(default_factory=list)
+    canary_service: str | None = None
+    stable_service: str | None = None
+    max_surge: IntOrPercent = "25%"
+    max_unavailable: IntOrPercent = "25%"
+    traffic_routing: TrafficRouting | None = None
+    analysis: RolloutAnalysisBackground | None = None
+    canary_metadata: PodMetadata | None = None
+    stable_metadata: PodMetadata | None = None
+    scale_down_delay_seconds: int = Field(default=30, ge=0)
+    abort_scale_down_delay_seconds: int = Field(default=30, ge=0)
+    dynamic_stable_scale: bool = False
+    min_pods_per_replica_set: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CanaryStrategy:
+        if self.max_surge in (0, "0%") and self.max_unavailable in (0, "0%"):
+            raise ValueError("maxSurge and maxUnavailable cannot both be 0: the rollout could never progress")
+        if self.canary_service and self.canary_service == self.stable_service:
+            raise ValueError(
+                f"canaryService and stableService are both '{self.canary_service}'; they must name different Services"
+            )
+        if self.traffic_routing is not None and not (self.canary_service and self.stable_service):
+            raise ValueError("trafficRouting needs both canaryService and stableService")
+        return self
+
+
+class Strategy(CRDModel):
+    canary: CanaryStrategy
+
+
+class WorkloadRef(CRDModel):
+    api_version: str = "apps/v1"
+    kind: Literal["Deployment"] = "Deployment"
+    name: str = Field(min_length=1)
+    scale_down: Literal["never", "onsuccess", "progressively"] = "never"
+
+
+class AnalysisHistory(CRDModel):
+    successful_run_history_limit: int = Field(default=5, ge=0)
+    unsuccessful_run_history_limit: int = Field(default=5, ge=0)
+
+
+class RolloutSpec(CRDModel):
+    replicas: int = Field(default=1, ge=0)
+    selector: LabelSelector | None = None
+    template: dict[str, Any] | None = None
+    workload_ref: WorkloadRef | None = None
+    min_ready_seconds: int = Field(default=0, ge=0)
+    revision_history_limit: int = Field(default=10, ge=0)
+    paused: bool = False
+    progress_deadline_seconds: int = Field(default=600, ge=1)
+    progress_deadline_abort: bool = False
+    restart_at: datetime | None = None
+    strategy: Strategy
+    analysis: AnalysisHistory | None = None
+
+    @model_validator(mode="after")
+    def _template_source(self) -> RolloutSpec:
+        if (self.template is None) == (self.workload_ref is None):
+            raise ValueError("set exactly one of template or workloadRef")
+        if self.template is not None:
+            if self.selector is None:
+                raise ValueError("selector is required with template")
+            labels = (self.template.get("metadata") or {}).get("labels") or {}
+            for key, value in self.selector.match_labels.items():
+                if labels.get(key) != value:
+                    raise ValueError(
+                        f"selector.matchLabels {key}={value} does not match template.metadata.labels; "
+                        "the selector must select the template's pods"
+                    )
+        return self
+
+
+class RolloutPhase(StrEnum):
+    HEALTHY = "Healthy"
+    PROGRESSING = "Progressing"
+    PAUSED = "Paused"
+    DEGRADED = "Degraded"
+
+
+class PauseReason(StrEnum):
+    CANARY_PAUSE_STEP = "CanaryPauseStep"
+    INCONCLUSIVE_ANALYSIS = "InconclusiveAnalysisRun"
+
+
+class PauseCondition(CRDModel):
+    reason: PauseReason
+    start_time: datetime
+
+
+class WeightDestination(CRDModel):
+    weight: int = Field(ge=0, le=100)
+    pod_template_hash: str | None = None
+    service_name: str | None = None
+
+
+class TrafficWeights(CRDModel):
+    canary: WeightDestination
+    stable: WeightDestination
+
+
+class RolloutAnalysisRunStatus(CRDModel):
+    name: str
+    status: str
+    message: str = ""
+
+
+class CanaryStatus(CRDModel):
+    weights: TrafficWeights | None = None
+    current_step_analysis_run_status: RolloutAnalysisRunStatus | None = None
+    current_background_analysis_run_status: RolloutAnalysisRunStatus | None = None
+
+
+class RolloutStatus(CRDModel):
+    phase: RolloutPhase | None = None
+    message: str = ""
+    conditions: list[Condition] = Field(default_factory=list)
+    observed_generation: int | None = None
+    current_pod_hash: str | None = None
+    stable_rs: str | None = Field(default=None, alias="stableRS")
+    current_step_index: int | None = None
+    current_step_hash: str | None = None
+    pause_conditions: list[PauseCondition] = Field(default_factory=list)
+    controller_pause: bool = False
+    abort: bool = False
+    aborted_at: datetime | None = None
+    promote_full: bool = False
+    restarted_at: datetime | None = None
+    replicas: int = 0
+    updated_replicas: int = 0
+    ready_replicas: int = 0
+    available_replicas: int = 0
+    canary: CanaryStatus = Field(default_factory=CanaryStatus)
+    selector: str | None = None
+
+
+class Rollout(CRDModel):
+    api_version: Literal["canary.dev/v1alpha1"] = "canary.dev/v1alpha1"
+    kind: Literal["Rollout"] = "Rollout"
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: RolloutSpec
+    status: RolloutStatus = Field(default_factory=RolloutStatus)
