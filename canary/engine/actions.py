@@ -1,0 +1,146 @@
+"""Declarative actions: each says what must be true in the cluster, never how to get there.
+
+The engine returns them; adapters (`canary.cluster.memory`, `canary.cluster.kube`, the traffic
+routers) make them true and write only on a difference, so applying the same decision twice does
+nothing. The shell applies a decision's actions in the order given; `decide` orders them so traffic
+moves away from a ReplicaSet before that ReplicaSet shrinks (see `ORDER`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, NewType
+
+from canary.api.analysis import AnalysisRun
+
+PodHash = NewType("PodHash", str)
+"""A pod-template hash (`rollouts-pod-template-hash` label): the identity of one revision."""
+
+
+@dataclass(frozen=True)
+class CreateReplicaSet:
+    """A ReplicaSet for this revision exists with this template (created with `replicas` if absent)."""
+
+    pod_template_hash: PodHash
+    template: Mapping[str, Any]
+    replicas: int
+    revision: int
+
+
+@dataclass(frozen=True)
+class ScaleReplicaSet:
+    """The ReplicaSet of this revision asks for exactly `replicas` pods."""
+
+    pod_template_hash: PodHash
+    replicas: int
+
+
+@dataclass(frozen=True)
+class SetScaleDownDeadline:
+    """The ReplicaSet carries this scale-down deadline (None removes it); the engine scales it after."""
+
+    pod_template_hash: PodHash
+    deadline: datetime | None
+
+
+@dataclass(frozen=True)
+class DeleteReplicaSet:
+    """The ReplicaSet of this revision no longer exists (history beyond revisionHistoryLimit)."""
+
+    pod_template_hash: PodHash
+
+
+@dataclass(frozen=True)
+class RestartPods:
+    """Every pod of the ReplicaSet was started at or after `restart_at` (spec.restartAt)."""
+
+    pod_template_hash: PodHash
+    restart_at: datetime
+
+
+@dataclass(frozen=True)
+class SetServiceSelector:
+    """The Service selects the pods of this revision (its selector carries the hash)."""
+
+    service: str
+    pod_template_hash: PodHash
+
+
+@dataclass(frozen=True)
+class SetTrafficWeight:
+    """The router sends `canary_weight` (of maxTrafficWeight) to the canary, the rest to stable."""
+
+    canary_weight: int
+    stable_hash: PodHash
+    canary_hash: PodHash
+
+
+@dataclass(frozen=True)
+class CreateAnalysisRun:
+    """This AnalysisRun exists (created if absent, never overwritten)."""
+
+    run: AnalysisRun = field(compare=True)
+
+
+@dataclass(frozen=True)
+class TerminateAnalysisRun:
+    """The named AnalysisRun is asked to stop (spec.terminate = true)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class DeleteAnalysisRun:
+    """The named AnalysisRun is gone (history beyond the run history limits)."""
+
+    name: str
+
+
+EventType = Literal["Normal", "Warning"]
+
+
+@dataclass(frozen=True)
+class EmitEvent:
+    """A Kubernetes Event on the Rollout; emitted once per state change, never on a quiet reconcile."""
+
+    type: EventType
+    reason: str
+    message: str
+
+
+Action = (
+    CreateReplicaSet
+    | ScaleReplicaSet
+    | SetScaleDownDeadline
+    | DeleteReplicaSet
+    | RestartPods
+    | SetServiceSelector
+    | SetTrafficWeight
+    | CreateAnalysisRun
+    | TerminateAnalysisRun
+    | DeleteAnalysisRun
+    | EmitEvent
+)
+
+ORDER: tuple[type, ...] = (
+    CreateReplicaSet,
+    SetTrafficWeight,
+    SetServiceSelector,
+    ScaleReplicaSet,
+    SetScaleDownDeadline,
+    RestartPods,
+    TerminateAnalysisRun,
+    CreateAnalysisRun,
+    DeleteAnalysisRun,
+    DeleteReplicaSet,
+    EmitEvent,
+)
+"""The order the shell applies actions in. Traffic and selectors move before any ReplicaSet shrinks,
+so stable traffic is never sent to pods that are going away; scale-ups come with the creations."""
+
+
+def ordered(actions: list[Action]) -> tuple[Action, ...]:
+    """`actions` in `ORDER`, keeping the engine's order within a kind (a stable sort)."""
+    return tuple(sorted(actions, key=lambda action: ORDER.index(type(action))))

@@ -1,0 +1,67 @@
+"""What the engine reads from the cluster besides the Rollout itself: a frozen snapshot.
+
+The shell (`ClusterPort.observe`) builds it; the engine never asks the cluster anything else, so a
+decision depends on exactly these values and `now`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from canary.api.analysis import AnalysisRun, AnalysisTemplate, ClusterAnalysisTemplate
+from canary.engine.actions import PodHash
+
+
+@dataclass(frozen=True)
+class ReplicaSetView:
+    """One ReplicaSet owned by the Rollout.
+
+    `replicas` is the spec (what was asked), `ready`/`available` what the pods report;
+    `scale_down_deadline` is the deadline set by `SetScaleDownDeadline`, `restarted_at` the last
+    `RestartPods` it completed.
+    """
+
+    name: str
+    pod_template_hash: PodHash
+    template: Mapping[str, Any]
+    revision: int
+    replicas: int
+    ready: int = 0
+    available: int = 0
+    created_at: datetime | None = None
+    scale_down_deadline: datetime | None = None
+    restarted_at: datetime | None = None
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The cluster as seen for one Rollout.
+
+    - `replica_sets`: the ReplicaSets it owns, any order.
+    - `analysis_runs`: the AnalysisRuns it owns.
+    - `templates` / `cluster_templates`: the AnalysisTemplates (same namespace) and
+      ClusterAnalysisTemplates its steps and background analysis reference, by name; a reference
+      missing here is reported as InvalidSpec.
+    - `service_selectors`: every Service the strategy names, mapped to the pod-template hash its
+      selector pins (None when it pins none); a named Service missing here is InvalidSpec.
+    - `router_weight`: the canary weight the traffic router reports, None without a router.
+    - `workload_template`: the pod template of `spec.workloadRef`'s Deployment, if one is used.
+    """
+
+    replica_sets: tuple[ReplicaSetView, ...] = ()
+    analysis_runs: tuple[AnalysisRun, ...] = ()
+    templates: Mapping[str, AnalysisTemplate] = field(default_factory=dict)
+    cluster_templates: Mapping[str, ClusterAnalysisTemplate] = field(default_factory=dict)
+    service_selectors: Mapping[str, PodHash | None] = field(default_factory=dict)
+    router_weight: int | None = None
+    workload_template: Mapping[str, Any] | None = None
+
+    def replica_set(self, pod_hash: PodHash | str | None) -> ReplicaSetView | None:
+        return next((rs for rs in self.replica_sets if rs.pod_template_hash == pod_hash), None)
+
+    def analysis_run(self, name: str | None) -> AnalysisRun | None:
+        return next((run for run in self.analysis_runs if run.metadata.name == name), None)
