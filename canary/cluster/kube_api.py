@@ -1,0 +1,224 @@
+"""Generic reads, watches and writes of any Kubernetes resource as plain dicts, on the official client.
+
+Every object is addressed by (apiVersion, plural, namespace, name), so one small class serves
+canary's custom resources, ReplicaSets, Services, Pods, Events, Leases and every router's resource.
+Requests go through `kubernetes.client.ApiClient` (its configuration, auth and TLS); writes are JSON
+merge patches with the field manager `canary-controller`.
+
+Errors callers act on become `NotFound`, `Conflict` (409: re-read and redo) and `Gone` (410: the
+watch's resourceVersion was compacted, re-list); anything else stays an `ApiException` (transient,
+retried with backoff by the work queue).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes.client import ApiClient
+from kubernetes.client.exceptions import ApiException
+
+from canary.cluster.port import Conflict, NotFound
+
+FIELD_MANAGER = "canary-controller"
+MERGE_PATCH = "application/merge-patch+json"
+
+Obj = dict[str, Any]
+
+
+class Gone(RuntimeError):  # noqa: N818 - the HTTP status name
+    """410: the requested resourceVersion is too old; list again."""
+
+
+@dataclass(frozen=True)
+class ObjectList:
+    items: list[Obj]
+    resource_version: str
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    type: str  # ADDED, MODIFIED, DELETED, BOOKMARK
+    object: Obj
+
+
+def resource_path(api_version: str, plural: str, namespace: str | None, name: str | None = None) -> str:
+    """`/api/v1/namespaces/ns/pods/x` or `/apis/apps/v1/replicasets` (namespace None: all or cluster-scoped)."""
+    root = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
+    scope = f"/namespaces/{namespace}" if namespace else ""
+    return f"{root}{scope}/{plural}" + (f"/{name}" if name else "")
+
+
+def label_selector(labels: Mapping[str, str]) -> str:
+    return ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+
+
+class KubeApi:
+    """Thin, stateless wrapper; safe to share between threads (the ApiClient pools connections)."""
+
+    def __init__(self, client: ApiClient, request_timeout: float = 30.0) -> None:
+        self._client = client
+        self._timeout = request_timeout
+
+    def get(self, api_version: str, plural: str, namespace: str | None, name: str) -> Obj | None:
+        try:
+            return self._json("GET", resource_path(api_version, plural, namespace, name))
+        except NotFound:
+            return None
+
+    def list(
+        self,
+        api_version: str,
+        plural: str,
+        namespace: str | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> ObjectList:
+        query = {"labelSelector": label_selector(labels)} if labels else {}
+        body = self._json("GET", resource_path(api_version, plural, namespace), query=query)
+        kind = body.get("kind", "List").removesuffix("List")
+        items = [{"apiVersion": api_version, "kind": kind, **item} for item in body.get("items") or []]
+        return ObjectList(items, str(body.get("metadata", {}).get("resourceVersion", "")))
+
+    def watch(
+        self,
+        api_version: str,
+        plural: str,
+        namespace: str | None,
+        resource_version: str,
+        timeout_seconds: int,
+    ) -> Iterator[WatchEvent]:
+        """Events after `resource_version` until the server ends the stream; `Gone` when it is too old."""
+        query = {
+            "watch": "true",
+            "resourceVersion": resource_version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": str(timeout_seconds),
+        }
+        response = self._send("GET", resource_path(api_version, plural, namespace), query=query, stream=True)
+        try:
+            for line in _lines(response):
+                event = json.loads(line)
+                if event["type"] == "ERROR":
+                    _raise_status(event["object"])
+                yield WatchEvent(event["type"], event["object"])
+        finally:
+            response.release_conn()
+
+    def create(self, api_version: str, plural: str, namespace: str | None, body: Obj) -> Obj:
+        return self._json(
+            "POST",
+            resource_path(api_version, plural, namespace),
+            body=body,
+            query={"fieldManager": FIELD_MANAGER},
+        )
+
+    def patch(
+        self,
+        api_version: str,
+        plural: str,
+        namespace: str | None,
+        name: str,
+        patch: Obj,
+        *,
+        subresource: str | None = None,
+    ) -> Obj:
+        """A JSON merge patch; a `metadata.resourceVersion` in it makes the write conditional (409)."""
+        path = resource_path(api_version, plural, namespace, name) + (
+            f"/{subresource}" if subresource else ""
+        )
+        return self._json(
+            "PATCH", path, body=patch, content_type=MERGE_PATCH, query={"fieldManager": FIELD_MANAGER}
+        )
+
+    def replace(self, api_version: str, plural: str, namespace: str | None, name: str, body: Obj) -> Obj:
+        """PUT: fails with `Conflict` unless `body.metadata.resourceVersion` is the current one."""
+        path = resource_path(api_version, plural, namespace, name)
+        return self._json("PUT", path, body=body, query={"fieldManager": FIELD_MANAGER})
+
+    def delete(self, api_version: str, plural: str, namespace: str | None, name: str) -> None:
+        try:
+            self._json("DELETE", resource_path(api_version, plural, namespace, name))
+        except NotFound:
+            return
+
+    def _json(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        body: Obj | None = None,
+        content_type: str = "application/json",
+    ) -> Obj:
+        response = self._send(method, path, query=query, body=body, content_type=content_type)
+        decoded: Obj = json.loads(response.data or b"{}")
+        return decoded
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        body: Obj | None = None,
+        content_type: str = "application/json",
+        stream: bool = False,
+    ) -> Any:
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        request = self._client.param_serialize(
+            method=method,
+            resource_path=path,
+            query_params=list((query or {}).items()),
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        timeout = None if stream else self._timeout
+        response: Any = self._client.call_api(*request, _request_timeout=timeout)
+        if not 200 <= response.status <= 299:
+            response.read()
+            _raise_for(response.status, response.data, response)
+        if stream:
+            return response.response
+        response.read()
+        return response
+
+
+def _lines(response: Any) -> Iterator[str]:
+    buffer = b""
+    for chunk in response.stream(amt=None, decode_content=False):
+        buffer += chunk
+        *complete, buffer = buffer.split(b"\n")
+        yield from (line.decode() for line in complete if line.strip())
+    if buffer.strip():
+        yield buffer.decode()
+
+
+def _raise_for(status: int, data: bytes | None, response: Any) -> None:
+    message = _message(data)
+    if status == 404:
+        raise NotFound(message)
+    if status == 409:
+        raise Conflict(message)
+    if status == 410:
+        raise Gone(message)
+    raise ApiException(http_resp=response)
+
+
+def _raise_status(status: Obj) -> None:
+    code = int(status.get("code", 500))
+    message = str(status.get("message", status))
+    if code == 410:
+        raise Gone(message)
+    raise ApiException(status=code, reason=message)
+
+
+def _message(data: bytes | None) -> str:
+    try:
+        return str(json.loads(data or b"{}").get("message", ""))
+    except (ValueError, AttributeError):
+        return (data or b"").decode(errors="replace")
