@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import datetime as dt
+import functools
 import ipaddress
 import json
 import os
@@ -553,7 +554,7 @@ class LocalControlPlane:
             f"--config={self.binaries.kwok_stages}",
             "--manage-all-nodes=false",
             f"--manage-nodes-with-annotation-selector={FAKE_NODE_ANNOTATION}=fake",
-            "--server-address=",
+            "--cidr=10.128.0.0/16",  # pod IPs; the default /24 runs out past ~250 pods
             "--node-lease-duration-seconds=40",
         ])
 
@@ -609,7 +610,7 @@ class LocalControlPlane:
         self.node_names += names
         if wait:
             for name in names:
-                wait_for(f"node {name} Ready", lambda n=name: _node_schedulable(core.read_node(n)),
+                wait_for(f"node {name} Ready", functools.partial(_node_schedulable, core, name),
                          self.startup_timeout, check=self.check_alive)
         return names
 
@@ -702,14 +703,16 @@ class LocalControlPlane:
             return any(c.type == "Established" and c.status == "True" for c in conds)
 
         for name in names:
-            wait_for(f"CRD {name} Established", lambda n=name: established(n), timeout)
+            wait_for(f"CRD {name} Established", functools.partial(established, name), timeout)
 
 
 # --------------------------------------------------------------------------------------------------
 # helpers
 
 
-def _node_schedulable(node: Any) -> bool:
+def _node_schedulable(core: Any, name: str) -> bool:
+    """Ready, and without the node.kubernetes.io/* taints the node lifecycle controller sets."""
+    node = core.read_node(name)
     conds = (node.status.conditions or []) if node.status else []
     ready = any(c.type == "Ready" and c.status == "True" for c in conds)
     taints = node.spec.taints or []
@@ -764,3 +767,33 @@ def _load_documents(sources: Iterable[Path | str | Mapping[str, Any]]) -> Iterat
                         yield from (dict(i) for i in doc["items"])
                     else:
                         yield dict(doc)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a control plane in the foreground for manual poking: prints KUBECONFIG, stops on Ctrl-C."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--nodes", type=int, default=3, help="kwok fake nodes (default 3)")
+    parser.add_argument("--work-dir", type=Path, help="keep state and logs here (default: a temp dir)")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
+    with LocalControlPlane(build(), work_dir=args.work_dir, nodes=args.nodes) as cp:
+        print(f"control plane up in {cp.timings['total']:.1f}s: {cp.server}", flush=True)
+        print(f"export KUBECONFIG={cp.kubeconfig}", flush=True)
+        print(f"logs: {cp.log_dir}   (Ctrl-C to stop)", flush=True)
+        try:
+            while True:
+                time.sleep(1)
+                cp.check_alive()
+        except KeyboardInterrupt:
+            print("stopping", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
