@@ -1,0 +1,139 @@
+"""The `prometheus` provider: one instant PromQL query, evaluated at the runner's `now`.
+
+What a query result becomes:
+
+    scalar                    -> that number
+    vector of one series      -> that series' number
+    vector of several series  -> a list of numbers (conditions can use result[0], len(result), ...)
+    empty vector              -> the metric's `onEmptyResult`: Inconclusive (default), Failed or Error;
+                                 never Successful, since nothing was measured
+    NaN / +Inf / -Inf         -> passed on as such; conditions.assess makes it Inconclusive unless a
+                                 condition handles it with isNaN/isInf
+    range vector, string      -> Error: write an instant query returning numbers
+
+Unreachable server, timeout, an error answer (its message is kept) or a malformed body raise
+MeasurementError, recorded as an Error measurement.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import requests
+from prometheus_api_client import PrometheusConnect
+from prometheus_api_client.exceptions import PrometheusApiClientException
+from urllib3.util.retry import Retry
+
+from canary.analysis.conditions import MeasuredValue
+from canary.analysis.providers.base import MeasureContext, MeasurementError, ProviderResult, Reading, Verdict
+from canary.api.analysis import AnalysisPhase, Metric, PrometheusProvider
+from canary.api.base import parse_duration
+
+_EMPTY_PHASE = {"inconclusive": AnalysisPhase.INCONCLUSIVE, "failed": AnalysisPhase.FAILED}
+_SERVER_ERROR = re.compile(r'"error"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+class PrometheusMetricProvider:
+    """Measures `metric.provider.prometheus`; one HTTP request per measurement, no retries of its own."""
+
+    def measure(self, metric: Metric, context: MeasureContext) -> ProviderResult:
+        config = metric.provider.prometheus
+        if config is None:
+            raise MeasurementError(f"metric '{metric.name}' has no prometheus provider")
+        data = query(config, config.query, at=context.now.timestamp())
+        value = value_of(data)
+        if value is None:
+            return empty_result(config)
+        return Reading(value)
+
+
+def empty_result(config: PrometheusProvider) -> Verdict:
+    """The outcome of a query that matched no series, as `onEmptyResult` says."""
+    message = (
+        f"query returned no data (onEmptyResult: {config.on_empty_result}); check the metric and label "
+        f"names and that the workload receives traffic: {config.query}"
+    )
+    if config.on_empty_result == "error":
+        raise MeasurementError(message)
+    return Verdict(_EMPTY_PHASE[config.on_empty_result], message)
+
+
+def query(config: PrometheusProvider, promql: str, *, at: float) -> list[Any]:
+    """The raw `data.result` of an instant query at unix time `at`; MeasurementError when it fails."""
+    timeout = parse_duration(config.timeout)
+    headers = {h.key: h.value or "" for h in config.headers}
+    with requests.Session() as session:
+        session.verify = not config.insecure
+        client = PrometheusConnect(
+            url=config.address.rstrip("/"),
+            headers=headers or None,
+            session=session,
+            retry=Retry(total=0, raise_on_status=False),
+            timeout=timeout,
+        )
+        try:
+            result = client.custom_query(promql, params={"time": at})
+        except requests.exceptions.Timeout:
+            raise MeasurementError(
+                f"Prometheus at {config.address} did not answer within {config.timeout}"
+            ) from None
+        except requests.exceptions.RequestException as error:
+            raise MeasurementError(f"cannot reach Prometheus at {config.address}: {_reason(error)}") from None
+        except PrometheusApiClientException as error:
+            raise MeasurementError(
+                f"Prometheus at {config.address} rejected the query: {_server_message(error)}"
+            ) from None
+        except (ValueError, KeyError, TypeError) as error:
+            raise MeasurementError(
+                f"Prometheus at {config.address} sent a malformed answer: {error}"
+            ) from None
+    if not isinstance(result, list):
+        raise MeasurementError(
+            f"Prometheus at {config.address} sent a malformed answer: result is not a list"
+        )
+    return result
+
+
+def value_of(result: list[Any]) -> MeasuredValue:
+    """A query's `data.result` as a measured value (see the module docstring); None when empty."""
+    if not result:
+        return None
+    if not isinstance(result[0], dict):
+        return _number(result, "scalar")
+    if any("values" in series for series in result):
+        raise MeasurementError(
+            "the query returned a range vector; write an instant query (no [5m] selector at the end)"
+        )
+    numbers = [_number(series.get("value"), "vector sample") for series in result]
+    return numbers[0] if len(numbers) == 1 else numbers
+
+
+def _number(sample: Any, what: str) -> float:
+    """Prometheus encodes a sample as [timestamp, "text"]; the text may be NaN, +Inf or -Inf."""
+    try:
+        _, text = sample
+        return float(text)
+    except (TypeError, ValueError):
+        raise MeasurementError(f"the query returned a {what} that is not a number: {sample!r}") from None
+
+
+def _server_message(error: PrometheusApiClientException) -> str:
+    text = str(error)
+    found = _SERVER_ERROR.search(text)
+    if found is None:
+        return text
+    status = text.split("(", 1)[0].strip()
+    try:
+        message = str(json.loads(f'"{found.group(1)}"'))
+    except ValueError:
+        message = found.group(1)
+    return f"{message} ({status})"
+
+
+def _reason(error: requests.exceptions.RequestException) -> str:
+    # urllib3 nests the useful part ("Connection refused") deep inside its MaxRetryError text.
+    text = str(error)
+    refused = re.search(r"\[Errno \d+\] ([^')\]]+)", text)
+    return refused.group(1) if refused else text
