@@ -1,0 +1,267 @@
+"""Anytime-valid one-sided test of error counts, canary versus stable (Lindon-Malek).
+
+Null hypothesis: the canary's error rate per request is at most ``(1 + tolerance)`` times the
+stable's. Only "canary worse" rejects. The test reads cumulative error and request counts per
+arm and may be checked after every interval without inflating its false-alarm rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from scipy import special
+
+FloatArray = npt.NDArray[np.float64]
+Verdict = Literal["pass", "fail", "inconclusive", "nodata"]
+
+
+@dataclass(frozen=True)
+class CountsConfig:
+    """Parameters of the counts test.
+
+    alpha : false-alarm bound (reject when the e-value reaches ``1 / alpha``).
+    k : Dirichlet (here Beta) mixture concentration; the prior is Beta(k rho_c, k rho_s).
+    tolerance : relative slack: the null is ``rate_c <= (1 + tolerance) rate_s``.
+    min_events : verdict ``inconclusive`` (never ``pass``) until this many errors in all.
+    """
+
+    alpha: float = 0.05
+    k: float = 100.0
+    tolerance: float = 0.0
+    min_events: int = 0
+
+
+@dataclass(frozen=True)
+class CountsState:
+    """Running state: cumulative counts and the running minimum of the p-value."""
+
+    errors_stable: int = 0
+    errors_canary: int = 0
+    requests_stable: int = 0
+    requests_canary: int = 0
+    p_value: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CountsState:
+        return cls(
+            errors_stable=int(data["errors_stable"]),
+            errors_canary=int(data["errors_canary"]),
+            requests_stable=int(data["requests_stable"]),
+            requests_canary=int(data["requests_canary"]),
+            p_value=float(data["p_value"]),
+        )
+
+
+@dataclass(frozen=True)
+class CountsResult:
+    """Evidence at one check.
+
+    e_value : one-sided mixture Bayes factor at this check.
+    p_value : anytime-valid p-value, ``min over checks of 1 / e_value`` (capped at 1).
+    estimate : canary error rate / stable error rate (NaN without stable errors).
+    ci_low, ci_high : (1 - alpha) confidence-sequence interval for that ratio from the
+        two-sided mixture (valid at this check, not intersected over time).
+    """
+
+    verdict: Verdict
+    e_value: float
+    p_value: float
+    estimate: float
+    ci_low: float
+    ci_high: float
+
+
+def null_share(rho_canary: FloatArray | float, tolerance: float) -> FloatArray:
+    """Canary share of errors under the null boundary ``rate_c = (1 + tolerance) rate_s``."""
+    r = np.asarray(rho_canary, dtype=np.float64) * (1.0 + tolerance)
+    return np.asarray(r / (r + (1.0 - np.asarray(rho_canary, dtype=np.float64))), dtype=np.float64)
+
+
+def log_bf_two_sided(n_c: FloatArray, n_s: FloatArray, theta0: FloatArray, k: float) -> FloatArray:
+    """Log Bayes factor of Beta(k theta0, k (1 - theta0)) mixture against theta = theta0.
+
+    ``betaln(k t + n_c, k (1 - t) + n_s) - betaln(k t, k (1 - t)) - n_c ln t - n_s ln(1 - t)``,
+    the two-arm case of Lindon and Malek's multinomial test ([1] in :func:`counts_evidence`).
+    """
+    a0 = k * theta0
+    b0 = k * (1.0 - theta0)
+    return np.asarray(
+        special.betaln(a0 + n_c, b0 + n_s)
+        - special.betaln(a0, b0)
+        - special.xlogy(n_c, theta0)
+        - special.xlogy(n_s, 1.0 - theta0),
+        dtype=np.float64,
+    )
+
+
+def log_bf_one_sided(n_c: FloatArray, n_s: FloatArray, theta0: FloatArray, k: float) -> FloatArray:
+    """Log e-value of the mixture restricted to ``theta > theta0`` (canary worse).
+
+    Equals the two-sided log BF plus ``ln P_post(theta > theta0) - ln P_prior(theta > theta0)``.
+    """
+    a0 = k * theta0
+    b0 = k * (1.0 - theta0)
+    with np.errstate(divide="ignore"):
+        post = np.log(special.betaincc(a0 + n_c, b0 + n_s, theta0))
+        prior = np.log(special.betaincc(a0, b0, theta0))
+    return np.asarray(log_bf_two_sided(n_c, n_s, theta0, k) + post - prior, dtype=np.float64)
+
+
+def _ratio_interval(n_c: float, n_s: float, rho_c: float, k: float, alpha: float) -> tuple[float, float]:
+    """Ratios r with two-sided log BF at theta(r) below ln(1/alpha) (bisection in ln r)."""
+    if n_c + n_s == 0:
+        return 0.0, float("inf")
+    bound = np.log(1.0 / alpha)
+
+    def lbf(log_r: float) -> float:
+        r = np.exp(log_r)
+        theta = rho_c * r / (rho_c * r + 1.0 - rho_c)
+        return float(log_bf_two_sided(np.array(n_c), np.array(n_s), np.array(theta), k))
+
+    mle = np.log((n_c + 0.5) / (n_s + 0.5) * (1.0 - rho_c) / rho_c)
+
+    def edge(toward: float) -> float:
+        inside, outside = mle, mle + toward
+        while lbf(outside) < bound and abs(outside - mle) < 60:
+            outside = mle + 2.0 * (outside - mle)
+        if lbf(outside) < bound:
+            return float(np.exp(outside)) if toward > 0 else 0.0
+        for _ in range(60):
+            mid = 0.5 * (inside + outside)
+            if lbf(mid) < bound:
+                inside = mid
+            else:
+                outside = mid
+        return float(np.exp(0.5 * (inside + outside)))
+
+    return edge(-1.0), edge(1.0)
+
+
+def counts_evidence(
+    errors_stable: FloatArray,
+    errors_canary: FloatArray,
+    requests_stable: FloatArray,
+    requests_canary: FloatArray,
+    *,
+    k: float = 100.0,
+    tolerance: float = 0.0,
+) -> FloatArray:
+    """One-sided e-value of cumulative counts (vectorised over any shape).
+
+    Null hypothesis: canary's error rate <= ``(1 + tolerance)`` x stable's.
+
+    Parameters
+    ----------
+    errors_stable, errors_canary : cumulative error counts per arm.
+    requests_stable, requests_canary : cumulative request counts per arm; their shares set
+        ``rho`` (correct for any split, e.g. 1:9).
+    k : mixture concentration (prior Beta(k rho_c, k rho_s)).
+    tolerance : relative slack of the null.
+
+    Returns
+    -------
+    e_value : array
+        Large values are evidence that the canary is worse; ``P(sup_t e_t >= 1/alpha) <=
+        alpha`` under the null (Ville's inequality).
+
+    Notes
+    -----
+    Errors of both arms form Poisson processes with rates ``rho_i exp(delta_i) lambda(t)``
+    ([1]); given an error, it is the canary's with probability ``theta = rho_c e^dc /
+    (rho_c e^dc + rho_s e^ds)``, so the canary's share of errors is binomial and the null is
+    ``theta <= theta0 = null_share(rho_c, tolerance)``. The e-value is the Beta mixture over
+    ``theta > theta0`` (prior renormalised) of the likelihood ratio to ``theta0``: each
+    component is a nonnegative supermartingale for every ``theta <= theta0``, so the
+    mixture is too. Counting within a batch does not depend on the order of events, so
+    updating with interval totals gives the same e-value as event by event.
+
+    ``rho_c`` is the canary's share of requests. Errors given the requests are in fact
+    hypergeometric, less dispersed than the binomial, which keeps the test conservative.
+    With a split that changes over time the cumulative shares are a plug-in (exact for a
+    constant split).
+
+    References
+    ----------
+    .. [1] Lindon, M., Malek, A. (2022). Anytime-Valid Inference for Multinomial Count Data.
+           NeurIPS 2022.
+    .. [2] Howard, S. R., Ramdas, A., McAuliffe, J., Sekhon, J. (2021). Time-uniform,
+           nonparametric, nonasymptotic confidence sequences. Ann. Statist. 49(2).
+    """
+    rs = np.asarray(requests_stable, dtype=np.float64)
+    rc = np.asarray(requests_canary, dtype=np.float64)
+    total = rs + rc
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho_c = np.where(total > 0, rc / total, 0.5)
+    theta0 = null_share(np.clip(rho_c, 1e-12, 1 - 1e-12), tolerance)
+    log_e = log_bf_one_sided(
+        np.asarray(errors_canary, dtype=np.float64), np.asarray(errors_stable, dtype=np.float64), theta0, k
+    )
+    return np.asarray(np.exp(np.minimum(log_e, 700.0)), dtype=np.float64)
+
+
+def validate(config: CountsConfig) -> None:
+    if not 0.0 < config.alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {config.alpha!r}")
+    if not config.k > 0:
+        raise ValueError(f"k must be > 0, got {config.k!r}")
+    if not config.tolerance >= 0:
+        raise ValueError(f"tolerance must be >= 0, got {config.tolerance!r}")
+    if config.min_events < 0:
+        raise ValueError(f"min_events must be >= 0, got {config.min_events!r}")
+
+
+def update(
+    state: CountsState,
+    *,
+    errors_stable: int,
+    errors_canary: int,
+    requests_stable: int,
+    requests_canary: int,
+    config: CountsConfig,
+) -> tuple[CountsState, CountsResult]:
+    """Add one interval's counts (increments, not totals) and judge.
+
+    Returns the new state and the evidence; ``verdict`` is ``"fail"`` once the running
+    p-value is <= ``alpha``, ``"nodata"`` with no requests in either arm so far,
+    ``"inconclusive"`` before ``min_events`` errors, else ``"pass"``.
+    """
+    validate(config)
+    for name, v in (
+        ("errors_stable", errors_stable),
+        ("errors_canary", errors_canary),
+        ("requests_stable", requests_stable),
+        ("requests_canary", requests_canary),
+    ):
+        if v < 0:
+            raise ValueError(f"{name} must be >= 0, got {v!r}")
+    es = state.errors_stable + int(errors_stable)
+    ec = state.errors_canary + int(errors_canary)
+    rs = state.requests_stable + int(requests_stable)
+    rc = state.requests_canary + int(requests_canary)
+    if rs == 0 or rc == 0:
+        new = CountsState(es, ec, rs, rc, state.p_value)
+        return new, CountsResult("nodata", 1.0, state.p_value, float("nan"), 0.0, float("inf"))
+    e = float(
+        counts_evidence(
+            np.array(es), np.array(ec), np.array(rs), np.array(rc), k=config.k, tolerance=config.tolerance
+        )
+    )
+    p = min(state.p_value, 1.0 / e if e > 0 else 1.0, 1.0)
+    new = CountsState(es, ec, rs, rc, p)
+    rho_c = rc / (rs + rc)
+    estimate = (ec / rc) / (es / rs) if es > 0 else float("nan")
+    lo, hi = _ratio_interval(float(ec), float(es), rho_c, config.k, config.alpha)
+    if p <= config.alpha:
+        verdict: Verdict = "fail"
+    elif es + ec < config.min_events:
+        verdict = "inconclusive"
+    else:
+        verdict = "pass"
+    return new, CountsResult(verdict, e, p, estimate, lo, hi)
