@@ -1,0 +1,183 @@
+"""Informers: one list+watch per resource kind, kept in a local cache the reconciler reads from.
+
+Each informer lists (remembering the list's resourceVersion), then watches from that version,
+moving its resourceVersion forward with every event and bookmark. When the apiserver answers 410
+Gone (the version was compacted) it lists again; any other error waits with exponential backoff and
+lists again. Every change calls the `on_change` handlers with the object, which map it to the keys
+to reconcile (a ReplicaSet to its owning Rollout, ...). `Informers` implements the read side that
+`canary.cluster.kube.KubeCluster` needs (`get`, `list`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
+
+from canary.cluster.kube_api import Gone, KubeApi, Obj
+from canary.controller.queue import Backoff
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[Obj], None]
+
+RELIST_BACKOFF = Backoff(base_seconds=0.2, max_seconds=30.0)
+"""Waits between failed list/watch attempts: fast on a blip, at most 30 s during an outage."""
+
+
+@dataclass(frozen=True)
+class Resource:
+    api_version: str
+    plural: str
+    namespaced: bool = True
+
+
+class Informer:
+    def __init__(
+        self,
+        api: KubeApi,
+        resource: Resource,
+        namespace: str | None,
+        *,
+        watch_timeout_seconds: int = 300,
+        backoff: Backoff = RELIST_BACKOFF,
+    ) -> None:
+        self.resource = resource
+        self._api = api
+        self._namespace = namespace if resource.namespaced else None
+        self._watch_timeout = watch_timeout_seconds
+        self._backoff = backoff
+        self._objects: dict[tuple[str, str], Obj] = {}
+        self._lock = threading.Lock()
+        self._handlers: list[Handler] = []
+        self._synced = threading.Event()
+        self._stop = threading.Event()
+        self.resource_version = ""
+        self.lists = 0
+
+    def on_change(self, handler: Handler) -> None:
+        self._handlers.append(handler)
+
+    @property
+    def has_synced(self) -> bool:
+        return self._synced.is_set()
+
+    def wait_synced(self, timeout: float) -> bool:
+        return self._synced.wait(timeout)
+
+    def get(self, namespace: str | None, name: str) -> Obj | None:
+        with self._lock:
+            return self._objects.get((namespace or "", name))
+
+    def list(self, namespace: str | None = None) -> list[Obj]:
+        with self._lock:
+            return [obj for (ns, _), obj in self._objects.items() if namespace is None or ns == namespace]
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        """List and watch until `stop()`; never raises (errors are logged and retried)."""
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                self._list()
+                failures = 0
+                self._watch_until_gone()
+            except Gone:
+                log.info("watch expired, listing again", resource=self.resource.plural)
+            except (ApiException, HTTPError, OSError, ValueError) as error:
+                delay = self._backoff.delay(failures)
+                failures += 1
+                log.warning(
+                    "list/watch failed", resource=self.resource.plural, error=str(error), retry_in=delay
+                )
+                self._stop.wait(delay)
+
+    def _list(self) -> None:
+        listed = self._api.list(self.resource.api_version, self.resource.plural, self._namespace)
+        fresh = {_cache_key(obj): obj for obj in listed.items}
+        with self._lock:
+            gone = [obj for key, obj in self._objects.items() if key not in fresh]
+            changed = [obj for key, obj in fresh.items() if self._objects.get(key) != obj]
+            self._objects = fresh
+            self.resource_version = listed.resource_version
+            self.lists += 1
+        self._synced.set()
+        for obj in gone + changed:
+            self._notify(obj)
+
+    def _watch_until_gone(self) -> None:
+        while not self._stop.is_set():
+            events = self._api.watch(
+                self.resource.api_version,
+                self.resource.plural,
+                self._namespace,
+                self.resource_version,
+                self._watch_timeout,
+            )
+            for event in events:
+                self._apply(event.type, event.object)
+                if self._stop.is_set():
+                    return
+
+    def _apply(self, kind: str, obj: Obj) -> None:
+        version = obj.get("metadata", {}).get("resourceVersion")
+        if kind != "BOOKMARK":
+            obj = {"apiVersion": self.resource.api_version, **obj}
+            with self._lock:
+                if kind == "DELETED":
+                    self._objects.pop(_cache_key(obj), None)
+                else:
+                    self._objects[_cache_key(obj)] = obj
+            self._notify(obj)
+        if version:
+            self.resource_version = version
+
+    def _notify(self, obj: Obj) -> None:
+        for handler in self._handlers:
+            try:
+                handler(obj)
+            except Exception:  # a faulty handler must not stop the watch
+                log.exception("informer handler failed", resource=self.resource.plural)
+
+
+def _cache_key(obj: Obj) -> tuple[str, str]:
+    meta = obj.get("metadata", {})
+    return meta.get("namespace") or "", meta["name"]
+
+
+class Informers:
+    """The informers of one controller; reads of kinds without an informer go to the API.
+
+    Implements `canary.cluster.kube.Reads`, so `KubeCluster` reads the cache instead of the apiserver.
+    """
+
+    def __init__(self, api: KubeApi, informers: list[Informer]) -> None:
+        self._api = api
+        self._by_resource = {(i.resource.api_version, i.resource.plural): i for i in informers}
+
+    def all(self) -> list[Informer]:
+        return list(self._by_resource.values())
+
+    def informer(self, api_version: str, plural: str) -> Informer:
+        return self._by_resource[(api_version, plural)]
+
+    def get(self, api_version: str, plural: str, namespace: str | None, name: str) -> Obj | None:
+        informer = self._by_resource.get((api_version, plural))
+        if informer is None:
+            return self._api.get(api_version, plural, namespace, name)
+        return informer.get(namespace, name)
+
+    def list(self, api_version: str, plural: str, namespace: str | None) -> list[Obj]:
+        informer = self._by_resource.get((api_version, plural))
+        if informer is None:
+            return self._api.list(api_version, plural, namespace).items
+        return informer.list(namespace)
+
+    def has_synced(self) -> bool:
+        return all(informer.has_synced for informer in self._by_resource.values())
