@@ -59,8 +59,12 @@ class SecretReader(Protocol):
 @dataclass(frozen=True)
 class ResolvedArgs:
     values: Mapping[str, str]
-    secrets: frozenset[str]
-    """The values that came from Secrets: never shown anywhere (see `mask`)."""
+    secret_names: frozenset[str] = frozenset()
+    """The arguments whose values came from Secrets: never shown anywhere (see `mask`)."""
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        return frozenset(self.values[name] for name in self.secret_names)
 
 
 def built_in_args(rollout: Rollout, *, stable_hash: str, canary_hash: str) -> dict[str, str]:
@@ -85,9 +89,9 @@ def build_run_spec(
 ) -> AnalysisRunSpec:
     """The spec of the AnalysisRun that `analysis` (a step or background analysis) of `rollout` starts.
 
-    `templates` are the ones `analysis.templates` names, in that order. Metric names must be unique
-    across them. Raises ArgumentError for a required argument nobody supplies, an argument the
-    templates declare with different values, or a `{{args.x}}` reference to an undeclared argument.
+    `templates` are the ones `analysis.templates` names, in that order. Raises ArgumentError for a
+    required argument nobody supplies, an argument the templates declare with different values, a
+    `{{args.x}}` reference to an undeclared argument, or a metric name used by two templates.
     """
     built_ins = built_in_args(rollout, stable_hash=stable_hash, canary_hash=canary_hash)
     given = {
@@ -115,6 +119,12 @@ def build_run_spec(
         dry_run += template.spec.dry_run
         retention += template.spec.measurement_retention
     _check_references(set(args), templates)
+    names = [m.name for m in metrics]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ArgumentError(
+            f"metric names must be unique across the templates of one analysis; repeated: {', '.join(repeated)}"
+        )
     try:
         return AnalysisRunSpec(
             args=list(args.values()), metrics=metrics, dry_run=dry_run, measurement_retention=retention
@@ -207,7 +217,7 @@ def resolve_values(args: Sequence[Argument], namespace: str, read_secret: Secret
     Raises SecretUnavailableError when a Secret or key is missing (it may be created later).
     """
     values: dict[str, str] = {}
-    secrets: set[str] = set()
+    secret_names: set[str] = set()
     for arg in args:
         if arg.value is not None:
             values[arg.name] = arg.value
@@ -215,10 +225,10 @@ def resolve_values(args: Sequence[Argument], namespace: str, read_secret: Secret
             values[arg.name] = _read(
                 arg.value_from.secret_key_ref, namespace, read_secret, f"argument '{arg.name}'"
             )
-            secrets.add(values[arg.name])
+            secret_names.add(arg.name)
         else:
             raise ArgumentError(f"argument '{arg.name}' has no value in the run")
-    return ResolvedArgs(values=values, secrets=frozenset(secrets))
+    return ResolvedArgs(values=values, secret_names=frozenset(secret_names))
 
 
 def _read(ref: SecretKeyRef, namespace: str, read_secret: SecretReader, user: str) -> str:
@@ -263,6 +273,14 @@ def resolve_metric(
     ArgumentError when the substituted metric is invalid (e.g. a condition that no longer compiles).
     """
     wire = metric.model_dump(by_alias=True, exclude_none=True)
+    for condition in (metric.success_condition, metric.failure_condition):
+        in_condition = sorted(set(ARG_REFERENCE.findall(condition or "")) & args.secret_names)
+        if in_condition:
+            # A CEL error quotes the expression's tokens, which masking cannot always recognise.
+            raise ArgumentError(
+                f"metric '{metric.name}': conditions cannot use secret argument '{in_condition[0]}'; "
+                "use secrets in queries, URLs or headers"
+            )
     secrets = set(args.secrets)
     for part in ("provider", "successCondition", "failureCondition"):
         if part in wire:
@@ -291,9 +309,17 @@ def resolve_metric(
         ) from None
 
 
+_FRAGMENT = re.compile(r"[A-Za-z0-9]{4,}")
+
+
 def mask(text: str, secrets: frozenset[str]) -> str:
-    """`text` with every secret value replaced by `*****` (longest first, so no fragment survives)."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, MASK)
+    """`text` with every secret value replaced by `*****`.
+
+    Error messages often quote a token of a secret rather than all of it (a parser stopping at a
+    `-`), so each alphanumeric run of 4+ characters of a secret is masked too; longest first.
+    """
+    pieces = set(secrets) | {fragment for secret in secrets for fragment in _FRAGMENT.findall(secret)}
+    for piece in sorted(pieces, key=len, reverse=True):
+        if piece:
+            text = text.replace(piece, MASK)
     return text
