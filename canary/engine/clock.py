@@ -37,5 +37,7 @@ class ManualClock:
 
     def set(self, instant: datetime) -> None:
         if instant < self._now:
-            raise ValueError(f"cannot set the clock back from {self._now.isoformat()} to {instant.isoformat()}")
+            raise ValueError(
+                f"cannot set the clock back from {self._now.isoformat()} to {instant.isoformat()}"
+            )
         self._now = instant

@@ -130,7 +130,9 @@ def abort(rollout: Rollout, now: datetime) -> tuple[Patch, ...]:
 def retry(rollout: Rollout) -> tuple[Patch, ...]:
     """Clear an abort and run the steps again from step 0 (with fresh analysis runs)."""
     if not rollout.status.abort:
-        raise CommandError(f"rollout '{rollout.metadata.name}' is not aborted; only an aborted rollout can be retried")
+        raise CommandError(
+            f"rollout '{rollout.metadata.name}' is not aborted; only an aborted rollout can be retried"
+        )
     body = {
         "abort": False,
         "abortedAt": None,
@@ -166,7 +168,9 @@ def _own_template(rollout: Rollout, verb: str) -> dict[str, Any]:
     return copy.deepcopy(rollout.spec.template)
 
 
-def undo(rollout: Rollout, replica_sets: Sequence[ReplicaSetView], to_revision: int | None = None) -> tuple[Patch, ...]:
+def undo(
+    rollout: Rollout, replica_sets: Sequence[ReplicaSetView], to_revision: int | None = None
+) -> tuple[Patch, ...]:
     """Set the template back to an earlier revision: `to_revision`, or the one before the current one."""
     current = _own_template(rollout, "undo")
     by_revision = {rs.revision: rs for rs in replica_sets}
@@ -189,7 +193,9 @@ def set_image(rollout: Rollout, container: str, image: str) -> tuple[Patch, ...]
     containers = template.get("spec", {}).get("containers", [])
     names = [c.get("name") for c in containers]
     if container not in names:
-        raise CommandError(f"container '{container}' not found in spec.template; containers: {', '.join(map(str, names))}")
+        raise CommandError(
+            f"container '{container}' not found in spec.template; containers: {', '.join(map(str, names))}"
+        )
     for entry in containers:
         if entry.get("name") == container:
             entry["image"] = image

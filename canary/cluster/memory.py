@@ -1,0 +1,344 @@
+"""An in-memory cluster implementing `ClusterPort`, on a virtual clock.
+
+Holds Rollouts, ReplicaSets with pods, Services, a traffic split per Rollout, AnalysisTemplates,
+AnalysisRuns and Events. Pods become ready `PodBehaviour` seconds after they start (or never: a
+crash-looping revision). AnalysisRuns are advanced by the analysis runner with injected providers.
+Time moves only when the caller advances the clock, so `canary demo --fast`, the tests and the
+benchmarks run an hour-long rollout in milliseconds. `next_due` says when something changes next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from canary.analysis import runner
+from canary.analysis.providers.base import ProviderRegistry
+from canary.api.analysis import AnalysisPhase, AnalysisRun, AnalysisTemplate, ClusterAnalysisTemplate
+from canary.api.rollout import Rollout, RolloutStatus
+from canary.cluster.port import Conflict, NotFound, RecordedEvent
+from canary.engine import actions as act
+from canary.engine.analysis_runs import ROLLOUT_LABEL
+from canary.engine.clock import Clock
+from canary.engine.commands import Patch, apply_patch
+from canary.engine.observed import Observed, ReplicaSetView
+
+Key = tuple[str, str]
+PodBehaviour = Callable[[act.PodHash], float | None]
+"""Seconds a new pod of this revision takes to become ready; None: it never does (crash loop)."""
+
+
+def ready_after(seconds: float) -> PodBehaviour:
+    return lambda _hash: seconds
+
+
+DEFAULT_PODS = ready_after(5.0)
+
+
+@dataclass
+class _Pod:
+    started_at: datetime
+    ready_at: datetime | None
+
+
+@dataclass
+class _ReplicaSet:
+    pod_template_hash: act.PodHash
+    template: dict[str, Any]
+    revision: int
+    created_at: datetime
+    pods: list[_Pod] = field(default_factory=list)
+    scale_down_deadline: datetime | None = None
+    restarted_at: datetime | None = None
+
+
+def _no_secrets(namespace: str, name: str, key: str) -> str:
+    raise KeyError(f"the in-memory cluster holds no Secret '{name}' in namespace '{namespace}'")
+
+
+class MemoryCluster:
+    """The embedded cluster. Not thread-safe: one driver loop owns it."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        pods: PodBehaviour = DEFAULT_PODS,
+        providers: ProviderRegistry | None = None,
+    ) -> None:
+        self.clock = clock
+        self.pods = pods
+        self.providers: ProviderRegistry = providers or {}
+        self._rollouts: dict[Key, Rollout] = {}
+        self._replica_sets: dict[Key, dict[act.PodHash, _ReplicaSet]] = {}
+        self._services: dict[Key, act.PodHash | None] = {}
+        self._weights: dict[Key, int] = {}
+        self._templates: dict[Key, AnalysisTemplate] = {}
+        self._cluster_templates: dict[str, ClusterAnalysisTemplate] = {}
+        self._runs: dict[Key, AnalysisRun] = {}
+        self._run_due: dict[Key, datetime | None] = {}
+        self._events: dict[Key, list[RecordedEvent]] = {}
+        self._version = 0
+
+    # --- setting up -------------------------------------------------------------------------------
+
+    def _next_version(self) -> str:
+        self._version += 1
+        return str(self._version)
+
+    def create(self, obj: Rollout | AnalysisTemplate | ClusterAnalysisTemplate) -> None:
+        """Add a resource as `kubectl apply` would (a Rollout gets generation 1)."""
+        namespace = obj.metadata.namespace or "default"
+        if isinstance(obj, ClusterAnalysisTemplate):
+            self._cluster_templates[obj.metadata.name] = obj
+        elif isinstance(obj, AnalysisTemplate):
+            self._templates[(namespace, obj.metadata.name)] = obj
+        else:
+            metadata = obj.metadata.model_copy(
+                update={"namespace": namespace, "generation": 1, "resource_version": self._next_version()}
+            )
+            self._rollouts[(namespace, obj.metadata.name)] = obj.model_copy(update={"metadata": metadata})
+
+    def create_service(self, namespace: str, name: str) -> None:
+        self._services.setdefault((namespace, name), None)
+
+    # --- RolloutReader ----------------------------------------------------------------------------
+
+    def get_rollout(self, namespace: str, name: str) -> Rollout:
+        try:
+            return self._rollouts[(namespace, name)]
+        except KeyError:
+            raise NotFound(f"rollout '{name}' not found in namespace '{namespace}'") from None
+
+    def list_rollouts(self, namespace: str | None = None) -> list[Rollout]:
+        return [r for (ns, _), r in sorted(self._rollouts.items()) if namespace in (None, ns)]
+
+    def observe(self, rollout: Rollout) -> Observed:
+        key = _key(rollout)
+        now = self.clock.now()
+        min_ready = timedelta(seconds=rollout.spec.min_ready_seconds)
+        sets = tuple(
+            _view(rs, rollout.metadata.name, now, min_ready)
+            for rs in self._replica_sets.get(key, {}).values()
+        )
+        runs = tuple(
+            run
+            for (ns, _), run in sorted(self._runs.items())
+            if ns == key[0] and run.metadata.labels.get(ROLLOUT_LABEL) == key[1]
+        )
+        strategy = rollout.spec.strategy.canary
+        services = {
+            name: self._services[(key[0], name)]
+            for name in (strategy.stable_service, strategy.canary_service)
+            if name and (key[0], name) in self._services
+        }
+        return Observed(
+            replica_sets=sets,
+            analysis_runs=runs,
+            templates={name: t for (ns, name), t in self._templates.items() if ns == key[0]},
+            cluster_templates=dict(self._cluster_templates),
+            service_selectors=services,
+            router_weight=self._weights.get(key, 0) if strategy.traffic_routing else None,
+        )
+
+    # --- writers ----------------------------------------------------------------------------------
+
+    def apply(self, rollout: Rollout, actions: Sequence[act.Action]) -> None:
+        for action in actions:
+            self._apply_one(_key(rollout), action)
+
+    def _apply_one(self, key: Key, action: act.Action) -> None:
+        now = self.clock.now()
+        sets = self._replica_sets.setdefault(key, {})
+        match action:
+            case act.CreateReplicaSet():
+                if action.pod_template_hash not in sets:
+                    rs = _ReplicaSet(action.pod_template_hash, dict(action.template), action.revision, now)
+                    sets[action.pod_template_hash] = rs
+                    self._scale(rs, action.replicas)
+            case act.ScaleReplicaSet():
+                if action.pod_template_hash in sets:
+                    self._scale(sets[action.pod_template_hash], action.replicas)
+            case act.SetScaleDownDeadline():
+                if action.pod_template_hash in sets:
+                    sets[action.pod_template_hash].scale_down_deadline = action.deadline
+            case act.DeleteReplicaSet():
+                sets.pop(action.pod_template_hash, None)
+            case act.RestartPods():
+                restarting = sets.get(action.pod_template_hash)
+                if restarting is not None and (
+                    restarting.restarted_at is None or restarting.restarted_at < action.restart_at
+                ):
+                    count = len(restarting.pods)
+                    restarting.pods = []
+                    self._scale(restarting, count)
+                    restarting.restarted_at = action.restart_at
+            case act.SetServiceSelector():
+                if (key[0], action.service) in self._services:
+                    self._services[(key[0], action.service)] = action.pod_template_hash
+            case act.SetTrafficWeight():
+                self._weights[key] = action.canary_weight
+            case act.CreateAnalysisRun():
+                run_key = (key[0], action.run.metadata.name)
+                if run_key not in self._runs:
+                    metadata = action.run.metadata.model_copy(
+                        update={"namespace": key[0], "resource_version": self._next_version()}
+                    )
+                    self._runs[run_key] = action.run.model_copy(update={"metadata": metadata})
+                    self._run_due[run_key] = now
+            case act.TerminateAnalysisRun():
+                run = self._runs.get((key[0], action.name))
+                if run is not None and not run.spec.terminate:
+                    spec = run.spec.model_copy(update={"terminate": True})
+                    self._runs[(key[0], action.name)] = run.model_copy(update={"spec": spec})
+                    self._run_due[(key[0], action.name)] = now
+            case act.DeleteAnalysisRun():
+                self._runs.pop((key[0], action.name), None)
+                self._run_due.pop((key[0], action.name), None)
+            case act.EmitEvent():
+                self._record_event(key, action, now)
+
+    def _scale(self, rs: _ReplicaSet, replicas: int) -> None:
+        now = self.clock.now()
+        if replicas < len(rs.pods):
+            # Unready pods go first, then the newest: the pods serving traffic stay longest.
+            rs.pods.sort(
+                key=lambda pod: (
+                    pod.ready_at is not None and pod.ready_at <= now,
+                    -pod.started_at.timestamp(),
+                )
+            )
+            rs.pods = rs.pods[len(rs.pods) - replicas :]
+        while len(rs.pods) < replicas:
+            delay = self.pods(rs.pod_template_hash)
+            ready = None if delay is None else now + timedelta(seconds=delay)
+            rs.pods.append(_Pod(started_at=now, ready_at=ready))
+
+    def _record_event(self, key: Key, event: act.EmitEvent, now: datetime) -> None:
+        events = self._events.setdefault(key, [])
+        last = events[-1] if events else None
+        if last is not None and (last.reason, last.message) == (event.reason, event.message):
+            events[-1] = replace(last, timestamp=now, count=last.count + 1)
+        else:
+            events.append(RecordedEvent(key[0], key[1], event.type, event.reason, event.message, now))
+
+    def patch_rollout(self, namespace: str, name: str, patch: Patch) -> Rollout:
+        current = self.get_rollout(namespace, name)
+        if patch.resource_version is not None and patch.resource_version != current.metadata.resource_version:
+            raise Conflict(f"rollout '{name}' changed since it was read; read it again and retry")
+        patched = apply_patch(current, patch)
+        generation = current.metadata.generation or 1
+        if patch.target == "spec" and patched.spec != current.spec:
+            generation += 1
+        return self._store(patched, generation)
+
+    def update_status(self, rollout: Rollout, status: RolloutStatus) -> Rollout:
+        current = self.get_rollout(rollout.metadata.namespace or "default", rollout.metadata.name)
+        if rollout.metadata.resource_version != current.metadata.resource_version:
+            raise Conflict(f"rollout '{rollout.metadata.name}' changed since it was read; read it again")
+        if status == current.status:
+            return current
+        return self._store(current.model_copy(update={"status": status}), current.metadata.generation or 1)
+
+    def _store(self, rollout: Rollout, generation: int) -> Rollout:
+        metadata = rollout.metadata.model_copy(
+            update={"generation": generation, "resource_version": self._next_version()}
+        )
+        stored = rollout.model_copy(update={"metadata": metadata})
+        self._rollouts[_key(stored)] = stored
+        return stored
+
+    # --- events and analysis runs -----------------------------------------------------------------
+
+    def list_events(self, namespace: str, name: str) -> list[RecordedEvent]:
+        return list(self._events.get((namespace, name), []))
+
+    def list_analysis_runs(self, namespace: str | None = None) -> list[AnalysisRun]:
+        return [run for (ns, _), run in sorted(self._runs.items()) if namespace in (None, ns)]
+
+    def update_analysis_run_status(self, run: AnalysisRun) -> AnalysisRun:
+        key = (run.metadata.namespace or "default", run.metadata.name)
+        current = self._runs.get(key)
+        if current is None:
+            raise NotFound(f"analysisrun '{run.metadata.name}' not found")
+        if current.metadata.resource_version != run.metadata.resource_version:
+            raise Conflict(f"analysisrun '{run.metadata.name}' changed since it was read")
+        metadata = current.metadata.model_copy(update={"resource_version": self._next_version()})
+        stored = current.model_copy(update={"status": run.status, "metadata": metadata})
+        self._runs[key] = stored
+        return stored
+
+    def advance_analysis_runs(self) -> None:
+        """Take every measurement due now with the injected providers (the analysis controller's job)."""
+        now = self.clock.now()
+        for key, run in list(self._runs.items()):
+            due = self._run_due.get(key)
+            if due is None or due > now or AnalysisPhase(run.status.phase).completed:
+                continue
+            result = runner.advance(run, now=now, providers=self.providers, read_secret=_no_secrets)
+            if result.run.status != run.status:
+                self.update_analysis_run_status(result.run)
+            self._run_due[key] = (
+                None if result.requeue_after is None else now + timedelta(seconds=result.requeue_after)
+            )
+
+    # --- the traffic split, for the simulated workload --------------------------------------------
+
+    def traffic(self, rollout: Rollout) -> dict[act.PodHash, float]:
+        """The share of requests each revision's pods receive now (router weight, else pod counts)."""
+        key = _key(rollout)
+        now = self.clock.now()
+        serving = {
+            h: sum(1 for p in rs.pods if _ready(p, now)) for h, rs in self._replica_sets.get(key, {}).items()
+        }
+        strategy = rollout.spec.strategy.canary
+        routing = strategy.traffic_routing
+        if routing is None:
+            total = sum(serving.values())
+            return {h: n / total for h, n in serving.items() if n} if total else {}
+        stable = self._services.get((key[0], strategy.stable_service or ""))
+        canary = self._services.get((key[0], strategy.canary_service or ""))
+        weight = self._weights.get(key, 0) / routing.max_traffic_weight
+        shares: dict[act.PodHash, float] = {}
+        for pod_hash, share in ((stable, 1 - weight), (canary, weight)):
+            if pod_hash is not None and share > 0 and serving.get(pod_hash):
+                shares[pod_hash] = shares.get(pod_hash, 0.0) + share
+        return shares
+
+    def next_due(self) -> datetime | None:
+        """When a pod becomes ready or a measurement falls due next, after now."""
+        now = self.clock.now()
+        times = [
+            pod.ready_at
+            for sets in self._replica_sets.values()
+            for rs in sets.values()
+            for pod in rs.pods
+            if pod.ready_at is not None and pod.ready_at > now
+        ]
+        times += [due for due in self._run_due.values() if due is not None]
+        return min(times, default=None)
+
+
+def _key(rollout: Rollout) -> Key:
+    return (rollout.metadata.namespace or "default", rollout.metadata.name)
+
+
+def _ready(pod: _Pod, now: datetime, min_ready: timedelta = timedelta(0)) -> bool:
+    return pod.ready_at is not None and pod.ready_at + min_ready <= now
+
+
+def _view(rs: _ReplicaSet, rollout: str, now: datetime, min_ready: timedelta) -> ReplicaSetView:
+    return ReplicaSetView(
+        name=f"{rollout}-{rs.pod_template_hash}",
+        pod_template_hash=rs.pod_template_hash,
+        template=rs.template,
+        revision=rs.revision,
+        replicas=len(rs.pods),
+        ready=sum(1 for pod in rs.pods if _ready(pod, now)),
+        available=sum(1 for pod in rs.pods if _ready(pod, now, min_ready)),
+        created_at=rs.created_at,
+        scale_down_deadline=rs.scale_down_deadline,
+        restarted_at=rs.restarted_at,
+    )

@@ -1,0 +1,130 @@
+"""The AnalysisRuns a Rollout starts: which templates they need, their names, labels and verdicts.
+
+A run is found again through the name the Rollout's status records (`status.canary.current*Analysis
+RunStatus.name`), never by searching for "the latest" run: after a retry or a new revision the
+status forgets the name and a fresh run is created, so an old verdict is never read twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Literal
+
+from canary.analysis.args import ArgumentError, build_run_spec
+from canary.api.analysis import AnalysisPhase, AnalysisRun, AnalysisTemplate, ClusterAnalysisTemplate
+from canary.api.base import ObjectMeta
+from canary.api.rollout import Rollout, RolloutAnalysis
+from canary.engine.actions import PodHash
+from canary.engine.hashing import HASH_LABEL
+from canary.engine.observed import Observed
+
+ROLLOUT_LABEL = "canary.dev/rollout"
+KIND_LABEL = "canary.dev/analysis"
+STEP_LABEL = "canary.dev/step-index"
+
+RunKind = Literal["step", "background"]
+
+
+def referenced(rollout: Rollout) -> Iterator[tuple[str, RolloutAnalysis]]:
+    """Every analysis of the strategy with the path of its field, background first."""
+    canary = rollout.spec.strategy.canary
+    if canary.analysis is not None:
+        yield "spec.strategy.canary.analysis", canary.analysis
+    for index, step in enumerate(canary.steps):
+        if step.analysis is not None:
+            yield f"spec.strategy.canary.steps[{index}].analysis", step.analysis
+
+
+def templates_of(
+    analysis: RolloutAnalysis, observed: Observed
+) -> tuple[list[AnalysisTemplate | ClusterAnalysisTemplate], list[str]]:
+    """The templates `analysis` names, and one problem per template that does not exist."""
+    found: list[AnalysisTemplate | ClusterAnalysisTemplate] = []
+    missing: list[str] = []
+    for index, ref in enumerate(analysis.templates):
+        pool = observed.cluster_templates if ref.cluster_scope else observed.templates
+        template = pool.get(ref.template_name)
+        if template is None:
+            kind = "ClusterAnalysisTemplate" if ref.cluster_scope else "AnalysisTemplate"
+            missing.append(
+                f"templates[{index}]: {kind} '{ref.template_name}' not found; create it or fix templateName"
+            )
+        else:
+            found.append(template)
+    return found, missing
+
+
+def analysis_problems(rollout: Rollout, observed: Observed, stable: PodHash, canary: PodHash) -> list[str]:
+    """Why some analysis of the Rollout could not start: missing templates, unresolvable arguments."""
+    problems: list[str] = []
+    for path, analysis in referenced(rollout):
+        templates, missing = templates_of(analysis, observed)
+        problems += [f"{path}.{problem}" for problem in missing]
+        if not missing:
+            try:
+                build_run_spec(templates, analysis, rollout, stable_hash=stable, canary_hash=canary)
+            except ArgumentError as error:
+                problems.append(f"{path}: {error}")
+    return problems
+
+
+def run_name(rollout: Rollout, observed: Observed, canary: PodHash, kind: RunKind, step: int) -> str:
+    """A name no run of this Rollout has yet: `<rollout>-<hash>-<step|bg>-<n>`."""
+    stem = f"{rollout.metadata.name}-{canary}-{step if kind == 'step' else 'bg'}-"
+    taken = {run.metadata.name for run in observed.analysis_runs}
+    attempt = 1
+    while f"{stem}{attempt}" in taken:
+        attempt += 1
+    return f"{stem}{attempt}"
+
+
+def new_run(
+    rollout: Rollout,
+    analysis: RolloutAnalysis,
+    observed: Observed,
+    *,
+    name: str,
+    kind: RunKind,
+    step: int,
+    stable: PodHash,
+    canary: PodHash,
+    now: datetime,
+) -> AnalysisRun:
+    """The run `analysis` starts (its templates were checked by `analysis_problems`)."""
+    templates, _ = templates_of(analysis, observed)
+    spec = build_run_spec(templates, analysis, rollout, stable_hash=stable, canary_hash=canary)
+    labels = {ROLLOUT_LABEL: rollout.metadata.name, HASH_LABEL: canary, KIND_LABEL: kind}
+    if kind == "step":
+        labels[STEP_LABEL] = str(step)
+    metadata = ObjectMeta(
+        name=name, namespace=rollout.metadata.namespace, labels=labels, creation_timestamp=now
+    )
+    return AnalysisRun(metadata=metadata, spec=spec)
+
+
+def verdict(run: AnalysisRun | None) -> AnalysisPhase:
+    """The run's phase; a run not yet visible counts as Pending."""
+    return AnalysisPhase.PENDING if run is None else AnalysisPhase(run.status.phase)
+
+
+def finished_runs_to_delete(rollout: Rollout, observed: Observed, keep: Sequence[str]) -> list[str]:
+    """Completed runs beyond analysis.successfulRunHistoryLimit / unsuccessfulRunHistoryLimit, oldest first."""
+    history = rollout.spec.analysis
+    limits = (
+        (5, 5)
+        if history is None
+        else (history.successful_run_history_limit, history.unsuccessful_run_history_limit)
+    )
+    done = [
+        run
+        for run in observed.analysis_runs
+        if AnalysisPhase(run.status.phase).completed and run.metadata.name not in keep
+    ]
+    newest_first = sorted(
+        done, key=lambda r: (r.metadata.creation_timestamp or datetime.min, r.metadata.name), reverse=True
+    )
+    successful = [r for r in newest_first if r.status.phase == AnalysisPhase.SUCCESSFUL]
+    unsuccessful = [r for r in newest_first if r.status.phase != AnalysisPhase.SUCCESSFUL]
+    extra = successful[limits[0] :] + unsuccessful[limits[1] :]
+    return sorted(run.metadata.name for run in extra)

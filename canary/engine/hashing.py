@@ -1,0 +1,42 @@
+"""The pod-template hash: a short, stable name for one revision of the pod template.
+
+Computed like Kubernetes' own (FNV-1a, 32 bit, over a canonical serialisation, spelled in the
+alphabet Kubernetes uses for generated names, which has no vowels and so spells no words), so the
+same template always gets the same hash, on any machine and in any process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from canary.engine.actions import PodHash
+
+HASH_LABEL = "rollouts-pod-template-hash"
+"""The label that carries the hash on ReplicaSets, pods and Service selectors (Argo's name)."""
+
+_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_FNV_OFFSET = 0x811C9DC5
+_FNV_PRIME = 0x01000193
+
+
+def _fnv1a_32(data: bytes) -> int:
+    value = _FNV_OFFSET
+    for byte in data:
+        value = ((value ^ byte) * _FNV_PRIME) & 0xFFFFFFFF
+    return value
+
+
+def _without_hash_label(template: Mapping[str, Any]) -> dict[str, Any]:
+    # The controller adds the hash label to pods; it must not feed back into the hash.
+    metadata = dict(template.get("metadata") or {})
+    labels = {k: v for k, v in (metadata.get("labels") or {}).items() if k != HASH_LABEL}
+    return {**template, "metadata": {**metadata, "labels": labels}}
+
+
+def pod_template_hash(template: Mapping[str, Any]) -> PodHash:
+    """The hash of a pod template; key order and the hash label itself do not change it."""
+    canonical = json.dumps(_without_hash_label(template), sort_keys=True, separators=(",", ":"))
+    digits = str(_fnv1a_32(canonical.encode()))
+    return PodHash("".join(_ALPHABET[ord(char) % len(_ALPHABET)] for char in digits))

@@ -1,0 +1,53 @@
+"""Reading `spec.strategy.canary.steps`: what the steps up to an index ask for.
+
+The one place that interprets the step list; `decide` asks it, nothing else reads steps directly.
+An index equal to the number of steps means "after the last step": full promotion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from canary.api.base import parse_duration
+from canary.api.rollout import CanaryStep, SetCanaryScale
+
+
+def desired_weight(steps: Sequence[CanaryStep], index: int, max_weight: int = 100) -> int:
+    """The canary weight at `index`: the last setWeight at or before it, 0 before any, max after the end."""
+    if index >= len(steps):
+        return max_weight
+    weights = [step.set_weight for step in steps[: index + 1] if step.set_weight is not None]
+    return weights[-1] if weights else 0
+
+
+def canary_scale(steps: Sequence[CanaryStep], index: int) -> SetCanaryScale | None:
+    """The setCanaryScale in force at `index` (it holds until the next one), None after the end."""
+    if index >= len(steps):
+        return None
+    scales = [step.set_canary_scale for step in steps[: index + 1] if step.set_canary_scale is not None]
+    return scales[-1] if scales else None
+
+
+def pause_seconds(step: CanaryStep) -> float | None:
+    """A pause step's duration in seconds; None for an indefinite pause or another kind of step."""
+    if step.pause is None or step.pause.duration is None:
+        return None
+    return parse_duration(step.pause.duration)
+
+
+def describe(step: CanaryStep) -> str:
+    """A short human name of a step, for events and the terminal view."""
+    if step.set_weight is not None:
+        return f"setWeight {step.set_weight}"
+    if step.pause is not None:
+        return "pause until promoted" if step.pause.duration is None else f"pause {step.pause.duration}"
+    if step.analysis is not None:
+        return "analysis " + ", ".join(ref.template_name for ref in step.analysis.templates)
+    scale = step.set_canary_scale
+    if scale is None:
+        return "empty step"
+    if scale.replicas is not None:
+        return f"setCanaryScale replicas {scale.replicas}"
+    if scale.weight is not None:
+        return f"setCanaryScale weight {scale.weight}"
+    return "setCanaryScale matchTrafficWeight"

@@ -1,0 +1,136 @@
+"""Where pods and traffic should be for one step: replica counts and the canary weight to route now.
+
+Applies the replica math (`canary.engine.replicas`) to the ReplicaSets observed, and the two traffic
+rules users rely on: the weight only grows once the canary's pods for it are available, and a canary
+with no available pod never gets traffic. Lowering the weight is never delayed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from canary.api.base import resolve_int_or_percent
+from canary.api.rollout import Rollout, SetCanaryScale
+from canary.engine import replicas as math
+from canary.engine import steps as step_list
+from canary.engine.observed import ReplicaSetView
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Pods each side asks for, the canary weight to route now, and whether the step is reached."""
+
+    canary_replicas: int
+    stable_replicas: int
+    weight: int
+    desired_weight: int
+    reached: bool
+
+
+@dataclass(frozen=True)
+class Sides:
+    """The canary, stable and older ReplicaSets as observed (canary None before it is created)."""
+
+    canary: ReplicaSetView | None
+    stable: ReplicaSetView | None
+    others: Sequence[ReplicaSetView]
+
+    def canary_available(self) -> int:
+        return self.canary.available if self.canary else 0
+
+    def stable_available(self) -> int:
+        return self.stable.available if self.stable else 0
+
+
+def surge_and_unavailable(rollout: Rollout) -> tuple[int, int]:
+    canary = rollout.spec.strategy.canary
+    total = rollout.spec.replicas
+    surge = resolve_int_or_percent(canary.max_surge, total, round_up=True)
+    unavailable = resolve_int_or_percent(canary.max_unavailable, total, round_up=False)
+    if surge == 0 and unavailable == 0:
+        # Percentages of few replicas can round both to 0; one pod of slack keeps the rollout moving.
+        unavailable = 1
+    return surge, unavailable
+
+
+def plan_step(
+    rollout: Rollout, index: int, sides: Sides, applied_weight: int, router_weight: int | None
+) -> Plan:
+    """Counts and weight for step `index` (len(steps) = full promotion)."""
+    if rollout.spec.strategy.canary.traffic_routing is None:
+        return _plan_by_pods(rollout, index, sides)
+    return _plan_routed(rollout, index, sides, applied_weight, router_weight)
+
+
+def _plan_by_pods(rollout: Rollout, index: int, sides: Sides) -> Plan:
+    replicas = rollout.spec.replicas
+    desired = step_list.desired_weight(rollout.spec.strategy.canary.steps, index)
+    surge, unavailable = surge_and_unavailable(rollout)
+    target = math.weighted_counts(replicas, desired, surge)
+    current = math.Current(
+        canary_spec=sides.canary.replicas if sides.canary else 0,
+        canary_available=sides.canary_available(),
+        stable_spec=sides.stable.replicas if sides.stable else 0,
+        stable_available=sides.stable_available(),
+        others_spec=sum(rs.replicas for rs in sides.others),
+        others_available=sum(rs.available for rs in sides.others),
+    )
+    step = math.rolling_step(target, current, replicas, surge, unavailable)
+    reached = (
+        current.canary_spec == target.canary
+        and current.canary_available >= target.canary
+        and current.stable_spec == target.stable
+        and current.stable_available >= target.stable
+    )
+    return Plan(step.canary, step.stable, pod_share(sides), desired, reached)
+
+
+def pod_share(sides: Sides) -> int:
+    """Without a router the canary's traffic share is its share of available pods, in percent."""
+    canary, stable = sides.canary_available(), sides.stable_available()
+    if canary + stable == 0:
+        return 0
+    return round(100 * canary / (canary + stable))
+
+
+def _scaled_canary(rollout: Rollout, scale: SetCanaryScale | None, weight: int) -> int:
+    canary = rollout.spec.strategy.canary
+    routing = canary.traffic_routing
+    max_weight = routing.max_traffic_weight if routing else 100
+    replicas = rollout.spec.replicas
+    if scale is None or scale.match_traffic_weight:
+        return math.routed_canary_count(replicas, weight, max_weight, canary.min_pods_per_replica_set)
+    if scale.replicas is not None:
+        return scale.replicas
+    return math.routed_canary_count(replicas, scale.weight or 0, 100, canary.min_pods_per_replica_set)
+
+
+def _plan_routed(
+    rollout: Rollout, index: int, sides: Sides, applied_weight: int, router_weight: int | None
+) -> Plan:
+    canary = rollout.spec.strategy.canary
+    assert canary.traffic_routing is not None
+    max_weight = canary.traffic_routing.max_traffic_weight
+    desired = step_list.desired_weight(canary.steps, index, max_weight)
+    canary_count = _scaled_canary(rollout, step_list.canary_scale(canary.steps, index), desired)
+    available = sides.canary_available()
+    canary_ready = (
+        available >= canary_count and (sides.canary.replicas if sides.canary else 0) == canary_count
+    )
+    weight = desired if desired <= applied_weight or canary_ready else applied_weight
+    if available == 0:
+        weight = 0
+    routed_now = weight if router_weight is None else min(weight, router_weight)
+    stable_count = math.routed_stable_count(
+        rollout.spec.replicas, desired, routed_now, max_weight, canary.dynamic_stable_scale
+    )
+    stable_spec = sides.stable.replicas if sides.stable else 0
+    reached = (
+        canary_ready
+        and weight == desired
+        and (router_weight is None or router_weight == desired)
+        and stable_spec == stable_count
+        and sides.stable_available() >= stable_count
+    )
+    return Plan(canary_count, stable_count, weight, desired, reached)
