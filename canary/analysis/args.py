@@ -119,8 +119,8 @@ def build_run_spec(
         dry_run += template.spec.dry_run
         retention += template.spec.measurement_retention
     _check_references(set(args), templates)
-    names = [m.name for m in metrics]
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    metric_names = [m.name for m in metrics]
+    repeated = sorted({n for n in metric_names if metric_names.count(n) > 1})
     if repeated:
         raise ArgumentError(
             f"metric names must be unique across the templates of one analysis; repeated: {', '.join(repeated)}"
@@ -130,9 +130,9 @@ def build_run_spec(
             args=list(args.values()), metrics=metrics, dry_run=dry_run, measurement_retention=retention
         )
     except ValidationError as error:
-        names = ", ".join(t.metadata.name for t in templates)
+        template_names = ", ".join(t.metadata.name for t in templates)
         raise ArgumentError(
-            f"templates {names} do not combine into one run: {error.errors()[0]['msg']}"
+            f"templates {template_names} do not combine into one run: {error.errors()[0]['msg']}"
         ) from None
 
 
