@@ -1,7 +1,8 @@
 """The `canary` / `kubectl canary` entry point: one argparse tree, one module per verb group.
 
 Every command returns an exit code; expected failures raise `CLIError`, which becomes one line on
-stderr and a non-zero exit, never a traceback.
+stderr and a non-zero exit, never a traceback. Commands that need a cluster call `args.connect()`,
+so offline verbs (lint, analyze, completion) never touch a kubeconfig.
 """
 
 from __future__ import annotations
@@ -10,10 +11,26 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from canary.cli import commands_lint
+from canary.cli import (
+    commands_actions,
+    commands_analyze,
+    commands_get,
+    commands_lint,
+    commands_status,
+    completion,
+    failures,
+    session,
+)
 from canary.cli.errors import CLIError
 
-VERB_GROUPS = (commands_lint,)
+VERB_GROUPS = (
+    commands_lint,
+    commands_get,
+    commands_actions,
+    commands_status,
+    commands_analyze,
+    completion,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,16 +38,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog, description="Progressive delivery with statistical canary analysis."
     )
+    session.add_connection_flags(parser)
     verbs = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
     for group in VERB_GROUPS:
         group.register(verbs)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, *, embedded: session.SessionFactory | None = None) -> int:
+    """Run one command. `embedded` builds the session for `--cluster memory` (tests pass their own
+    in-memory cluster; by default it is the demo scenario)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.parser = parser
+    args.connect = lambda: session.connect(args, embedded)
     try:
-        code: int = args.run(args)
+        with failures.translated():
+            code: int = args.run(args)
     except CLIError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code

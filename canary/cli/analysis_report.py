@@ -1,0 +1,184 @@
+"""What the analysis report shows, built from a verdict's data: why it passed or failed, with plots.
+
+Two sources: a `Judgement` of two arms' CSV data (canary vs stable over time, their distributions,
+the evidence against its threshold), and an AnalysisRun taken offline from a template (each metric's
+measurements over time; a judge metric's p-value against its threshold).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+
+from canary.api.analysis import AnalysisRun, Metric, MetricResult
+from canary.cli import offline_judge, svg_plots
+from canary.cli.arm_samples import ArmData, aligned_labels, summary_value
+from canary.cli.report_html import Figure, Report
+from canary.cli.svg_plots import CANARY_COLOUR, STABLE_COLOUR, Series, Threshold
+
+EVIDENCE_COLUMNS = ("p_value", "estimate", "ci_low", "ci_high", "n_stable", "n_canary")
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None or not math.isfinite(value) else f"{value:.4g}"
+
+
+def why(judgement: offline_judge.Judgement) -> str:
+    deciding = judgement.deciding
+    if deciding is None:
+        return "no intervals to judge"
+    p = deciding.evidence.get("p_value")
+    estimate = deciding.evidence.get("estimate")
+    verdict = judgement.verdict
+    threshold = f"{judgement.significance:g}"
+    if verdict == "fail":
+        return (
+            f"Failed at interval {deciding.label}: p-value {_fmt(p)} ≤ {threshold}, "
+            f"estimated canary minus stable difference {_fmt(estimate)}."
+        )
+    return (
+        f"{verdict} after {len(judgement.intervals)} intervals: p-value {_fmt(p)} "
+        f"(fails at ≤ {threshold}), estimated difference {_fmt(estimate)}."
+    )
+
+
+def judgement_report(judgement: offline_judge.Judgement, stable: ArmData, canary: ArmData) -> Report:
+    labels = aligned_labels(stable, canary)
+    stable_at, canary_at = stable.by_label(), canary.by_label()
+    what = "event rate" if stable.counts else "mean"
+    over_time = svg_plots.line_chart(
+        f"Canary vs stable: {what} per interval",
+        labels,
+        [
+            Series("stable", [summary_value(stable_at.get(x)) for x in labels], STABLE_COLOUR),
+            Series("canary", [summary_value(canary_at.get(x)) for x in labels], CANARY_COLOUR),
+        ],
+        y_label=what,
+    )
+    figures = [Figure(over_time, f"The {what} of each arm in each interval of the input files.")]
+    figures.append(Figure(_distributions(stable, canary), "How the values of the two arms are distributed."))
+    figures.append(
+        Figure(
+            svg_plots.line_chart(
+                "Evidence: p-value after each interval",
+                labels,
+                [Series("p-value", offline_judge.p_values(judgement), CANARY_COLOUR)],
+                y_label="p-value (log)",
+                log_y=True,
+                threshold=Threshold(judgement.significance, f"fails at ≤ {judgement.significance:g}"),
+            ),
+            "The judge fails the canary once the p-value falls to the dashed threshold"
+            + (" (sequential: it never rises again)." if judgement.kind != "mann-whitney" else "."),
+        )
+    )
+    rows = [
+        [i.label, i.verdict, *(_fmt(i.evidence.get(c)) for c in EVIDENCE_COLUMNS)]
+        for i in judgement.intervals
+    ]
+    facts = [
+        ("judge", judgement.kind),
+        ("config", json.dumps(dict(judgement.config), sort_keys=True) or "{}"),
+        ("stable", stable.name),
+        ("canary", canary.name),
+        ("intervals", str(len(judgement.intervals))),
+    ]
+    return Report(
+        f"Canary analysis: {judgement.kind}",
+        judgement.verdict,
+        why(judgement),
+        facts,
+        figures,
+        ("interval", "verdict", *EVIDENCE_COLUMNS),
+        rows,
+    )
+
+
+def _distributions(stable: ArmData, canary: ArmData) -> str:
+    def values(arm: ArmData) -> list[float]:
+        if arm.counts:
+            return [summary_value(i) for i in arm.intervals]
+        return [v for i in arm.intervals for v in i.samples]
+
+    return svg_plots.histogram(
+        "Distributions" + (" of per-interval event rates" if stable.counts else " of all samples"),
+        [Series("stable", values(stable), STABLE_COLOUR), Series("canary", values(canary), CANARY_COLOUR)],
+        x_label="event rate" if stable.counts else "value",
+    )
+
+
+def _number(text: str | None) -> float:
+    try:
+        return float(text) if text is not None else math.nan
+    except ValueError:
+        return math.nan
+
+
+def _judge_p_values(result: MetricResult) -> list[float]:
+    values = []
+    for measurement in result.measurements:
+        try:
+            evidence = json.loads(measurement.value or "{}")
+        except ValueError:
+            evidence = {}
+        values.append(float(evidence.get("p_value", math.nan)) if isinstance(evidence, dict) else math.nan)
+    return values
+
+
+def metric_figure(metric: Metric, result: MetricResult) -> Figure:
+    labels = [m.started_at.strftime("%H:%M:%S") if m.started_at else "" for m in result.measurements]
+    judge = metric.provider.judge
+    if judge is not None:
+        alpha = offline_judge.significance(judge.kind, judge.config)
+        svg = svg_plots.line_chart(
+            f"{metric.name}: judge {judge.kind} p-value",
+            labels,
+            [Series("p-value", _judge_p_values(result), CANARY_COLOUR)],
+            y_label="p-value (log)",
+            log_y=True,
+            threshold=Threshold(alpha, f"fails at ≤ {alpha:g}"),
+        )
+        return Figure(svg, f"{metric.name} ({result.phase}): the judge's evidence at each measurement.")
+    svg = svg_plots.line_chart(
+        f"{metric.name}: measured value",
+        labels,
+        [Series(metric.name, [_number(m.value) for m in result.measurements], CANARY_COLOUR)],
+        y_label="value",
+    )
+    conditions = " and ".join(
+        f"{name} {c}"
+        for name, c in (("success", metric.success_condition), ("failure", metric.failure_condition))
+        if c
+    )
+    return Figure(svg, f"{metric.name} ({result.phase}): {conditions or 'no conditions'}.")
+
+
+def run_report(run: AnalysisRun, source: str) -> Report:
+    results = {r.name: r for r in run.status.metric_results}
+    figures: list[Figure] = []
+    rows: list[Sequence[str]] = []
+    for metric in run.spec.metrics:
+        result = results.get(metric.name, MetricResult(name=metric.name))
+        figures.append(metric_figure(metric, result))
+        rows += [
+            [
+                metric.name,
+                m.started_at.isoformat() if m.started_at else "",
+                str(m.phase),
+                m.value or "",
+                m.message,
+            ]
+            for m in result.measurements
+        ]
+    phase = str(run.status.phase)
+    verdict = {"Successful": "pass", "Failed": "fail"}.get(phase, phase.lower())
+    facts = [("template", source), ("phase", phase), ("metrics", str(len(run.spec.metrics)))]
+    return Report(
+        f"Canary analysis: {source}",
+        verdict,
+        run.status.message or f"The run is {phase}.",
+        facts,
+        figures,
+        ("metric", "time", "phase", "value", "message"),
+        rows,
+    )

@@ -1,0 +1,127 @@
+"""`canary controller`: run the controller in-cluster (service-account credentials) or with a kubeconfig."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import threading
+from typing import Any
+
+import structlog
+from kubernetes import client, config
+
+from canary.cli.errors import CLIError
+from canary.cluster.kube_api import KubeApi
+from canary.controller import logs
+from canary.controller.health import HealthServer
+from canary.controller.leader import LeaderElector
+from canary.controller.manager import Controller, Settings
+from canary.controller.metrics import Metrics
+
+
+def register(verbs: Any) -> None:
+    run = verbs.add_parser("controller", help="run the Rollout controller")
+    run.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster config, then ~/.kube/config)")
+    run.add_argument("--context", help="kubeconfig context to use")
+    run.add_argument("--namespace", help="watch only this namespace (default: all namespaces)")
+    run.add_argument(
+        "--workers", type=int, default=10, help="reconcile worker threads per queue (default %(default)s)"
+    )
+    run.add_argument(
+        "--instance-id",
+        help="handle only Rollouts labelled canary.dev/controller-instance-id=<id> (shards a fleet); "
+        "without it, only unlabelled Rollouts",
+    )
+    run.add_argument(
+        "--metrics-port",
+        type=int,
+        default=8080,
+        help="/metrics, /healthz, /readyz port (default %(default)s)",
+    )
+    run.add_argument(
+        "--resync-seconds",
+        type=float,
+        default=300.0,
+        help="re-queue everything this often (default %(default)s)",
+    )
+    run.add_argument(
+        "--leader-elect", action="store_true", help="run for leadership on a Lease; only the leader writes"
+    )
+    run.add_argument("--lease-name", default="canary-controller", help="Lease name (default %(default)s)")
+    run.add_argument(
+        "--lease-namespace", help="Lease namespace (default: this pod's namespace, else 'default')"
+    )
+    run.add_argument("--lease-duration", type=float, default=15.0, help="seconds (default %(default)s)")
+    run.add_argument(
+        "--log-level", default="info", help="debug, info, warning or error (default %(default)s)"
+    )
+    run.set_defaults(run=run_controller)
+
+
+def _api_client(args: argparse.Namespace) -> client.ApiClient:
+    try:
+        if args.kubeconfig or args.context or "KUBERNETES_SERVICE_HOST" not in os.environ:
+            loaded: client.ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
+                config_file=args.kubeconfig, context=args.context
+            )
+            return loaded
+        config.load_incluster_config()  # type: ignore[no-untyped-call]
+        return client.ApiClient()
+    except (config.ConfigException, OSError) as error:
+        raise CLIError(
+            f"cannot load Kubernetes credentials: {error}; pass --kubeconfig or run in a pod"
+        ) from error
+
+
+def _pod_namespace() -> str:
+    path = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError:
+        return "default"
+
+
+def run_controller(args: argparse.Namespace) -> int:
+    try:
+        logs.configure(args.log_level)
+    except ValueError as error:
+        raise CLIError(str(error)) from error
+    if args.workers < 1:
+        raise CLIError(f"--workers must be at least 1, got {args.workers}")
+    api = KubeApi(_api_client(args))
+    leader = None
+    if args.leader_elect:
+        identity = os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
+        leader = LeaderElector(
+            api,
+            namespace=args.lease_namespace or _pod_namespace(),
+            name=args.lease_name,
+            identity=identity,
+            lease_duration=args.lease_duration,
+            renew_deadline=args.lease_duration * 2 / 3,
+            retry_period=args.lease_duration / 7,
+        )
+    metrics = Metrics()
+    settings = Settings(
+        namespace=args.namespace,
+        workers=args.workers,
+        instance_id=args.instance_id,
+        resync_seconds=args.resync_seconds,
+    )
+    controller = Controller(api, settings, metrics=metrics, leader=leader)
+    health = HealthServer(
+        args.metrics_port, metrics.registry, healthy=controller.healthy, ready=controller.ready
+    )
+    health.start()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    structlog.get_logger(__name__).info(
+        "starting controller", **{k: v for k, v in vars(args).items() if k != "run"}
+    )
+    controller.run(stop)
+    health.stop()
+    return 1 if controller.lost_leadership else 0

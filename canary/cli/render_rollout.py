@@ -1,0 +1,247 @@
+"""Pure rendering of a Rollout as people read it during a release: values in, rich renderables out.
+
+Nothing here fetches or waits; `commands_get` reads the cluster and hands the values over, so the
+same tree is drawn by `get rollout`, by each frame of `--watch`, and by tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from canary.api.analysis import AnalysisPhase, AnalysisRun, MetricResult
+from canary.api.base import parse_duration
+from canary.api.rollout import CanaryStep, Rollout, RolloutPhase
+from canary.engine.observed import Observed, ReplicaSetView
+
+PHASE_STYLE = {
+    RolloutPhase.HEALTHY: ("✔", "green"),
+    RolloutPhase.PROGRESSING: ("◌", "yellow"),
+    RolloutPhase.PAUSED: ("॥", "cyan"),
+    RolloutPhase.DEGRADED: ("✖", "red"),
+}
+
+ANALYSIS_STYLE = {
+    AnalysisPhase.SUCCESSFUL: ("✔", "green"),
+    AnalysisPhase.RUNNING: ("◌", "yellow"),
+    AnalysisPhase.PENDING: ("…", "dim"),
+    AnalysisPhase.INCONCLUSIVE: ("?", "magenta"),
+    AnalysisPhase.ERROR: ("⚠", "red"),
+    AnalysisPhase.FAILED: ("✖", "red"),
+}
+
+LATEST_MEASUREMENTS = 5
+"""How many of a metric's measurements the tree lists (newest last); the rest are counted only."""
+
+
+def phase_of(rollout: Rollout) -> RolloutPhase:
+    """The phase as clients show it: Progressing while the controller has not seen the latest spec."""
+    generation = rollout.metadata.generation
+    observed = rollout.status.observed_generation
+    if generation is not None and observed is not None and observed != generation:
+        return RolloutPhase.PROGRESSING
+    return RolloutPhase(rollout.status.phase or RolloutPhase.PROGRESSING)
+
+
+def phase_text(phase: str) -> Text:
+    icon, style = PHASE_STYLE.get(RolloutPhase(phase), ("?", "dim"))
+    return Text(f"{icon} {phase}", style=style)
+
+
+def analysis_text(phase: str) -> Text:
+    icon, style = ANALYSIS_STYLE.get(AnalysisPhase(phase), ("?", "dim"))
+    return Text(f"{icon} {phase}", style=style)
+
+
+def describe_step(step: CanaryStep) -> str:
+    """One step as a person would say it: `setWeight 20`, `pause 10m`, `analysis error-rate`."""
+    if step.set_weight is not None:
+        return f"setWeight {step.set_weight}"
+    if step.pause is not None:
+        return "pause (until promoted)" if step.pause.duration is None else f"pause {step.pause.duration}"
+    if step.analysis is not None:
+        return "analysis " + ", ".join(ref.template_name for ref in step.analysis.templates)
+    scale = step.set_canary_scale
+    if scale is not None and scale.weight is not None:
+        return f"setCanaryScale weight {scale.weight}"
+    if scale is not None and scale.replicas is not None:
+        return f"setCanaryScale replicas {scale.replicas}"
+    return "setCanaryScale matchTrafficWeight"
+
+
+@dataclass(frozen=True)
+class StepPosition:
+    """Argo's `Step N/M`: N steps done of M; `current` is the step being worked on, if any."""
+
+    done: int
+    total: int
+    current: CanaryStep | None
+
+    def __str__(self) -> str:
+        here = f" · now: {describe_step(self.current)}" if self.current is not None else ""
+        return f"{self.done}/{self.total}{here}"
+
+
+def step_position(rollout: Rollout) -> StepPosition:
+    steps = rollout.spec.strategy.canary.steps
+    index = rollout.status.current_step_index
+    done = len(steps) if index is None else min(index, len(steps))
+    return StepPosition(done, len(steps), steps[done] if done < len(steps) else None)
+
+
+def weights(rollout: Rollout, observed: Observed) -> tuple[int, int]:
+    """(canary, stable) percent of traffic: as reported, else as the pods split it (no router)."""
+    reported = rollout.status.canary.weights
+    if reported is not None:
+        return reported.canary.weight, reported.stable.weight
+    canary = observed.replica_set(rollout.status.current_pod_hash)
+    total = sum(rs.available for rs in observed.replica_sets)
+    if canary is None or total == 0 or rollout.status.current_pod_hash == rollout.status.stable_rs:
+        return 0, 100
+    share = round(100 * canary.available / total)
+    return share, 100 - share
+
+
+def images(template: object) -> list[str]:
+    spec = template.get("spec", {}) if isinstance(template, dict) else {}
+    return [f"{c.get('name')}={c.get('image')}" for c in spec.get("containers", [])]
+
+
+def role_of(rollout: Rollout, rs: ReplicaSetView) -> str:
+    if rs.pod_template_hash == rollout.status.stable_rs:
+        return "stable"
+    if rs.pod_template_hash == rollout.status.current_pod_hash:
+        return "canary"
+    return "old"
+
+
+ROLE_STYLE = {"stable": "green", "canary": "yellow", "old": "dim"}
+
+
+def replica_set_line(rollout: Rollout, rs: ReplicaSetView) -> Text:
+    role = role_of(rollout, rs)
+    line = Text.assemble(
+        (f"{rs.name}", "bold"),
+        (f" {role}", ROLE_STYLE[role]),
+        f"  rev {rs.revision}",
+        f"  ready {rs.ready}/{rs.replicas}",
+        f"  available {rs.available}",
+    )
+    shown = images(dict(rs.template))
+    if shown:
+        line.append("  " + ", ".join(shown), style="blue")
+    return line
+
+
+def current_run(rollout: Rollout, observed: Observed) -> AnalysisRun | None:
+    """The step's AnalysisRun if one is running, else the background one, else the newest one."""
+    canary = rollout.status.canary
+    for ref in (canary.current_step_analysis_run_status, canary.current_background_analysis_run_status):
+        run = observed.analysis_run(ref.name) if ref is not None else None
+        if run is not None:
+            return run
+    return None
+
+
+def metric_line(result: MetricResult) -> Text:
+    latest = [m.value if m.value is not None else m.phase for m in result.measurements[-LATEST_MEASUREMENTS:]]
+    line = Text.assemble((result.name, "bold"), "  ", analysis_text(result.phase))
+    if result.dry_run:
+        line.append("  (dry run)", style="dim")
+    line.append(f"  latest: {', '.join(map(str, latest)) or '—'}")
+    line.append(
+        f"  ✔{result.successful} ✖{result.failed} ?{result.inconclusive} ⚠{result.error}", style="dim"
+    )
+    if result.message:
+        line.append(f"  {result.message}", style="italic")
+    return line
+
+
+def analysis_tree(run: AnalysisRun) -> Tree:
+    label = Text.assemble("AnalysisRun ", (run.metadata.name, "bold"), "  ", analysis_text(run.status.phase))
+    if run.status.message:
+        label.append(f"  {run.status.message}", style="italic")
+    tree = Tree(label)
+    results = {r.name: r for r in run.status.metric_results}
+    for metric in run.spec.metrics:
+        tree.add(metric_line(results.get(metric.name, MetricResult(name=metric.name))))
+    return tree
+
+
+def pause_note(rollout: Rollout, now: datetime) -> str:
+    position = step_position(rollout)
+    step = position.current
+    if not rollout.status.pause_conditions or step is None or step.pause is None:
+        return ""
+    if step.pause.duration is None:
+        return "waiting for `promote`"
+    started = rollout.status.pause_conditions[0].start_time
+    left = parse_duration(step.pause.duration) - (now - started).total_seconds()
+    return f"resumes in {max(0, round(left))}s"
+
+
+def summary(rollout: Rollout, observed: Observed, now: datetime) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    phase = phase_of(rollout)
+    status_line = phase_text(phase)
+    if rollout.status.message:
+        status_line.append(f"  {rollout.status.message}")
+    grid.add_row("Status", status_line)
+    position = step_position(rollout)
+    note = pause_note(rollout, now)
+    grid.add_row("Step", str(position) + (f"  ({note})" if note else ""))
+    canary_weight, stable_weight = weights(rollout, observed)
+    grid.add_row("Weights", f"canary {canary_weight}%  stable {stable_weight}%")
+    status = rollout.status
+    grid.add_row(
+        "Replicas",
+        f"desired {rollout.spec.replicas}  updated {status.updated_replicas}  "
+        f"ready {status.ready_replicas}  available {status.available_replicas}",
+    )
+    flags = [name for name, on in (("paused", rollout.spec.paused), ("aborted", status.abort)) if on]
+    if flags:
+        grid.add_row("Flags", ", ".join(flags))
+    return grid
+
+
+def rollout_view(rollout: Rollout, observed: Observed, now: datetime) -> RenderableType:
+    """The whole `get rollout` view: a summary, then ReplicaSets and the current AnalysisRun as a tree."""
+    meta = rollout.metadata
+    tree = Tree(Text.assemble("Rollout ", (f"{meta.namespace}/{meta.name}", "bold")))
+    tree.add(summary(rollout, observed, now))
+    sets = tree.add(Text("ReplicaSets", style="bold"))
+    for rs in sorted(observed.replica_sets, key=lambda rs: -rs.revision):
+        sets.add(replica_set_line(rollout, rs))
+    if not observed.replica_sets:
+        sets.add(Text("none yet", style="dim"))
+    run = current_run(rollout, observed)
+    if run is not None:
+        tree.add(analysis_tree(run))
+    return tree
+
+
+def rollout_table(rollouts: Sequence[Rollout]) -> RenderableType:
+    """`list rollouts`: one line each."""
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("NAMESPACE", "NAME", "STATUS", "STEP", "REPLICAS", "MESSAGE"):
+        table.add_column(column)
+    for rollout in rollouts:
+        position = step_position(rollout)
+        status = rollout.status
+        table.add_row(
+            rollout.metadata.namespace or "",
+            rollout.metadata.name,
+            phase_text(phase_of(rollout)),
+            f"{position.done}/{position.total}",
+            f"{status.available_replicas}/{rollout.spec.replicas}",
+            status.message,
+        )
+    return table if rollouts else Text("No rollouts found.", style="dim")
