@@ -23,9 +23,15 @@ from canary.controller.metrics import Metrics
 
 def register(verbs: Any) -> None:
     run = verbs.add_parser("controller", help="run the Rollout controller")
-    run.add_argument("--kubeconfig", help="kubeconfig file (default: in-cluster config, then ~/.kube/config)")
-    run.add_argument("--context", help="kubeconfig context to use")
-    run.add_argument("--namespace", help="watch only this namespace (default: all namespaces)")
+    # SUPPRESS: the top-level parser defines these too; a flag given before the verb must survive.
+    quiet = argparse.SUPPRESS
+    run.add_argument(
+        "--kubeconfig", default=quiet, help="kubeconfig file (default: in-cluster, then ~/.kube/config)"
+    )
+    run.add_argument("--context", default=quiet, help="kubeconfig context to use")
+    run.add_argument(
+        "-n", "--namespace", default=quiet, help="watch only this namespace (default: all namespaces)"
+    )
     run.add_argument(
         "--workers", type=int, default=10, help="reconcile worker threads per queue (default %(default)s)"
     )
@@ -62,9 +68,10 @@ def register(verbs: Any) -> None:
 
 def _api_client(args: argparse.Namespace) -> client.ApiClient:
     try:
-        if args.kubeconfig or args.context or "KUBERNETES_SERVICE_HOST" not in os.environ:
+        kubeconfig, context = getattr(args, "kubeconfig", None), getattr(args, "context", None)
+        if kubeconfig or context or "KUBERNETES_SERVICE_HOST" not in os.environ:
             loaded: client.ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
-                config_file=args.kubeconfig, context=args.context
+                config_file=kubeconfig, context=context
             )
             return loaded
         config.load_incluster_config()  # type: ignore[no-untyped-call]
@@ -106,7 +113,7 @@ def run_controller(args: argparse.Namespace) -> int:
         )
     metrics = Metrics()
     settings = Settings(
-        namespace=args.namespace,
+        namespace=getattr(args, "namespace", None),
         workers=args.workers,
         instance_id=args.instance_id,
         resync_seconds=args.resync_seconds,

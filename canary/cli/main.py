@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from canary.cli import (
     commands_actions,
     commands_analyze,
+    commands_controller,
     commands_get,
     commands_lint,
     commands_status,
@@ -30,6 +31,7 @@ VERB_GROUPS = (
     commands_status,
     commands_analyze,
     completion,
+    commands_controller,
 )
 
 

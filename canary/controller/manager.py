@@ -1,0 +1,218 @@
+"""Assembles the running controller: informers feed two work queues (Rollouts, AnalysisRuns),
+workers drain them through the reconcilers, a resync re-queues everything periodically, and
+leader election decides whether this replica works or stands by.
+
+Watch events are only hints about *which* key to look at (level-based): a ReplicaSet, Pod, Service
+or AnalysisRun change queues its owning Rollout; the reconciler then reads the whole current state.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+
+from canary.analysis.providers.registry import default_registry
+from canary.cluster import kube
+from canary.cluster.kube_api import KubeApi, Obj
+from canary.controller.informer import Informer, Informers, Resource
+from canary.controller.leader import LeaderElector
+from canary.controller.metrics import Metrics
+from canary.controller.queue import Key, WorkQueue, key_of
+from canary.controller.reconciler import AnalysisRunReconciler, RolloutReconciler
+from canary.controller.workers import Workers
+from canary.traffic.routers import router_for
+
+log = structlog.get_logger(__name__)
+
+WATCHED = {
+    "rollouts": Resource(*kube.ROLLOUTS),
+    "analysisruns": Resource(*kube.ANALYSIS_RUNS),
+    "analysistemplates": Resource(*kube.ANALYSIS_TEMPLATES),
+    "clusteranalysistemplates": Resource(*kube.CLUSTER_ANALYSIS_TEMPLATES, namespaced=False),
+    "replicasets": Resource(*kube.REPLICA_SETS),
+    "pods": Resource(*kube.PODS),
+    "services": Resource(*kube.SERVICES),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    namespace: str | None = None
+    workers: int = 10
+    instance_id: str | None = None
+    resync_seconds: float = 300.0
+    watch_timeout_seconds: int = 300
+
+
+class Controller:
+    def __init__(
+        self,
+        api: KubeApi,
+        settings: Settings,
+        *,
+        metrics: Metrics | None = None,
+        leader: LeaderElector | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics or Metrics()
+        self.leader = leader
+        self.informers = Informers(
+            api,
+            [
+                Informer(
+                    api, resource, settings.namespace, watch_timeout_seconds=settings.watch_timeout_seconds
+                )
+                for resource in WATCHED.values()
+            ],
+        )
+        self.cluster = kube.KubeCluster(
+            api,
+            reads=self.informers,
+            router_for=lambda rollout: router_for(rollout, api),
+            clock=now,
+            may_write=leader.is_leader if leader else lambda: True,
+            instance_id=settings.instance_id,
+        )
+        self.rollouts = WorkQueue()
+        self.analysis_runs = WorkQueue()
+        rollout_reconciler = RolloutReconciler(self.cluster, now, self.metrics)
+        run_reconciler = AnalysisRunReconciler(
+            self.cluster,
+            now,
+            providers=default_registry(job_port=self.cluster),
+            read_secret=self.cluster.read_secret,
+            metrics=self.metrics,
+        )
+        self._workers = [
+            Workers(
+                self.rollouts,
+                rollout_reconciler.reconcile,
+                name="rollout",
+                count=settings.workers,
+                metrics=self.metrics,
+            ),
+            Workers(
+                self.analysis_runs,
+                run_reconciler.reconcile,
+                name="analysisrun",
+                count=settings.workers,
+                metrics=self.metrics,
+            ),
+        ]
+        self.metrics.track_queue("rollout", lambda: len(self.rollouts))
+        self.metrics.track_queue("analysisrun", lambda: len(self.analysis_runs))
+        self._stop = threading.Event()
+        self._working = threading.Event()
+        self.lost_leadership = False
+        self._route_events()
+
+    # wiring events to keys ---------------------------------------------------------------------
+
+    def _route_events(self) -> None:
+        self.informers.informer(*kube.ROLLOUTS).on_change(self._on_rollout)
+        self.informers.informer(*kube.ANALYSIS_RUNS).on_change(self._on_analysis_run)
+        self.informers.informer(*kube.REPLICA_SETS).on_change(self._on_owned)
+        self.informers.informer(*kube.PODS).on_change(self._on_pod)
+        self.informers.informer(*kube.SERVICES).on_change(self._on_namespace_change)
+        self.informers.informer(*kube.ANALYSIS_TEMPLATES).on_change(self._on_namespace_change)
+
+    def _on_rollout(self, obj: Obj) -> None:
+        meta = obj["metadata"]
+        if kube.handled_by(meta.get("labels") or {}, self.settings.instance_id):
+            self.rollouts.add(key_of(meta.get("namespace", ""), meta["name"]))
+
+    def _on_analysis_run(self, obj: Obj) -> None:
+        self.analysis_runs.add(key_of(obj["metadata"].get("namespace", ""), obj["metadata"]["name"]))
+        self._on_owned(obj)
+
+    def _on_owned(self, obj: Obj) -> None:
+        for key in _owner_keys(obj, "Rollout"):
+            self.rollouts.add(key)
+
+    def _on_pod(self, obj: Obj) -> None:
+        namespace = obj["metadata"].get("namespace", "")
+        for owner in obj["metadata"].get("ownerReferences") or []:
+            if owner.get("kind") == "ReplicaSet":
+                replica_set = self.informers.get(*kube.REPLICA_SETS, namespace, owner["name"])
+                if replica_set is not None:
+                    self._on_owned(replica_set)
+
+    def _on_namespace_change(self, obj: Obj) -> None:
+        # Services and templates are referenced by name from specs; re-checking the namespace's
+        # Rollouts is cheap and needs no reverse index.
+        namespace = obj["metadata"].get("namespace")
+        for rollout in self.informers.list(*kube.ROLLOUTS, namespace):
+            self._on_rollout(rollout)
+
+    # running ------------------------------------------------------------------------------------
+
+    def healthy(self) -> bool:
+        return not self._working.is_set() or all(workers.alive() for workers in self._workers)
+
+    def ready(self) -> bool:
+        return self.informers.has_synced() or (self.leader is not None and not self.leader.is_leader())
+
+    def run(self, stop: threading.Event) -> None:
+        """Watch, and reconcile while leading, until `stop` (or until leadership is lost)."""
+        self._stop = stop
+        for informer in self.informers.all():
+            threading.Thread(
+                target=informer.run, name=f"informer-{informer.resource.plural}", daemon=True
+            ).start()
+        if self.leader is None:
+            self._start_working()
+        else:
+            threading.Thread(
+                target=self.leader.run, args=(stop, self._start_working, self._lose_leadership), daemon=True
+            ).start()
+        while not stop.wait(self.settings.resync_seconds):
+            if self._working.is_set():
+                self.resync()
+        self.shut_down()
+
+    def resync(self) -> None:
+        for rollout in self.informers.list(*kube.ROLLOUTS, self.settings.namespace):
+            self._on_rollout(rollout)
+        for run in self.informers.list(*kube.ANALYSIS_RUNS, self.settings.namespace):
+            self.analysis_runs.add(key_of(run["metadata"].get("namespace", ""), run["metadata"]["name"]))
+
+    def shut_down(self) -> None:
+        self.rollouts.shut_down()
+        self.analysis_runs.shut_down()
+        for informer in self.informers.all():
+            informer.stop()
+        for workers in self._workers:
+            workers.join(timeout=5)
+
+    def _start_working(self) -> None:
+        for informer in self.informers.all():
+            informer.wait_synced(timeout=60)
+        self.metrics.leader.set(1)
+        self.resync()
+        for workers in self._workers:
+            workers.start()
+        self._working.set()
+        log.info(
+            "controller working", workers=self.settings.workers, namespace=self.settings.namespace or "*"
+        )
+
+    def _lose_leadership(self) -> None:
+        # Like client-go: a replica that lost its lease exits and is restarted as a follower,
+        # rather than trying to stop half-finished reconciles. Writes are fenced meanwhile.
+        self.metrics.leader.set(0)
+        self.lost_leadership = True
+        self._stop.set()
+
+
+def _owner_keys(obj: Obj, kind: str) -> list[Key]:
+    namespace = obj["metadata"].get("namespace", "")
+    return [
+        key_of(namespace, owner["name"])
+        for owner in obj["metadata"].get("ownerReferences") or []
+        if owner.get("kind") == kind
+    ]

@@ -1,0 +1,152 @@
+"""Reconcile one key: read the world through the port, let the pure engine decide, make it so.
+
+In controller-runtime's shape: `reconcile(key) -> Result`, where the key is only namespace/name.
+The result rules, applied by `canary.controller.workers`:
+
+- raises: a transient problem (API error, 409 Conflict, lost lease); the key is retried with
+  exponential backoff and the Result is ignored. A 409 means the object changed since it was read:
+  the retry reads it again and decides again, never writing the stale decision.
+- raises `TerminalError`: retrying cannot help (logged and counted, not retried).
+- `Result(requeue_after=s)`: look again after `s` seconds (a timed pause ends, a measurement is
+  due); None waits for the next change in the cluster.
+
+Order of writes for a Rollout: the engine's actions on ReplicaSets, Services, traffic and
+AnalysisRuns (in `actions.ORDER`), then the status (one patch), then the Events. An Event reports
+a change only once the status recording it is stored, so a conflicting status write, which is
+retried, never leaves a duplicate Event behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+import structlog
+
+from canary.analysis import runner
+from canary.analysis.args import SecretReader
+from canary.analysis.providers.base import ProviderRegistry
+from canary.api.analysis import AnalysisPhase, AnalysisRun
+from canary.cluster.port import ClusterPort, NotFound
+from canary.controller.metrics import Metrics
+from canary.controller.queue import Key, split_key
+from canary.engine import actions as act
+from canary.engine import rollout as engine
+
+log = structlog.get_logger(__name__)
+
+Now = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Result:
+    requeue_after: float | None = None
+
+
+class TerminalError(Exception):
+    """Retrying will not help; the reconcile is recorded as terminal."""
+
+
+@runtime_checkable
+class InvalidSpecReporter(Protocol):
+    def report_invalid_spec(self, namespace: str, name: str, message: str) -> None: ...
+
+
+@runtime_checkable
+class AnalysisRunReader(Protocol):
+    def get_analysis_run(self, namespace: str, name: str) -> AnalysisRun: ...
+
+
+class RolloutReconciler:
+    def __init__(self, port: ClusterPort, now: Now, metrics: Metrics | None = None) -> None:
+        self._port = port
+        self._now = now
+        self._metrics = metrics
+        self._superseded: dict[Key, str] = {}
+
+    def reconcile(self, key: Key) -> Result:
+        namespace, name = split_key(key)
+        try:
+            rollout = self._port.get_rollout(namespace, name)
+        except NotFound:
+            self._superseded.pop(key, None)
+            if self._metrics:
+                self._metrics.forget_rollout(namespace, name)
+            return Result()
+        except ValueError as error:  # the spec does not parse: InvalidSpec, and no retry
+            self._report_invalid(namespace, name, _first_line(error))
+            raise TerminalError(f"Rollout {key} has an invalid spec: {_first_line(error)}") from error
+        if rollout.metadata.resource_version == self._superseded.get(key):
+            # The cache still shows the version our last status write replaced; deciding on it
+            # would repeat that step. Look again once the watch has delivered our own write.
+            return Result(requeue_after=0.1)
+        decision = engine.decide(rollout, self._port.observe(rollout), self._now())
+        world = [a for a in decision.actions if not isinstance(a, act.EmitEvent)]
+        events = [a for a in decision.actions if isinstance(a, act.EmitEvent)]
+        self._port.apply(rollout, world)
+        if decision.status != rollout.status:
+            self._port.update_status(rollout, decision.status)
+            self._superseded[key] = rollout.metadata.resource_version or ""
+        self._port.apply(rollout, events)
+        for event in events:
+            log.info(
+                "rollout event", rollout=key, reason=event.reason, message=event.message, type=event.type
+            )
+        if self._metrics:
+            self._metrics.set_phase(namespace, name, decision.status.phase)
+        return Result(decision.requeue_after)
+
+    def _report_invalid(self, namespace: str, name: str, message: str) -> None:
+        if isinstance(self._port, InvalidSpecReporter):
+            self._port.report_invalid_spec(namespace, name, message)
+
+
+class AnalysisRunReconciler:
+    """Advances one AnalysisRun with the analysis runner and stores its status."""
+
+    def __init__(
+        self,
+        port: ClusterPort,
+        now: Now,
+        *,
+        providers: ProviderRegistry,
+        read_secret: SecretReader,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._port = port
+        self._now = now
+        self._providers = providers
+        self._read_secret = read_secret
+        self._metrics = metrics
+
+    def reconcile(self, key: Key) -> Result:
+        namespace, name = split_key(key)
+        run = self._get(namespace, name)
+        if run is None or AnalysisPhase(run.status.phase).completed:
+            return Result()
+        advanced = runner.advance(
+            run, now=self._now(), providers=self._providers, read_secret=self._read_secret
+        )
+        if advanced.run.status != run.status:
+            self._port.update_analysis_run_status(advanced.run)
+            verdict = advanced.run.status.phase
+            if AnalysisPhase(verdict).completed:
+                log.info("analysis verdict", run=key, phase=verdict, message=advanced.run.status.message)
+                if self._metrics:
+                    self._metrics.analysis_verdicts.labels(namespace, verdict).inc()
+        return Result(advanced.requeue_after)
+
+    def _get(self, namespace: str, name: str) -> AnalysisRun | None:
+        if isinstance(self._port, AnalysisRunReader):
+            try:
+                return self._port.get_analysis_run(namespace, name)
+            except NotFound:
+                return None
+        return next((r for r in self._port.list_analysis_runs(namespace) if r.metadata.name == name), None)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return " ".join(text.splitlines()[:3]) if text else type(error).__name__
