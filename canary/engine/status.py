@@ -341,7 +341,7 @@ def _condition_events(old: RolloutStatus, new: RolloutStatus) -> Iterator[EmitEv
     before, after = _condition(old, PROGRESSING), _condition(new, PROGRESSING)
     failed = after is not None and after.reason in (ROLLOUT_ABORTED, DEADLINE_EXCEEDED)
     if failed and after is not None and (before is None or before.reason != after.reason):
-        yield EmitEvent("Warning", after.reason, new.message)
+        yield EmitEvent("Warning", after.reason, new.message.removeprefix(f"{after.reason}: "))
     spec_before, spec_after = _condition(old, INVALID_SPEC), _condition(new, INVALID_SPEC)
     if spec_after is not None and (spec_before is None or spec_before.message != spec_after.message):
         yield EmitEvent("Warning", INVALID_SPEC, spec_after.message)

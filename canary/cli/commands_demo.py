@@ -1,0 +1,209 @@
+"""`canary demo`: a good release promoted step by step, then a bad one caught by analysis and aborted.
+
+Runs the real engine on the in-memory cluster with a simulated workload: no cluster needed. `--fast`
+runs on the virtual clock as fast as the machine goes; the default pace is slowed to be watchable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from datetime import datetime
+from typing import Any
+
+import structlog
+import yaml
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from canary.api.analysis import AnalysisTemplate
+from canary.api.rollout import Rollout
+from canary.cluster.memory import MemoryCluster, ready_after
+from canary.engine import commands
+from canary.engine import steps as step_list
+from canary.engine.clock import ManualClock
+from canary.engine.hashing import pod_template_hash
+from canary.sim.driver import Simulation
+from canary.sim.workload import Behaviour, SimulatedPrometheus, Workload
+
+NAMESPACE, NAME = "demo", "checkout"
+WATCHABLE_SPEEDUP = 8.0
+"""Virtual seconds per real second at the default pace: the demo's ~6 virtual minutes take ~45 s."""
+
+_ROLLOUT = """
+apiVersion: canary.dev/v1alpha1
+kind: Rollout
+metadata: {name: checkout, namespace: demo}
+spec:
+  replicas: 5
+  selector: {matchLabels: {app: checkout}}
+  template:
+    metadata: {labels: {app: checkout}}
+    spec: {containers: [{name: checkout, image: "checkout:1.0"}]}
+  strategy:
+    canary:
+      canaryService: checkout-canary
+      stableService: checkout-stable
+      trafficRouting: {smi: {}}
+      steps:
+      - setWeight: 20
+      - pause: {duration: 30s}
+      - analysis: {templates: [{templateName: error-rate}]}
+      - setWeight: 50
+      - pause: {duration: 30s}
+      - setWeight: 80
+      - pause: {duration: 20s}
+"""
+
+_TEMPLATE = """
+apiVersion: canary.dev/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: error-rate, namespace: demo}
+spec:
+  args: [{name: canary-hash}]
+  metrics:
+  - name: error-rate
+    interval: 10s
+    count: 4
+    failureLimit: 1
+    successCondition: result < 0.05
+    provider:
+      prometheus:
+        address: http://prometheus.demo:9090
+        query: >-
+          sum(rate(http_requests_total{rollouts_pod_template_hash="{{args.canary-hash}}",code=~"5.."}[30s]))
+          / sum(rate(http_requests_total{rollouts_pod_template_hash="{{args.canary-hash}}"}[30s]))
+"""
+
+GOOD = Behaviour(error_rate=0.01, latency_median_ms=40, latency_p99_ms=150)
+BAD = Behaviour(error_rate=0.25, latency_median_ms=90, latency_p99_ms=600)
+
+
+def register(verbs: Any) -> None:
+    demo = verbs.add_parser(
+        "demo", help="watch a good release get promoted and a bad one aborted (no cluster)"
+    )
+    demo.add_argument("--fast", action="store_true", help="run on the virtual clock without waiting (< 10 s)")
+    demo.add_argument(
+        "--seed", type=int, default=7, help="seed of the simulated traffic (default %(default)s)"
+    )
+    demo.set_defaults(run=run_demo)
+
+
+def build_simulation(seed: int) -> Simulation:
+    clock = ManualClock()
+    workload = Workload(request_rate=200.0, default=GOOD, seed=seed)
+    cluster = MemoryCluster(
+        clock, pods=ready_after(4.0), providers={"prometheus": SimulatedPrometheus(workload)}
+    )
+    cluster.create(AnalysisTemplate.model_validate(yaml.safe_load(_TEMPLATE)))
+    cluster.create(Rollout.model_validate(yaml.safe_load(_ROLLOUT)))
+    for service in ("checkout-canary", "checkout-stable"):
+        cluster.create_service(NAMESPACE, service)
+    return Simulation(cluster, clock, workload, max_step_seconds=5.0)
+
+
+class _Show:
+    """Prints each new Event as a line and keeps a live table of the rollout's state."""
+
+    def __init__(self, sim: Simulation, console: Console, pace: float | None) -> None:
+        self.sim, self.console, self.pace = sim, console, pace
+        self.seen = 0
+        self.start = sim.clock.now()
+
+    def elapsed(self, at: datetime) -> str:
+        seconds = int((at - self.start).total_seconds())
+        return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+    def table(self) -> Table:
+        rollout = self.sim.cluster.get_rollout(NAMESPACE, NAME)
+        status = rollout.status
+        steps = rollout.spec.strategy.canary.steps
+        index = status.current_step_index or 0
+        weights = status.canary.weights
+        canary_weight = weights.canary.weight if weights else 0
+        run = status.canary.current_step_analysis_run_status
+        table = Table(
+            title=f"rollout {NAME}  [{self.elapsed(self.sim.clock.now())} virtual]", show_header=False
+        )
+        table.add_row("phase", f"{status.phase} {status.message}")
+        step = (
+            f"{index + 1}/{len(steps)} {step_list.describe(steps[index])}" if index < len(steps) else "done"
+        )
+        table.add_row("step", step)
+        table.add_row("traffic", f"canary {'#' * (canary_weight // 5):<20} {canary_weight}%")
+        table.add_row("revisions", f"stable {status.stable_rs}  canary {status.current_pod_hash}")
+        table.add_row("analysis", f"{run.name} {run.status}" if run else "-")
+        return table
+
+    def events(self) -> None:
+        events = self.sim.cluster.list_events(NAMESPACE, NAME)
+        for event in events[self.seen :]:
+            style = "red" if event.type == "Warning" else "green"
+            stamp = self.elapsed(event.timestamp)
+            self.console.print(
+                f"[{stamp}] [{style}]{event.reason}[/{style}] {event.message}", highlight=False
+            )
+        self.seen = len(events)
+
+    def run_until(self, done: Any, live: Live | None, max_seconds: float) -> Rollout:
+        limit = self.sim.clock.now().timestamp() + max_seconds
+        while self.sim.clock.now().timestamp() < limit:
+            before = self.sim.clock.now()
+            self.sim.tick()
+            self.events()
+            if live is not None:
+                live.update(self.table())
+            if self.pace:
+                time.sleep((self.sim.clock.now() - before).total_seconds() / self.pace)
+            rollout = self.sim.cluster.get_rollout(NAMESPACE, NAME)
+            if done(rollout):
+                return rollout
+        return self.sim.cluster.get_rollout(NAMESPACE, NAME)
+
+
+def _release(sim: Simulation, image: str, behaviour: Behaviour) -> str:
+    rollout = sim.cluster.get_rollout(NAMESPACE, NAME)
+    for patch in commands.set_image(rollout, "checkout", image):
+        rollout = sim.cluster.patch_rollout(NAMESPACE, NAME, patch)
+    assert rollout.spec.template is not None
+    pod_hash = pod_template_hash(rollout.spec.template)
+    sim.workload.behave(pod_hash, behaviour)
+    return pod_hash
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    # The analysis runner logs every measurement; the demo shows verdicts in its own view instead.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    console = Console()
+    sim = build_simulation(args.seed)
+    show = _Show(sim, console, None if args.fast else WATCHABLE_SPEEDUP)
+    live = (
+        None if args.fast or not console.is_terminal else Live(show.table(), console=console, transient=True)
+    )
+    if live is not None:
+        live.start()
+    try:
+        show.run_until(lambda r: r.status.phase == "Healthy", live, 120)
+        console.print("[bold]release checkout:1.1 (healthy: 1% errors)[/bold]")
+        good = _release(sim, "checkout:1.1", GOOD)
+        promoted = show.run_until(
+            lambda r: r.status.stable_rs == good and r.status.phase == "Healthy", live, 900
+        )
+        console.print("[bold]release checkout:1.2 (broken: 25% errors)[/bold]")
+        _release(sim, "checkout:1.2", BAD)
+        aborted = show.run_until(lambda r: r.status.abort and r.status.phase == "Degraded", live, 900)
+    finally:
+        if live is not None:
+            live.stop()
+    weights = aborted.status.canary.weights
+    ok = promoted.status.stable_rs == good and aborted.status.abort and weights is not None
+    console.print(
+        f"checkout:1.1 {'promoted' if promoted.status.stable_rs == good else 'NOT promoted'}; "
+        f"checkout:1.2 {'aborted' if aborted.status.abort else 'NOT aborted'}, "
+        f"traffic to stable {weights.stable.weight if weights else '?'}%",
+        highlight=False,
+    )
+    return 0 if ok else 1

@@ -1,0 +1,316 @@
+"""decide(): the canary state machine, one behaviour per test, on hand-built observed states."""
+
+from datetime import timedelta
+
+from canary.api.analysis import AnalysisPhase, AnalysisRun, AnalysisRunStatus
+from canary.api.rollout import PauseCondition, PauseReason, Rollout, RolloutAnalysisRunStatus, RolloutStatus
+from canary.engine import commands
+from canary.engine.actions import (
+    CreateAnalysisRun,
+    CreateReplicaSet,
+    DeleteReplicaSet,
+    EmitEvent,
+    PodHash,
+    ScaleReplicaSet,
+    SetServiceSelector,
+    SetTrafficWeight,
+)
+from canary.engine.clock import EPOCH
+from canary.engine.hashing import pod_template_hash
+from canary.engine.observed import Observed, ReplicaSetView
+from canary.engine.rollout import Decision, decide
+from canary.sim import scenarios
+
+NOW = EPOCH
+V1 = pod_template_hash(scenarios.rollout(image="web:1").spec.template or {})
+V2 = pod_template_hash(scenarios.rollout(image="web:2").spec.template or {})
+V3 = pod_template_hash(scenarios.rollout(image="web:3").spec.template or {})
+SERVICES = {"web-stable": V1, "web-canary": V1}
+
+
+def rs(pod_hash: str, replicas: int, available: int | None = None, revision: int = 1) -> ReplicaSetView:
+    ready = replicas if available is None else available
+    return ReplicaSetView(
+        name=f"web-{pod_hash}",
+        pod_template_hash=PodHash(pod_hash),
+        template={},
+        revision=revision,
+        replicas=replicas,
+        ready=ready,
+        available=ready,
+    )
+
+
+def with_status(rollout: Rollout, **fields: object) -> Rollout:
+    base = {"stable_rs": V1, "current_pod_hash": V2, "current_step_index": 0}
+    return rollout.model_copy(update={"status": RolloutStatus.model_validate(base | fields)})
+
+
+def kinds(decision: Decision, kind: type) -> list:
+    return [action for action in decision.actions if isinstance(action, kind)]
+
+
+def routed(steps: list, **kwargs: object) -> Rollout:
+    return scenarios.rollout(image="web:2", routed=True, steps=steps, **kwargs)  # type: ignore[arg-type]
+
+
+def observed(*sets: ReplicaSetView, **kwargs: object) -> Observed:
+    return Observed(replica_sets=sets, service_selectors=SERVICES, **kwargs)  # type: ignore[arg-type]
+
+
+def test_first_deploy_is_promoted_at_once_skipping_the_steps() -> None:
+    rollout = scenarios.rollout(image="web:1", steps=[{"setWeight": 20}, {"pause": {}}])
+    decision = decide(rollout, Observed(), NOW)
+    assert decision.status.stable_rs == V1
+    assert decision.status.current_step_index == 2
+    assert kinds(decision, CreateReplicaSet)[0].replicas == 4
+
+
+def test_a_template_change_mid_rollout_restarts_the_steps_for_the_new_revision() -> None:
+    rollout = with_status(routed([{"setWeight": 20}, {"pause": {}}, {"setWeight": 60}]), current_step_index=2)
+    rollout = rollout.model_copy(
+        update={
+            "spec": scenarios.rollout(
+                image="web:3", routed=True, steps=[{"setWeight": 20}, {"pause": {}}, {"setWeight": 60}]
+            ).spec
+        }
+    )
+    decision = decide(rollout, observed(rs(V1, 4), rs(V2, 3, revision=2)), NOW)
+    assert decision.status.current_pod_hash == V3
+    assert decision.status.current_step_index == 0
+    assert any(e.reason == "NewRevision" for e in kinds(decision, EmitEvent))
+
+
+def test_a_template_equal_to_stable_jumps_to_the_end_and_clears_an_abort() -> None:
+    rollout = with_status(scenarios.rollout(image="web:1", routed=True), abort=True, aborted_at=NOW)
+    decision = decide(rollout, observed(rs(V1, 4), rs(V2, 1, revision=2)), NOW)
+    assert decision.status.current_step_index == len(rollout.spec.strategy.canary.steps)
+    assert not decision.status.abort
+    assert decision.status.current_pod_hash == V1
+
+
+def test_weight_stays_at_zero_until_the_canary_has_its_pods_available() -> None:
+    rollout = with_status(routed([{"setWeight": 20}, {"pause": {}}], replicas=10))
+    waiting = decide(rollout, observed(rs(V1, 10), rs(V2, 2, available=0, revision=2)), NOW)
+    assert kinds(waiting, SetTrafficWeight) == [SetTrafficWeight(0, V1, V2)]
+    assert kinds(waiting, ScaleReplicaSet)[1] == ScaleReplicaSet(V2, 2)
+    ready = decide(rollout, observed(rs(V1, 10), rs(V2, 2, revision=2)), NOW)
+    assert kinds(ready, SetTrafficWeight) == [SetTrafficWeight(20, V1, V2)]
+
+
+def test_the_weight_does_not_move_until_the_canary_is_fully_scaled_for_it() -> None:
+    rollout = with_status(
+        routed([{"setWeight": 20}, {"setWeight": 50}, {"pause": {}}], replicas=10),
+        current_step_index=1,
+        canary={"weights": {"canary": {"weight": 20, "podTemplateHash": V2}, "stable": {"weight": 80}}},
+    )
+    decision = decide(
+        rollout, observed(rs(V1, 10), rs(V2, 5, available=3, revision=2), router_weight=20), NOW
+    )
+    assert kinds(decision, SetTrafficWeight) == [SetTrafficWeight(20, V1, V2)]
+
+
+def test_a_timed_pause_requeues_for_the_time_left_then_continues() -> None:
+    rollout = with_status(routed([{"pause": {"duration": "30s"}}, {"setWeight": 10}, {"pause": {}}]))
+    started = decide(rollout, observed(rs(V1, 4), rs(V2, 0, revision=2)), NOW)
+    assert started.requeue_after == 30
+    assert started.status.phase == "Paused"
+    resumed = decide(
+        rollout.model_copy(update={"status": started.status}),
+        observed(rs(V1, 4), rs(V2, 0, revision=2)),
+        NOW + timedelta(seconds=30),
+    )
+    assert resumed.status.current_step_index >= 1
+
+
+def test_an_indefinite_pause_waits_for_promote() -> None:
+    rollout = with_status(routed([{"pause": {}}, {"setWeight": 10}, {"pause": {}}]))
+    seen = observed(rs(V1, 4), rs(V2, 0, revision=2))
+    paused = decide(rollout, seen, NOW)
+    assert paused.status.pause_conditions[0].reason == PauseReason.CANARY_PAUSE_STEP
+    assert (
+        decide(
+            rollout.model_copy(update={"status": paused.status}), seen, NOW + timedelta(hours=5)
+        ).status.current_step_index
+        == 0
+    )
+    promoted = commands.apply_patch(
+        rollout.model_copy(update={"status": paused.status}),
+        commands.promote(rollout.model_copy(update={"status": paused.status}))[0],
+    )
+    assert decide(promoted, seen, NOW).status.current_step_index == 1
+
+
+def _analysis_rollout() -> Rollout:
+    return with_status(routed([{"analysis": {"templates": [{"templateName": "error-rate"}]}}, {"pause": {}}]))
+
+
+def _run(name: str, phase: AnalysisPhase, step: int = 0) -> AnalysisRun:
+    run = decide(_analysis_rollout(), _observed_with_template(), NOW).actions
+    created = next(a for a in run if isinstance(a, CreateAnalysisRun)).run
+    assert created.metadata.name == name
+    return created.model_copy(update={"status": AnalysisRunStatus(phase=phase, message="verdict")})
+
+
+def _observed_with_template(*runs: AnalysisRun) -> Observed:
+    return observed(
+        rs(V1, 4),
+        rs(V2, 0, revision=2),
+        templates={"error-rate": scenarios.error_rate_template()},
+        analysis_runs=runs,
+    )
+
+
+def test_an_analysis_step_creates_a_run_with_the_built_in_arguments() -> None:
+    decision = decide(_analysis_rollout(), _observed_with_template(), NOW)
+    run = kinds(decision, CreateAnalysisRun)[0].run
+    args = {arg.name: arg.value for arg in run.spec.args}
+    assert args["canary-hash"] == V2 and args["stable-hash"] == V1 and args["rollout-name"] == "web"
+
+
+def _decide_with_verdict(phase: AnalysisPhase) -> Decision:
+    name = f"web-{V2}-0-1"
+    run = _run(name, phase)
+    rollout = _analysis_rollout()
+    recorded = rollout.status.model_copy(
+        update={
+            "canary": rollout.status.canary.model_copy(
+                update={
+                    "current_step_analysis_run_status": RolloutAnalysisRunStatus(name=name, status="Running")
+                }
+            )
+        }
+    )
+    return decide(rollout.model_copy(update={"status": recorded}), _observed_with_template(run), NOW)
+
+
+def test_a_successful_analysis_continues_to_the_next_step() -> None:
+    assert _decide_with_verdict(AnalysisPhase.SUCCESSFUL).status.current_step_index == 1
+
+
+def test_an_inconclusive_analysis_pauses_the_rollout() -> None:
+    decision = _decide_with_verdict(AnalysisPhase.INCONCLUSIVE)
+    assert decision.status.phase == "Paused"
+    assert decision.status.pause_conditions[0].reason == PauseReason.INCONCLUSIVE_ANALYSIS
+
+
+def test_a_failed_analysis_aborts_with_all_traffic_to_stable() -> None:
+    decision = _decide_with_verdict(AnalysisPhase.FAILED)
+    assert decision.status.abort and decision.status.phase == "Degraded"
+    assert decision.status.message.startswith("RolloutAborted: ")
+    assert kinds(decision, SetTrafficWeight) == [SetTrafficWeight(0, V1, V1)]
+
+
+def test_an_errored_analysis_aborts() -> None:
+    assert _decide_with_verdict(AnalysisPhase.ERROR).status.abort
+
+
+def test_a_missing_template_is_invalid_spec_and_moves_nothing() -> None:
+    decision = decide(_analysis_rollout(), observed(rs(V1, 4)), NOW)
+    assert decision.status.phase == "Degraded"
+    assert "AnalysisTemplate 'error-rate' not found" in decision.status.message
+    assert "steps[0].analysis.templates[0]" in decision.status.message
+    assert all(isinstance(action, EmitEvent) for action in decision.actions)
+
+
+def test_abort_sends_all_traffic_to_stable_at_once_and_keeps_canary_pods_for_the_delay() -> None:
+    rollout = with_status(
+        routed([{"setWeight": 50}, {"pause": {}}]), abort=True, aborted_at=NOW, current_step_index=1
+    )
+    seen = observed(rs(V1, 4), rs(V2, 2, revision=2), router_weight=50)
+    decision = decide(rollout, seen, NOW)
+    assert kinds(decision, SetTrafficWeight) == [SetTrafficWeight(0, V1, V1)]
+    assert SetServiceSelector("web-canary", V1) in decision.actions
+    assert ScaleReplicaSet(V2, 2) in decision.actions
+    assert decision.requeue_after == 30
+    later = decide(rollout, seen, NOW + timedelta(seconds=30))
+    assert ScaleReplicaSet(V2, 0) in later.actions
+
+
+def test_retry_restarts_the_steps_at_zero() -> None:
+    rollout = with_status(
+        routed([{"setWeight": 50}, {"pause": {}}]), abort=True, aborted_at=NOW, current_step_index=1
+    )
+    retried = commands.apply_patch(rollout, commands.retry(rollout)[0])
+    decision = decide(retried, observed(rs(V1, 4), rs(V2, 0, revision=2)), NOW)
+    assert not decision.status.abort
+    assert decision.status.current_step_index == 0
+
+
+def test_spec_paused_holds_the_current_step() -> None:
+    rollout = with_status(routed([{"setWeight": 50}, {"pause": {}}], spec={"paused": True}))
+    decision = decide(rollout, observed(rs(V1, 4), rs(V2, 2, revision=2)), NOW)
+    assert decision.status.current_step_index == 0
+    assert decision.status.phase == "Paused"
+
+
+def test_promote_full_promotes_once_the_canary_has_every_pod() -> None:
+    rollout = with_status(routed([{"setWeight": 10}, {"pause": {}}]), promote_full=True)
+    scaling = decide(rollout, observed(rs(V1, 4), rs(V2, 1, revision=2)), NOW)
+    assert ScaleReplicaSet(V2, 4) in scaling.actions and scaling.status.stable_rs == V1
+    done = decide(rollout, observed(rs(V1, 4), rs(V2, 4, revision=2)), NOW)
+    assert done.status.stable_rs == V2
+
+
+def test_a_canary_that_never_becomes_ready_exceeds_the_progress_deadline() -> None:
+    rollout = with_status(routed([{"setWeight": 50}, {"pause": {}}], spec={"progressDeadlineSeconds": 60}))
+    seen = observed(rs(V1, 4), rs(V2, 2, available=0, revision=2))
+    first = decide(rollout, seen, NOW)
+    assert first.requeue_after == 60
+    later = decide(rollout.model_copy(update={"status": first.status}), seen, NOW + timedelta(seconds=60))
+    assert later.status.phase == "Degraded"
+    assert later.status.message.startswith("ProgressDeadlineExceeded")
+    assert not later.status.abort
+
+
+def test_progress_deadline_abort_aborts_the_rollout() -> None:
+    rollout = with_status(
+        routed(
+            [{"setWeight": 50}, {"pause": {}}],
+            spec={"progressDeadlineSeconds": 60, "progressDeadlineAbort": True},
+        )
+    )
+    seen = observed(rs(V1, 4), rs(V2, 2, available=0, revision=2))
+    first = decide(rollout, seen, NOW)
+    later = decide(rollout.model_copy(update={"status": first.status}), seen, NOW + timedelta(seconds=61))
+    assert later.status.abort
+    assert kinds(later, SetTrafficWeight) == [SetTrafficWeight(0, V1, V1)]
+
+
+def test_the_deadline_does_not_run_while_paused() -> None:
+    rollout = with_status(
+        routed([{"pause": {}}], spec={"progressDeadlineSeconds": 60}),
+        pause_conditions=[PauseCondition(reason=PauseReason.CANARY_PAUSE_STEP, start_time=NOW)],
+        controller_pause=True,
+    )
+    decision = decide(rollout, observed(rs(V1, 4), rs(V2, 0, revision=2)), NOW + timedelta(hours=1))
+    assert decision.status.phase == "Paused"
+
+
+def test_old_replica_sets_beyond_the_history_limit_are_deleted() -> None:
+    rollout = scenarios.rollout(image="web:1", spec={"revisionHistoryLimit": 1}).model_copy(
+        update={"status": RolloutStatus(stable_rs=V1, current_pod_hash=V1, current_step_index=2)}
+    )
+    decision = decide(
+        rollout,
+        observed(
+            rs(V1, 4, revision=4), rs("a", 0, revision=1), rs("b", 0, revision=2), rs("c", 0, revision=3)
+        ),
+        NOW,
+    )
+    assert kinds(decision, DeleteReplicaSet) == [
+        DeleteReplicaSet(PodHash("b")),
+        DeleteReplicaSet(PodHash("a")),
+    ]
+
+
+def test_deciding_on_its_own_status_changes_nothing_and_emits_no_event() -> None:
+    rollout = with_status(routed([{"setWeight": 50}, {"pause": {"duration": "1m"}}, {"setWeight": 80}]))
+    seen = observed(rs(V1, 4), rs(V2, 2, revision=2))
+    first = decide(rollout, seen, NOW)
+    second = decide(rollout.model_copy(update={"status": first.status}), seen, NOW)
+    assert second.status == first.status
+    assert not kinds(second, EmitEvent)
+    assert [a for a in second.actions if not isinstance(a, EmitEvent)] == [
+        a for a in first.actions if not isinstance(a, EmitEvent)
+    ]
