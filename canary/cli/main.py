@@ -15,6 +15,7 @@ from canary.cli import (
     commands_actions,
     commands_analyze,
     commands_controller,
+    commands_demo,
     commands_get,
     commands_lint,
     commands_status,
@@ -31,6 +32,7 @@ VERB_GROUPS = (
     commands_status,
     commands_analyze,
     completion,
+    commands_demo,
     commands_controller,
 )
 
