@@ -18,6 +18,7 @@ from rich.tree import Tree
 from canary.api.analysis import AnalysisPhase, AnalysisRun, MetricResult
 from canary.api.base import parse_duration
 from canary.api.rollout import CanaryStep, Rollout, RolloutPhase
+from canary.engine import steps
 from canary.engine.observed import Observed, ReplicaSetView
 
 PHASE_STYLE = {
@@ -59,22 +60,6 @@ def analysis_text(phase: str) -> Text:
     return Text(f"{icon} {phase}", style=style)
 
 
-def describe_step(step: CanaryStep) -> str:
-    """One step as a person would say it: `setWeight 20`, `pause 10m`, `analysis error-rate`."""
-    if step.set_weight is not None:
-        return f"setWeight {step.set_weight}"
-    if step.pause is not None:
-        return "pause (until promoted)" if step.pause.duration is None else f"pause {step.pause.duration}"
-    if step.analysis is not None:
-        return "analysis " + ", ".join(ref.template_name for ref in step.analysis.templates)
-    scale = step.set_canary_scale
-    if scale is not None and scale.weight is not None:
-        return f"setCanaryScale weight {scale.weight}"
-    if scale is not None and scale.replicas is not None:
-        return f"setCanaryScale replicas {scale.replicas}"
-    return "setCanaryScale matchTrafficWeight"
-
-
 @dataclass(frozen=True)
 class StepPosition:
     """Argo's `Step N/M`: N steps done of M; `current` is the step being worked on, if any."""
@@ -84,15 +69,15 @@ class StepPosition:
     current: CanaryStep | None
 
     def __str__(self) -> str:
-        here = f" · now: {describe_step(self.current)}" if self.current is not None else ""
+        here = f" · now: {steps.describe(self.current)}" if self.current is not None else ""
         return f"{self.done}/{self.total}{here}"
 
 
 def step_position(rollout: Rollout) -> StepPosition:
-    steps = rollout.spec.strategy.canary.steps
+    all_steps = rollout.spec.strategy.canary.steps
     index = rollout.status.current_step_index
-    done = len(steps) if index is None else min(index, len(steps))
-    return StepPosition(done, len(steps), steps[done] if done < len(steps) else None)
+    done = min(index or 0, len(all_steps))
+    return StepPosition(done, len(all_steps), all_steps[done] if done < len(all_steps) else None)
 
 
 def weights(rollout: Rollout, observed: Observed) -> tuple[int, int]:

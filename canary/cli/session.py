@@ -9,16 +9,21 @@ every verb run unchanged against both.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import structlog
 
 from canary.cli.errors import CLIError
 from canary.cluster.port import ClusterPort
 from canary.engine.clock import Clock
+from canary.sim.driver import Simulation
 
 CLUSTER_ENV = "CANARY_CLUSTER"
 CLUSTER_KINDS = ("kube", "memory")
@@ -126,5 +131,28 @@ def _in_cluster_namespace() -> str:
     return path.read_text(encoding="utf-8").strip() if path.exists() else "default"
 
 
+def simulation_session(simulation: Simulation, namespace: str, pace: float | None = None) -> Session:
+    """A session on the embedded cluster: waiting runs the controller's loop on the virtual clock
+    (`pace` virtual seconds per real second slows it down to be watched; None: as fast as possible)."""
+
+    def wait(seconds: float) -> None:
+        deadline = simulation.clock.now() + timedelta(seconds=seconds)
+        while simulation.clock.now() < deadline:
+            before = simulation.clock.now()
+            simulation.tick()
+            if pace:
+                time.sleep((simulation.clock.now() - before).total_seconds() / pace)
+
+    return Session(simulation.cluster, simulation.clock, wait, namespace)
+
+
 def demo_session(args: argparse.Namespace) -> Session:
-    raise CLIError("the embedded demo cluster is not available in this build; use --cluster kube")
+    """`--cluster memory` on its own: the demo's cluster (namespace `demo`, Rollout `checkout`)."""
+    from canary.cli import commands_demo
+
+    # The embedded analysis runner logs each measurement; commands print their own view instead.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    simulation = commands_demo.build_simulation(seed=7)
+    simulation.settle()
+    pace = commands_demo.WATCHABLE_SPEEDUP if sys.stdout.isatty() else None
+    return simulation_session(simulation, getattr(args, "namespace", None) or commands_demo.NAMESPACE, pace)

@@ -1,0 +1,53 @@
+"""`get rollout --watch`: each frame is the tree at that moment; captured at several points of a rollout."""
+
+from __future__ import annotations
+
+from rich.console import Console, RenderableType
+
+from canary.cli.commands_get import watch
+from canary.cli.session import simulation_session
+from tests.unit.cli.conftest import NAMESPACE, Shop
+
+
+def text_of(view: RenderableType) -> str:
+    console = Console(record=True, width=120, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(view)
+    text = console.export_text()
+    console.file.close()
+    return text
+
+
+def test_watch_frames_follow_a_rollout_from_first_step_to_healthy(shop: Shop) -> None:
+    frames: list[str] = []
+    session = simulation_session(shop.sim, NAMESPACE)
+    canary_hash = shop.release("web:2.0")
+
+    watch(session, "web", lambda view: frames.append(text_of(view)), interval=5, timeout=60)
+    paused = frames[-1]
+    shop.canary("promote", "web")
+    watch(session, "web", lambda view: frames.append(text_of(view)), interval=5, timeout=400)
+
+    assert "◌ Progressing" in frames[0]
+    assert any("now: setWeight 25" in frame or "1/6 · now: pause" in frame for frame in frames[:3])
+    assert "॥ Paused" in paused and "canary 25%  stable 75%" in paused and "waiting for `promote`" in paused
+    assert any("AnalysisRun" in frame and "error-rate" in frame for frame in frames)
+    assert any("canary 75%  stable 25%" in frame for frame in frames)
+    assert "✔ Healthy" in frames[-1] and "6/6" in frames[-1]
+    assert f"web-{canary_hash} stable" in frames[-1]
+
+
+def test_watch_redraws_in_place_on_a_terminal(shop: Shop, capsys: object) -> None:
+    shop.release("web:2.0")
+    code, out, _ = shop.canary("get", "rollout", "web", "--watch", "--interval", "5s", "--timeout", "30s")
+    assert code == 0
+    assert out.count("Rollout shop/web") >= 1
+    assert "॥ Paused" in out
+
+
+def test_watch_stops_when_its_timeout_passes(shop: Shop) -> None:
+    frames: list[RenderableType] = []
+    session = simulation_session(shop.sim, NAMESPACE)
+    start = shop.sim.clock.now()
+    watch(session, "web", frames.append, interval=10, timeout=30)
+    assert len(frames) == 4
+    assert (shop.sim.clock.now() - start).total_seconds() >= 30
