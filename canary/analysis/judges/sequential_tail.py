@@ -29,29 +29,35 @@ class TailConfig:
     quantile : stable quantile used as the threshold (0.99 = p99).
     warmup_samples : stable samples that fix the threshold; they are not counted.
     threshold : a fixed threshold (skips the warm-up) or None.
-    alpha, k, tolerance, min_events : as in :class:`~.sequential_counts.CountsConfig`.
+    alpha, k, tolerance, min_events : as in :class:`~.sequential_counts.CountsConfig`; ``k``
+        defaults to 30 here (a wider prior suits the larger relative effects of a tail; the
+        detection benchmark picked it: 80th-percentile sample size 2.3x the oracle at
+        k = 30 against 2.7x at k = 100 for a 1% -> 2% exceedance).
     """
 
     quantile: float = 0.99
     warmup_samples: int = 1000
     threshold: float | None = None
     alpha: float = 0.05
-    k: float = 100.0
+    k: float = 30.0
     tolerance: float = 0.0
     min_events: int = 0
 
 
 @dataclass(frozen=True)
 class TailState:
-    """Frozen threshold (or the stable warm-up samples so far) and the counts state."""
+    """Frozen threshold, or the warm-up samples so far (stable: to set it; canary: the first
+    ``warmup_samples`` at most, counted once it is set), and the counts state."""
 
     threshold: float | None = None
     warmup: tuple[float, ...] = field(default=())
+    warmup_canary: tuple[float, ...] = field(default=())
     counts: counts.CountsState = field(default_factory=counts.CountsState)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["warmup"] = list(self.warmup)
+        d["warmup_canary"] = list(self.warmup_canary)
         return d
 
     @classmethod
@@ -60,6 +66,7 @@ class TailState:
         return cls(
             threshold=None if thr is None else float(thr),
             warmup=tuple(float(v) for v in data.get("warmup", ())),
+            warmup_canary=tuple(float(v) for v in data.get("warmup_canary", ())),
             counts=counts.CountsState.from_dict(data["counts"]),
         )
 
@@ -83,25 +90,30 @@ def update(
     Notes
     -----
     Validity: the threshold depends only on warm-up stable samples, which are never counted;
-    given the threshold, later exceedances in both arms are independent Bernoulli trials
-    with equal probability under the null, which is the counts test's model.
+    given the threshold, later stable samples and all canary samples (the first
+    ``warmup_samples`` canary samples of the warm-up are kept and counted when it ends; the
+    rest of the warm-up's canary samples are dropped, by position, not value) are independent
+    Bernoulli trials with equal probability under the null, the counts test's model.
     """
     validate(config)
     s = np.asarray(stable, dtype=np.float64).ravel()
     c = np.asarray(canary, dtype=np.float64).ravel()
     s, c = s[~np.isnan(s)], c[~np.isnan(c)]
     threshold = config.threshold if config.threshold is not None else state.threshold
-    warm = state.warmup
+    warm, warm_c = state.warmup, state.warmup_canary
     if threshold is None:
         need = config.warmup_samples - len(warm)
         warm = warm + tuple(float(v) for v in s[:need])
         s = s[need:]
-        c = c[:0]  # canary samples of warm-up intervals are not counted either
+        room = config.warmup_samples - len(warm_c)
+        warm_c = warm_c + tuple(float(v) for v in c[: max(room, 0)])
+        c = c[:0]
         if len(warm) >= config.warmup_samples:
             threshold = float(np.quantile(np.asarray(warm), config.quantile))
-            warm = ()
+            c = np.asarray(warm_c, dtype=np.float64)
+            warm, warm_c = (), ()
     if threshold is None:
-        new = TailState(None, warm, state.counts)
+        new = TailState(None, warm, warm_c, state.counts)
         verdict: Verdict = "nodata" if len(warm) == 0 else "inconclusive"
         return new, counts.CountsResult(verdict, 1.0, state.counts.p_value, float("nan"), 0.0, float("inf"))
     cfg = counts.CountsConfig(config.alpha, config.k, config.tolerance, config.min_events)
@@ -117,4 +129,4 @@ def update(
         res = counts.CountsResult(
             "inconclusive", res.e_value, res.p_value, res.estimate, res.ci_low, res.ci_high
         )
-    return TailState(threshold, (), new_counts), res
+    return TailState(threshold, (), (), new_counts), res

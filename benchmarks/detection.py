@@ -1,0 +1,405 @@
+"""Detection benchmark of canary's judges (protocol: shared/reference/statistics.md).
+
+Run ``python benchmarks/detection.py`` (full, a few minutes) or ``--quick`` (smoke run).
+Writes ``benchmarks/results/detection.json`` and ``detection.md`` (full run only, unless
+``--out`` is given).
+
+Every scenario simulates ``reps`` independent rollouts, vectorised over replications with
+numpy: requests arrive as Poisson counts per 10 s interval, the judges are checked after every
+interval for 1 h (360 checks), and a rollout "fails" at the first check that rejects.
+
+Judges per metric family:
+- ``sequential``: ours (counts: Lindon-Malek one-sided, k = 100; latency: one-sided normal
+  mixture on log latency; tail: p99 exceedances as counts after a 1,000-sample warm-up).
+- ``mann-whitney``: the Kayenta-style judge re-run every interval on the per-interval series
+  (error rate, mean log latency, p99), flagged when its two-sided U test at the judge's
+  confidence 0.98 rejects in the bad direction (the interval then excludes 0; the judge's extra
+  tolerance clause is left out, so this slightly overstates its alarms *and* its power).
+- ``threshold``: a condition users write today, on a 1-minute window checked every interval:
+  canary error rate > 1.5 x stable's; canary geometric-mean latency > 1.1 x stable's (>1.05x
+  for the +5% cases); canary p99 > 1.2 x stable's.
+
+Simulation shortcuts (exact in distribution unless said): errors are binomial given requests;
+for latency, each interval's mean and sum of squared deviations of log latency are drawn from
+their normal / chi-square laws; per-interval p99 for the baselines uses the normal
+approximation of a sample quantile (approximate at 10 req/s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import special, stats
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from canary.analysis.judges import mann_whitney as mw
+from canary.analysis.judges import sequential_counts as sc
+from canary.analysis.judges import sequential_location as sl
+from canary.analysis.judges import sequential_tail as stail
+
+INTERVAL_S = 10.0
+HORIZON_S = 3600.0
+ALPHA = 0.05
+Z99, Z98 = float(special.ndtri(0.99)), float(special.ndtri(0.98))
+Z_A, Z_B = float(special.ndtri(0.95)), float(special.ndtri(0.80))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    family: str  # counts | latency | tail
+    name: str
+    effect: float  # counts/tail: canary rate; latency: multiplicative shift
+    sigma: float = 0.5
+    base: float = 0.01
+
+
+SCENARIOS = [
+    Scenario("counts", "errors A/A 1%", 0.01),
+    Scenario("counts", "errors 1% -> 1.5%", 0.015),
+    Scenario("counts", "errors 1% -> 2%", 0.02),
+    Scenario("latency", "latency A/A sigma 0.5", 1.0, 0.5),
+    Scenario("latency", "latency A/A sigma 1", 1.0, 1.0),
+    Scenario("latency", "latency +5% sigma 0.5", 1.05, 0.5),
+    Scenario("latency", "latency +10% sigma 0.5", 1.10, 0.5),
+    Scenario("latency", "latency +5% sigma 1", 1.05, 1.0),
+    Scenario("latency", "latency +10% sigma 1", 1.10, 1.0),
+    Scenario("tail", "p99 A/A", 0.01),
+    Scenario("tail", "p99 exceedance 1% -> 2%", 0.02),
+]
+
+
+def oracle_canary_n(sc_: Scenario, share: float) -> float:
+    """Canary samples of the fixed-sample one-sided z test (alpha 0.05, power 0.8)."""
+    kappa = (1.0 - share) / share  # stable samples per canary sample
+    if sc_.family in ("counts", "tail"):
+        p1, p2 = sc_.base, sc_.effect
+        if p2 == p1:
+            return math.nan
+        pbar = (p2 + kappa * p1) / (1 + kappa)
+        num = Z_A * math.sqrt(pbar * (1 - pbar) * (1 + 1 / kappa)) + Z_B * math.sqrt(
+            p2 * (1 - p2) + p1 * (1 - p1) / kappa
+        )
+        return (num / (p2 - p1)) ** 2
+    delta = math.log(sc_.effect)
+    if delta == 0:
+        return math.nan
+    return (Z_A + Z_B) ** 2 * sc_.sigma**2 * (1 + 1 / kappa) / delta**2
+
+
+def _first(reject: np.ndarray) -> np.ndarray:
+    """Index of the first True per row, or -1."""
+    any_ = reject.any(axis=1)
+    return np.where(any_, reject.argmax(axis=1), -1)
+
+
+def _mw_reject(x: np.ndarray, y: np.ndarray, min_points: int = 3) -> np.ndarray:
+    """Repeated Mann-Whitney (canary x, stable y series), rejecting 'canary higher'."""
+    reps, t = x.shape
+    out = np.zeros((reps, t), dtype=bool)
+    for k in range(min_points, t + 1):
+        res = stats.mannwhitneyu(x[:, :k], y[:, :k], axis=1, method="asymptotic", use_continuity=True)
+        out[:, k - 1] = (res.pvalue < 0.02) & (res.statistic > k * k / 2.0)
+    return out
+
+
+def _window(a: np.ndarray, w: int = 6) -> np.ndarray:
+    c = np.cumsum(a, axis=1)
+    c[:, w:] = c[:, w:] - c[:, :-w]
+    return c
+
+
+def simulate(  # noqa: PLR0915 - one scenario's simulation reads best in one place
+    sc_: Scenario,
+    rate: float,
+    share: float,
+    reps: int,
+    mw_reps: int,
+    seed: int,  # noqa: PLR0917
+    tuning_samples: float = sl.LocationConfig.tuning_samples,
+    k: float | None = None,
+) -> dict[str, np.ndarray]:
+    """First rejecting check per replication (-1: none) for each judge, and canary counts."""
+    rng = np.random.default_rng(seed)
+    t = int(HORIZON_S / INTERVAL_S)
+    total = 2.0 * rate * INTERVAL_S
+    n_c = rng.poisson(total * share, size=(reps, t))
+    n_s = rng.poisson(total * (1 - share), size=(reps, t))
+    out: dict[str, np.ndarray] = {"canary_cum": np.cumsum(n_c, axis=1)}
+    if sc_.family in ("counts", "tail"):
+        p_s = np.full((reps, 1), sc_.base)
+        p_c = np.full((reps, 1), sc_.effect)
+        start = np.zeros(reps, dtype=int)
+        if sc_.family == "tail":
+            # Warm-up: stable's p99 from its first 1,000 samples (standard normal log scale).
+            warm = np.sort(rng.standard_normal((reps, 1000)), axis=1)
+            q = warm[:, 989] + 0.01 * (warm[:, 990] - warm[:, 989])  # numpy's linear quantile
+            shift = Z99 - special.ndtri(1 - sc_.effect)
+            p_s = special.ndtr(-q)[:, None]
+            p_c = special.ndtr(-(q - shift))[:, None]
+            start = np.argmax(np.cumsum(n_s, axis=1) >= 1000, axis=1) + 1
+        e_s = rng.binomial(n_s, p_s)
+        e_c = rng.binomial(n_c, p_c)
+        counted = np.arange(t)[None, :] >= start[:, None]
+        ce_s = np.cumsum(e_s * counted, axis=1)
+        cr_s = np.cumsum(n_s * counted, axis=1)
+        # Canary warm-up samples are kept and counted once the threshold is set (a cap of
+        # 1,000 kept samples is not modelled; it binds only when canary outpaces stable).
+        ce_c = np.cumsum(e_c, axis=1)
+        cr_c = np.cumsum(n_c, axis=1)
+        if k is None:
+            k = stail.TailConfig.k if sc_.family == "tail" else sc.CountsConfig.k
+        e = sc.counts_evidence(ce_s, ce_c, cr_s, cr_c, k=k)
+        out["sequential"] = _first((e >= 1 / ALPHA) & counted & (cr_s > 0))
+        if sc_.family == "counts":
+            rate_c = e_c / np.maximum(n_c, 1)
+            rate_s = e_s / np.maximum(n_s, 1)
+            wc = _window(e_c) / np.maximum(_window(n_c), 1)
+            ws = _window(e_s) / np.maximum(_window(n_s), 1)
+            out["threshold"] = _first(wc > 1.5 * ws)
+        else:
+            # Per-interval p99 (normal approximation of the sample quantile, log scale).
+            dens = stats.norm.pdf(Z99)
+            sd_c = np.sqrt(0.99 * 0.01 / np.maximum(n_c, 1)) / dens
+            sd_s = np.sqrt(0.99 * 0.01 / np.maximum(n_s, 1)) / dens
+            sh = Z99 - special.ndtri(1 - sc_.effect)
+            rate_c = sh + Z99 + sd_c * rng.standard_normal((reps, t))
+            rate_s = Z99 + sd_s * rng.standard_normal((reps, t))
+            wsd_c = np.sqrt(0.99 * 0.01 / np.maximum(_window(n_c), 1)) / dens
+            wsd_s = np.sqrt(0.99 * 0.01 / np.maximum(_window(n_s), 1)) / dens
+            wq_c = sh + Z99 + wsd_c * rng.standard_normal((reps, t))
+            wq_s = Z99 + wsd_s * rng.standard_normal((reps, t))
+            sigma_lat = 0.5  # p99 latency ratio in latency units, lognormal sigma 0.5
+            out["threshold"] = _first(np.exp(sigma_lat * (wq_c - wq_s)) > 1.2)
+        m = min(mw_reps, reps)
+        out["mann-whitney"] = _first(_mw_reject(rate_c[:m], rate_s[:m]))
+        return out
+    # Latency: log latency ~ N(mu, sigma^2), canary mu + ln(effect).
+    sig = sc_.sigma
+    delta = math.log(sc_.effect)
+    nc1 = np.maximum(n_c, 1)
+    ns1 = np.maximum(n_s, 1)
+    mean_c = delta + sig * rng.standard_normal((reps, t)) / np.sqrt(nc1)
+    mean_s = sig * rng.standard_normal((reps, t)) / np.sqrt(ns1)
+    m2_c = sig**2 * rng.chisquare(np.maximum(n_c - 1, 1))
+    m2_s = sig**2 * rng.chisquare(np.maximum(n_s - 1, 1))
+    mean_c = np.where(n_c > 0, mean_c, 0.0)
+    mean_s = np.where(n_s > 0, mean_s, 0.0)
+    m2_c = np.where(n_c > 1, m2_c, 0.0)
+    m2_s = np.where(n_s > 1, m2_s, 0.0)
+
+    def cum(n: np.ndarray, mean: np.ndarray, m2: np.ndarray) -> tuple[np.ndarray, ...]:
+        cn = np.cumsum(n, axis=1).astype(float)
+        s1 = np.cumsum(n * mean, axis=1)
+        s2 = np.cumsum(m2 + n * mean**2, axis=1)
+        cm = s1 / np.maximum(cn, 1)
+        var = (s2 - cn * cm**2) / np.maximum(cn - 1, 1)
+        return cn, cm, np.maximum(var, 1e-12)
+
+    cn_c, cm_c, cv_c = cum(n_c, mean_c, m2_c)
+    cn_s, cm_s, cv_s = cum(n_s, mean_s, m2_s)
+    rho = sl.mixture_precision(tuning_samples, ALPHA)
+    log_e = sl.location_log_evalue(
+        n_s=cn_s, mean_s=cm_s, var_s=cv_s, n_c=cn_c, mean_c=cm_c, var_c=cv_c, tolerance=0.0, rho=rho
+    )
+    ok = (cn_c >= 100) & (cn_s >= 100)
+    out["sequential"] = _first((log_e >= math.log(1 / ALPHA)) & ok)
+    limit = 1.05 if sc_.effect <= 1.05 and sc_.effect != 1.0 else 1.1
+    wm_c = _window(n_c * mean_c) / np.maximum(_window(n_c), 1)
+    wm_s = _window(n_s * mean_s) / np.maximum(_window(n_s), 1)
+    out["threshold"] = _first(np.exp(wm_c - wm_s) > limit)
+    m = min(mw_reps, reps)
+    out["mann-whitney"] = _first(_mw_reject(mean_c[:m], mean_s[:m]))
+    return out
+
+
+def clopper_pearson_upper(x: int, n: int, level: float = 0.95) -> float:
+    """Upper end of the two-sided Clopper-Pearson interval for x successes in n."""
+    if x >= n:
+        return 1.0
+    return float(stats.beta.ppf(1 - (1 - level) / 2, x + 1, n - x))
+
+
+def summarise(sc_: Scenario, rate: float, share: float, sim: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    rows = []
+    oracle = oracle_canary_n(sc_, share)
+    canary_cum = sim["canary_cum"]
+    for judge in ("sequential", "mann-whitney", "threshold"):
+        first = sim[judge]
+        reps = first.size
+        hit = first >= 0
+        x = int(hit.sum())
+        times = np.where(hit, (first + 1) * INTERVAL_S, np.inf)
+        med = float(np.median(times))
+        p80 = float(np.quantile(times, 0.8, method="higher"))
+        row: dict[str, Any] = {
+            "scenario": sc_.name,
+            "family": sc_.family,
+            "rate_per_arm": rate,
+            "split": "1:1" if share == 0.5 else "1:9",
+            "judge": judge,
+            "reps": reps,
+            "rejected": x,
+            "rate_rejected": x / reps,
+        }
+        if sc_.effect in (sc_.base, 1.0):
+            row["false_alarm_upper"] = clopper_pearson_upper(x, reps)
+        else:
+            row["power"] = x / reps
+            row["median_ttd_s"] = med
+            row["p80_ttd_s"] = p80
+            if math.isfinite(p80):
+                idx = np.where(hit, first, 0)
+                n_at = canary_cum[np.arange(reps), idx].astype(float)
+                n_at = np.where(hit, n_at, np.inf)
+                n80 = float(np.quantile(n_at, 0.8, method="higher"))
+                row["p80_canary_n"] = n80
+                row["oracle_canary_n"] = oracle
+                row["ratio_to_oracle"] = n80 / oracle
+        rows.append(row)
+    return rows
+
+
+def speed(n_metrics: int = 1000, n: int = 10_000, repeat: int = 3, seed: int = 7) -> dict[str, float]:
+    """Seconds to judge n_metrics x n samples per arm with the Mann-Whitney judge (best of repeat)."""
+    rng = np.random.default_rng(seed)
+    stable = rng.lognormal(0.0, 0.5, size=(n_metrics, n))
+    canary = rng.lognormal(0.02, 0.5, size=(n_metrics, n))
+    specs = [mw.MetricSpec(name=f"m{i}") for i in range(n_metrics)]
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        mw.classify(stable, canary, specs)
+        best = min(best, time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    np.sort(stable, axis=1)
+    np.sort(canary, axis=1)
+    sort_s = time.perf_counter() - t0
+    return {"metrics": n_metrics, "samples_per_arm": n, "seconds": best, "sort_both_arms_seconds": sort_s}
+
+
+def run(
+    *,
+    reps: int,
+    det_reps: int,
+    mw_reps: int,
+    rates: tuple[float, ...] = (10.0, 100.0, 1000.0),
+    shares: tuple[float, ...] = (0.5, 0.1),
+    scenarios: list[Scenario] | None = None,
+    seed: int = 20240501,
+    progress: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for i, sc_ in enumerate(scenarios or SCENARIOS):
+        for j, rate in enumerate(rates):
+            for kk, share in enumerate(shares):
+                aa = sc_.effect in (sc_.base, 1.0)
+                sim = simulate(
+                    sc_, rate, share, reps if aa else det_reps, mw_reps, seed + 1000 * i + 10 * j + kk
+                )
+                rows.extend(summarise(sc_, rate, share, sim))
+                if progress:
+                    progress(f"{sc_.name} rate={rate} share={share}")
+    return rows
+
+
+def _fmt(v: Any, kind: str = "f") -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, float) and math.isinf(v):
+        return "never"
+    if kind == "pct":
+        return f"{100 * v:.1f}%"
+    if kind == "s":
+        return f"{v:.0f}"
+    return f"{v:.2f}"
+
+
+def markdown(rows: list[dict[str, Any]], speed_row: dict[str, float] | None) -> str:
+    lines = [
+        "### A/A false alarms (checked every 10 s for 1 h; alpha = 5%)",
+        "",
+        "| scenario | req/s per arm | split | judge | reps | false alarms | 95% upper bound |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if "false_alarm_upper" in r:
+            lines.append(
+                f"| {r['scenario']} | {r['rate_per_arm']:.0f} | {r['split']} | {r['judge']} | "
+                f"{r['reps']} | {_fmt(r['rate_rejected'], 'pct')} | {_fmt(r['false_alarm_upper'], 'pct')} |"
+            )
+    lines += [
+        "",
+        "### Detection (1 h horizon)",
+        "",
+        "| scenario | req/s per arm | split | judge | power | median TTD (s) | p80 TTD (s) | "
+        "p80 canary n / oracle |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if "power" in r:
+            ratio = _fmt(r.get("ratio_to_oracle")) + "x" if "ratio_to_oracle" in r else "never"
+            lines.append(
+                f"| {r['scenario']} | {r['rate_per_arm']:.0f} | {r['split']} | {r['judge']} | "
+                f"{_fmt(r['power'], 'pct')} | {_fmt(r['median_ttd_s'], 's')} | "
+                f"{_fmt(r['p80_ttd_s'], 's')} | {ratio} |"
+            )
+    if speed_row:
+        lines += [
+            "",
+            "### Speed (Mann-Whitney judge)",
+            "",
+            "| metrics | samples per arm | seconds | of which sorting |",
+            "|---|---|---|---|",
+            f"| {speed_row['metrics']:.0f} | {speed_row['samples_per_arm']:.0f} | "
+            f"{speed_row['seconds']:.2f} | {speed_row['sort_both_arms_seconds']:.2f} |",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="few replications, smoke run")
+    ap.add_argument("--out", type=Path, default=None, help="results directory")
+    args = ap.parse_args(argv)
+    reps, det_reps, mw_reps = (400, 200, 100) if args.quick else (10_000, 2_000, 500)
+    t0 = time.perf_counter()
+    rows = run(
+        reps=reps,
+        det_reps=det_reps,
+        mw_reps=mw_reps,
+        progress=lambda s: print(f"[{time.perf_counter() - t0:6.1f}s] {s}", file=sys.stderr),
+    )
+    speed_row = speed(repeat=1 if args.quick else 3)
+    text = markdown(rows, speed_row)
+    print(text)
+    out = args.out if args.out is not None else (None if args.quick else Path(__file__).parent / "results")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "alpha": ALPHA,
+            "interval_s": INTERVAL_S,
+            "horizon_s": HORIZON_S,
+            "reps_aa": reps,
+            "reps_detection": det_reps,
+            "mann_whitney_reps": mw_reps,
+            "seconds": time.perf_counter() - t0,
+        }
+        (out / "detection.json").write_text(
+            json.dumps({"meta": meta, "rows": rows, "speed": speed_row}, indent=1, default=float) + "\n"
+        )
+        (out / "detection.md").write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
