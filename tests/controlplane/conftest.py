@@ -86,15 +86,15 @@ def _ensure_built(config: pytest.Config) -> None:
 
     say(f"controlplane: building binaries with {BUILD_SCRIPT} (cold: ~7 min on 2 cores) ...")
     t0 = time.monotonic()
-    proc = subprocess.Popen(
-        ["bash", str(BUILD_SCRIPT)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    assert proc.stdout is not None
     tail: list[str] = []
-    for line in proc.stdout:
-        say("  " + line.rstrip())
-        tail = [*tail[-30:], line.rstrip()]
-    if proc.wait() != 0:
+    with subprocess.Popen(
+        ["bash", str(BUILD_SCRIPT)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            say("  " + line.rstrip())
+            tail = [*tail[-30:], line.rstrip()]
+    if proc.returncode != 0:
         config.stash[_BUILD_ERROR] = f"{BUILD_SCRIPT} failed (exit {proc.returncode}):\n" + "\n".join(tail)
         return
     say(f"controlplane: built in {time.monotonic() - t0:.0f}s")

@@ -383,10 +383,9 @@ class LocalControlPlane:
         self._write_pki()
         self.timings["pki"] = time.monotonic() - t0
         try:
-            self._start_etcd()
+            self._with_port_retry("etcd", self._launch_etcd, self._wait_for_etcd)
             self.timings["etcd"] = time.monotonic() - t0
-            self._launch_apiserver()
-            self._wait_for_apiserver()
+            self._with_port_retry("kube-apiserver", self._launch_apiserver, self._wait_for_apiserver)
             self.timings["apiserver"] = time.monotonic() - t0
             # (Starting the controllers before the apiserver is ready was measured: no faster on 2 cores.)
             self._start_controllers()
@@ -466,7 +465,21 @@ class LocalControlPlane:
         c.start()
         return c
 
-    def _start_etcd(self) -> None:
+    def _with_port_retry(self, name: str, launch: Callable[[], None], wait: Callable[[], None]) -> None:
+        """Free ports are picked before the process binds them: retry if another process won the race."""
+        for attempt in range(3):
+            launch()
+            try:
+                wait()
+                return
+            except ControlPlaneError:
+                component = self.components[name]
+                if attempt == 2 or "address already in use" not in component.tail(300):
+                    raise
+                component.stop()
+
+    def _launch_etcd(self) -> None:
+        shutil.rmtree(self.work_dir / "etcd", ignore_errors=True)  # fresh member on a retry
         client, peer = free_port(), free_port()
         self.etcd_url = f"http://127.0.0.1:{client}"
         peer_url = f"http://127.0.0.1:{peer}"
@@ -483,6 +496,7 @@ class LocalControlPlane:
             "--log-level=warn",
         ])
 
+    def _wait_for_etcd(self) -> None:
         def healthy() -> bool:
             with urllib.request.urlopen(f"{self.etcd_url}/health", timeout=2) as r:
                 return bool(json.load(r).get("health") == "true")
