@@ -17,11 +17,13 @@ MeasurementError, recorded as an Error measurement.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from typing import Any
 
 import requests
+import urllib3
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
@@ -32,7 +34,6 @@ from canary.api.analysis import AnalysisPhase, Metric, PrometheusProvider
 from canary.api.base import parse_duration
 
 _EMPTY_PHASE = {"inconclusive": AnalysisPhase.INCONCLUSIVE, "failed": AnalysisPhase.FAILED}
-_SERVER_ERROR = re.compile(r'"error"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
 class PrometheusMetricProvider:
@@ -70,7 +71,8 @@ def query(config: PrometheusProvider, promql: str, *, at: float) -> list[Any]:
             url=config.address.rstrip("/"),
             headers=headers or None,
             session=session,
-            retry=Retry(total=0, raise_on_status=False),
+            # No retries here (the run's schedule retries); read=False lets a read timeout surface as one.
+            retry=Retry(total=0, read=False),
             timeout=timeout,
         )
         try:
@@ -79,7 +81,7 @@ def query(config: PrometheusProvider, promql: str, *, at: float) -> list[Any]:
             raise MeasurementError(
                 f"Prometheus at {config.address} did not answer within {config.timeout}"
             ) from None
-        except requests.exceptions.RequestException as error:
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as error:
             raise MeasurementError(f"cannot reach Prometheus at {config.address}: {_reason(error)}") from None
         except PrometheusApiClientException as error:
             raise MeasurementError(
@@ -120,16 +122,14 @@ def _number(sample: Any, what: str) -> float:
 
 
 def _server_message(error: PrometheusApiClientException) -> str:
+    """The `error` field of the JSON body the client quotes as a bytes literal: `HTTP Status Code 400 (b'...')`."""
     text = str(error)
-    found = _SERVER_ERROR.search(text)
-    if found is None:
-        return text
-    status = text.split("(", 1)[0].strip()
+    status, _, quoted = text.partition(" (")
     try:
-        message = str(json.loads(f'"{found.group(1)}"'))
-    except ValueError:
-        message = found.group(1)
-    return f"{message} ({status})"
+        body = json.loads(ast.literal_eval(quoted.removesuffix(")")))
+        return f"{body['error']} ({status})"
+    except (ValueError, SyntaxError, TypeError, KeyError):
+        return text
 
 
 def _reason(error: requests.exceptions.RequestException) -> str:
