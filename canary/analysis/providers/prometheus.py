@@ -132,7 +132,7 @@ def _server_message(error: PrometheusApiClientException) -> str:
         return text
 
 
-def _reason(error: requests.exceptions.RequestException) -> str:
+def _reason(error: Exception) -> str:
     # urllib3 nests the useful part ("Connection refused") deep inside its MaxRetryError text.
     text = str(error)
     refused = re.search(r"\[Errno \d+\] ([^')\]]+)", text)
