@@ -142,9 +142,15 @@ class CertificateAuthority:
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                    key_encipherment=False, data_encipherment=False, key_agreement=False,
-                    encipher_only=False, decipher_only=False,
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )
@@ -180,9 +186,15 @@ class CertificateAuthority:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, key_encipherment=False, key_cert_sign=False, crl_sign=False,
-                    content_commitment=False, data_encipherment=False, key_agreement=False,
-                    encipher_only=False, decipher_only=False,
+                    digital_signature=True,
+                    key_encipherment=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    content_commitment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )
@@ -288,7 +300,10 @@ class Component:
 
 
 def wait_for(
-    what: str, probe: Callable[[], T | None], timeout: float, interval: float = 0.1,
+    what: str,
+    probe: Callable[[], T | None],
+    timeout: float,
+    interval: float = 0.1,
     check: Callable[[], None] | None = None,
 ) -> T:
     """Poll ``probe`` until it returns something other than None/False; raise TimeoutError otherwise."""
@@ -437,9 +452,16 @@ class LocalControlPlane:
         ca = CertificateAuthority(self.pki_dir)
         self._ca = ca
         self.serving = ca.issue(
-            "apiserver", "kube-apiserver", server=True,
-            dns_names=["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-                       "kubernetes.default.svc.cluster.local"],
+            "apiserver",
+            "kube-apiserver",
+            server=True,
+            dns_names=[
+                "localhost",
+                "kubernetes",
+                "kubernetes.default",
+                "kubernetes.default.svc",
+                "kubernetes.default.svc.cluster.local",
+            ],
             ips=["127.0.0.1", KUBERNETES_SERVICE_IP],
         )
         self._admin = ca.issue("admin", ADMIN_USER, ["system:masters"])
@@ -483,18 +505,21 @@ class LocalControlPlane:
         client, peer = free_port(), free_port()
         self.etcd_url = f"http://127.0.0.1:{client}"
         peer_url = f"http://127.0.0.1:{peer}"
-        self._add("etcd", [
-            str(self.binaries.path("etcd")),
-            "--name=default",
-            f"--data-dir={self.work_dir / 'etcd'}",
-            f"--listen-client-urls={self.etcd_url}",
-            f"--advertise-client-urls={self.etcd_url}",
-            f"--listen-peer-urls={peer_url}",
-            f"--initial-advertise-peer-urls={peer_url}",
-            f"--initial-cluster=default={peer_url}",
-            "--unsafe-no-fsync",
-            "--log-level=warn",
-        ])
+        self._add(
+            "etcd",
+            [
+                str(self.binaries.path("etcd")),
+                "--name=default",
+                f"--data-dir={self.work_dir / 'etcd'}",
+                f"--listen-client-urls={self.etcd_url}",
+                f"--advertise-client-urls={self.etcd_url}",
+                f"--listen-peer-urls={peer_url}",
+                f"--initial-advertise-peer-urls={peer_url}",
+                f"--initial-cluster=default={peer_url}",
+                "--unsafe-no-fsync",
+                "--log-level=warn",
+            ],
+        )
 
     def _wait_for_etcd(self) -> None:
         def healthy() -> bool:
@@ -512,27 +537,30 @@ class LocalControlPlane:
     def _launch_apiserver(self) -> None:
         port = free_port()
         self.server = f"https://127.0.0.1:{port}"
-        self._add("kube-apiserver", [
-            str(self.binaries.path("kube-apiserver")),
-            f"--etcd-servers={self.etcd_url}",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
-            f"--secure-port={port}",
-            f"--cert-dir={self.work_dir / 'apiserver-certs'}",
-            f"--tls-cert-file={self.serving.cert}",
-            f"--tls-private-key-file={self.serving.key}",
-            f"--client-ca-file={self.ca_file}",
-            "--authorization-mode=Node,RBAC",
-            f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
-            f"--service-account-key-file={self.sa_pub}",
-            f"--service-account-signing-key-file={self.sa_key}",
-            f"--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}",
-            # Without this the apiserver refuses 127.0.0.1 as its advertised endpoint and exits.
-            "--endpoint-reconciler-type=none",
-            "--allow-privileged=true",
-            "--profiling=false",
-            *self.extra_apiserver_args,
-        ])
+        self._add(
+            "kube-apiserver",
+            [
+                str(self.binaries.path("kube-apiserver")),
+                f"--etcd-servers={self.etcd_url}",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                f"--secure-port={port}",
+                f"--cert-dir={self.work_dir / 'apiserver-certs'}",
+                f"--tls-cert-file={self.serving.cert}",
+                f"--tls-private-key-file={self.serving.key}",
+                f"--client-ca-file={self.ca_file}",
+                "--authorization-mode=Node,RBAC",
+                f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
+                f"--service-account-key-file={self.sa_pub}",
+                f"--service-account-signing-key-file={self.sa_key}",
+                f"--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}",
+                # Without this the apiserver refuses 127.0.0.1 as its advertised endpoint and exits.
+                "--endpoint-reconciler-type=none",
+                "--allow-privileged=true",
+                "--profiling=false",
+                *self.extra_apiserver_args,
+            ],
+        )
         self._write_admin_kubeconfig()
 
     def _wait_for_apiserver(self) -> None:
@@ -550,58 +578,83 @@ class LocalControlPlane:
     def _component_kubeconfig(self, name: str) -> Path:
         pair = self._clients[name]
         path = self.work_dir / f"{name}.kubeconfig"
-        _write_kubeconfig(path, self.server, self.ca_file, user=name,
-                          auth={"client-certificate": str(pair.cert), "client-key": str(pair.key)})
+        _write_kubeconfig(
+            path,
+            self.server,
+            self.ca_file,
+            user=name,
+            auth={"client-certificate": str(pair.cert), "client-key": str(pair.key)},
+        )
         return path
 
     def _write_admin_kubeconfig(self) -> None:
         assert self._admin is not None
-        _write_kubeconfig(self.kubeconfig, self.server, self.ca_file, user=ADMIN_USER,
-                          auth={"client-certificate": str(self._admin.cert),
-                                "client-key": str(self._admin.key)})
+        _write_kubeconfig(
+            self.kubeconfig,
+            self.server,
+            self.ca_file,
+            user=ADMIN_USER,
+            auth={"client-certificate": str(self._admin.cert), "client-key": str(self._admin.key)},
+        )
 
     def _start_controllers(self) -> None:
-        self._add("kube-controller-manager", [
-            str(self.binaries.path("kube-controller-manager")),
-            f"--kubeconfig={self._component_kubeconfig('kube-controller-manager')}",
-            f"--service-account-private-key-file={self.sa_key}",
-            f"--root-ca-file={self.ca_file}",
-            f"--cluster-signing-cert-file={self.ca_file}",
-            f"--cluster-signing-key-file={self.pki_dir / 'ca.key'}",
-            "--use-service-account-credentials=true",
-            # The default client rate limit (20 qps) makes start-up (one ServiceAccount + token per
-            # controller) take ~6 s and throttles pod churn in large tests; loopback can take far more.
-            "--kube-api-qps=200",
-            "--kube-api-burst=400",
-            "--leader-elect=false",
-            "--secure-port=0",
-            "--bind-address=127.0.0.1",
-            "--controllers=*,-nodeipam",
-        ])
-        self._add("kube-scheduler", [
-            str(self.binaries.path("kube-scheduler")),
-            f"--kubeconfig={self._component_kubeconfig('kube-scheduler')}",
-            "--leader-elect=false",
-            "--secure-port=0",
-            "--bind-address=127.0.0.1",
-        ])
-        self._add("kwok", [
-            str(self.binaries.path("kwok")),
-            f"--kubeconfig={self._component_kubeconfig('kwok')}",
-            f"--config={self.binaries.kwok_stages}",
-            "--manage-all-nodes=false",
-            f"--manage-nodes-with-annotation-selector={FAKE_NODE_ANNOTATION}=fake",
-            "--cidr=10.128.0.0/16",  # pod IPs; the default /24 runs out past ~250 pods
-            "--node-lease-duration-seconds=40",
-        ])
+        self._add(
+            "kube-controller-manager",
+            [
+                str(self.binaries.path("kube-controller-manager")),
+                f"--kubeconfig={self._component_kubeconfig('kube-controller-manager')}",
+                f"--service-account-private-key-file={self.sa_key}",
+                f"--root-ca-file={self.ca_file}",
+                f"--cluster-signing-cert-file={self.ca_file}",
+                f"--cluster-signing-key-file={self.pki_dir / 'ca.key'}",
+                "--use-service-account-credentials=true",
+                # The default client rate limit (20 qps) makes start-up (one ServiceAccount + token per
+                # controller) take ~6 s and throttles pod churn in large tests; loopback can take far more.
+                "--kube-api-qps=200",
+                "--kube-api-burst=400",
+                "--leader-elect=false",
+                "--secure-port=0",
+                "--bind-address=127.0.0.1",
+                "--controllers=*,-nodeipam",
+            ],
+        )
+        self._add(
+            "kube-scheduler",
+            [
+                str(self.binaries.path("kube-scheduler")),
+                f"--kubeconfig={self._component_kubeconfig('kube-scheduler')}",
+                "--leader-elect=false",
+                "--secure-port=0",
+                "--bind-address=127.0.0.1",
+            ],
+        )
+        self._add(
+            "kwok",
+            [
+                str(self.binaries.path("kwok")),
+                f"--kubeconfig={self._component_kubeconfig('kwok')}",
+                f"--config={self.binaries.kwok_stages}",
+                "--manage-all-nodes=false",
+                f"--manage-nodes-with-annotation-selector={FAKE_NODE_ANNOTATION}=fake",
+                "--cidr=10.128.0.0/16",  # pod IPs; the default /24 runs out past ~250 pods
+                "--node-lease-duration-seconds=40",
+            ],
+        )
 
     def _wait_for_default_service_account(self) -> None:
         core = self.core_v1()
-        wait_for("namespace default", lambda: core.read_namespace("default"), self.startup_timeout,
-                 check=self.check_alive)
-        wait_for("ServiceAccount default/default",
-                 lambda: core.read_namespaced_service_account("default", "default"),
-                 self.startup_timeout, check=self.check_alive)
+        wait_for(
+            "namespace default",
+            lambda: core.read_namespace("default"),
+            self.startup_timeout,
+            check=self.check_alive,
+        )
+        wait_for(
+            "ServiceAccount default/default",
+            lambda: core.read_namespaced_service_account("default", "default"),
+            self.startup_timeout,
+            check=self.check_alive,
+        )
 
     # -- public helpers -----------------------------------------------------------------------------
 
@@ -629,34 +682,43 @@ class LocalControlPlane:
         start = len(self.node_names)
         names = [f"{prefix}{i}" for i in range(start, start + count)]
         for name in names:
-            core.create_node({
-                "apiVersion": "v1",
-                "kind": "Node",
-                "metadata": {
-                    "name": name,
-                    "annotations": {FAKE_NODE_ANNOTATION: "fake", "node.alpha.kubernetes.io/ttl": "0"},
-                    "labels": {
-                        "type": "kwok",
-                        "kubernetes.io/hostname": name,
-                        "kubernetes.io/os": "linux",
-                        "kubernetes.io/arch": "amd64",
+            core.create_node(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Node",
+                    "metadata": {
+                        "name": name,
+                        "annotations": {FAKE_NODE_ANNOTATION: "fake", "node.alpha.kubernetes.io/ttl": "0"},
+                        "labels": {
+                            "type": "kwok",
+                            "kubernetes.io/hostname": name,
+                            "kubernetes.io/os": "linux",
+                            "kubernetes.io/arch": "amd64",
+                        },
                     },
-                },
-                "status": {"allocatable": dict(self.node_capacity), "capacity": dict(self.node_capacity)},
-            })
+                    "status": {"allocatable": dict(self.node_capacity), "capacity": dict(self.node_capacity)},
+                }
+            )
         self.node_names += names
         if wait:
             for name in names:
-                wait_for(f"node {name} Ready", functools.partial(_node_schedulable, core, name),
-                         self.startup_timeout, check=self.check_alive)
+                wait_for(
+                    f"node {name} Ready",
+                    functools.partial(_node_schedulable, core, name),
+                    self.startup_timeout,
+                    check=self.check_alive,
+                )
         return names
 
     def create_namespace(self, name: str, labels: Mapping[str, str] | None = None) -> None:
         """Create a namespace and wait until its ``default`` ServiceAccount exists (pods need it)."""
         core = self.core_v1()
         core.create_namespace({"metadata": {"name": name, "labels": dict(labels or {})}})
-        wait_for(f"ServiceAccount {name}/default",
-                 lambda: core.read_namespaced_service_account("default", name), 30)
+        wait_for(
+            f"ServiceAccount {name}/default",
+            lambda: core.read_namespaced_service_account("default", name),
+            30,
+        )
 
     def kubeconfig_for_service_account(
         self, namespace: str, name: str, *, expiration_seconds: int = 24 * 3600, create: bool = True
@@ -676,14 +738,24 @@ class LocalControlPlane:
                 if exc.status != 409:
                     raise
         token = core.create_namespaced_service_account_token(
-            name, namespace,
-            {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-             "spec": {"expirationSeconds": expiration_seconds}},
+            name,
+            namespace,
+            {
+                "apiVersion": "authentication.k8s.io/v1",
+                "kind": "TokenRequest",
+                "spec": {"expirationSeconds": expiration_seconds},
+            },
         ).status.token
         self._sa_counter += 1
         path = self.work_dir / f"sa-{namespace}-{name}-{self._sa_counter}.kubeconfig"
-        _write_kubeconfig(path, self.server, self.ca_file, user=f"system:serviceaccount:{namespace}:{name}",
-                          auth={"token": token}, namespace=namespace)
+        _write_kubeconfig(
+            path,
+            self.server,
+            self.ca_file,
+            user=f"system:serviceaccount:{namespace}:{name}",
+            auth={"token": token},
+            namespace=namespace,
+        )
         path.chmod(0o600)
         return path
 

@@ -18,24 +18,31 @@ def test_deployment_becomes_available_on_kwok_nodes(
     apps = client.AppsV1Api(admin_api)
     core = client.CoreV1Api(admin_api)
     labels = {"app": "smoke"}
-    apps.create_namespaced_deployment(namespace, {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "smoke"},
-        "spec": {
-            "replicas": 3,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{
-                    "name": "app",
-                    "image": "registry.invalid/smoke:1",
-                    "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
-                    "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080}},
-                }]},
+    apps.create_namespaced_deployment(
+        namespace,
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "smoke"},
+            "spec": {
+                "replicas": 3,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "app",
+                                "image": "registry.invalid/smoke:1",
+                                "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
+                                "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080}},
+                            }
+                        ]
+                    },
+                },
             },
         },
-    })
+    )
 
     def available() -> Any:
         d = apps.read_namespaced_deployment("smoke", namespace)
@@ -68,32 +75,36 @@ def _widget_crd() -> dict[str, Any]:
             "group": GROUP,
             "scope": "Namespaced",
             "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
-            "versions": [{
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "subresources": {"status": {}},
-                "schema": {"openAPIV3Schema": {
-                    "type": "object",
-                    "properties": {
-                        "spec": {
-                            "type": "object",
-                            "required": ["replicas"],
-                            "properties": {
-                                "replicas": {"type": "integer", "minimum": 0},
-                                "color": {"type": "string", "enum": ["red", "blue"]},
-                            },
-                        },
-                        "status": {
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "schema": {
+                        "openAPIV3Schema": {
                             "type": "object",
                             "properties": {
-                                "phase": {"type": "string"},
-                                "observedGeneration": {"type": "integer"},
+                                "spec": {
+                                    "type": "object",
+                                    "required": ["replicas"],
+                                    "properties": {
+                                        "replicas": {"type": "integer", "minimum": 0},
+                                        "color": {"type": "string", "enum": ["red", "blue"]},
+                                    },
+                                },
+                                "status": {
+                                    "type": "object",
+                                    "properties": {
+                                        "phase": {"type": "string"},
+                                        "observedGeneration": {"type": "integer"},
+                                    },
+                                },
                             },
-                        },
+                        }
                     },
-                }},
-            }],
+                }
+            ],
         },
     }
 
@@ -105,14 +116,20 @@ def test_crd_with_status_subresource_prunes_and_validates(
     assert crd["metadata"]["name"] == f"widgets.{GROUP}"
     custom = client.CustomObjectsApi(admin_api)
 
-    created = custom.create_namespaced_custom_object(GROUP, "v1", namespace, "widgets", {
-        "apiVersion": f"{GROUP}/v1",
-        "kind": "Widget",
-        "metadata": {"name": "w1"},
-        "spec": {"replicas": 2, "color": "red", "bogus": "pruned"},
-        "status": {"phase": "ignored-on-create"},
-        "extra": {"also": "pruned"},
-    })
+    created = custom.create_namespaced_custom_object(
+        GROUP,
+        "v1",
+        namespace,
+        "widgets",
+        {
+            "apiVersion": f"{GROUP}/v1",
+            "kind": "Widget",
+            "metadata": {"name": "w1"},
+            "spec": {"replicas": 2, "color": "red", "bogus": "pruned"},
+            "status": {"phase": "ignored-on-create"},
+            "extra": {"also": "pruned"},
+        },
+    )
     got = custom.get_namespaced_custom_object(GROUP, "v1", namespace, "widgets", "w1")
     for obj in (created, got):
         assert obj["spec"] == {"replicas": 2, "color": "red"}  # unknown field pruned
@@ -140,12 +157,25 @@ def test_crd_with_status_subresource_prunes_and_validates(
     assert conflict.value.status == 409
 
     # Schema validation rejects wrong types, enum violations and missing required fields.
-    for bad_spec in ({"replicas": "three"}, {"replicas": 1, "color": "green"}, {"color": "red"},
-                     {"replicas": -1}):
+    for bad_spec in (
+        {"replicas": "three"},
+        {"replicas": 1, "color": "green"},
+        {"color": "red"},
+        {"replicas": -1},
+    ):
         with pytest.raises(ApiException) as rejected:
-            custom.create_namespaced_custom_object(GROUP, "v1", namespace, "widgets", {
-                "apiVersion": f"{GROUP}/v1", "kind": "Widget", "metadata": {"name": "bad"}, "spec": bad_spec,
-            })
+            custom.create_namespaced_custom_object(
+                GROUP,
+                "v1",
+                namespace,
+                "widgets",
+                {
+                    "apiVersion": f"{GROUP}/v1",
+                    "kind": "Widget",
+                    "metadata": {"name": "bad"},
+                    "spec": bad_spec,
+                },
+            )
         assert rejected.value.status == 422, bad_spec
 
 
@@ -163,28 +193,38 @@ def test_service_account_kubeconfig_is_subject_to_rbac(
         assert forbidden.value.status == 403
         assert f"system:serviceaccount:{namespace}:reader" in forbidden.value.body
 
-        control_plane.apply_manifests([
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "Role",
-                "metadata": {"name": "secret-reader"},
-                "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]}],
-            },
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "RoleBinding",
-                "metadata": {"name": "reader-reads-secrets"},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "secret-reader"},
-                "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": namespace}],
-            },
-        ], namespace=namespace)
+        control_plane.apply_manifests(
+            [
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "Role",
+                    "metadata": {"name": "secret-reader"},
+                    "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]}],
+                },
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "RoleBinding",
+                    "metadata": {"name": "reader-reads-secrets"},
+                    "roleRef": {
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "Role",
+                        "name": "secret-reader",
+                    },
+                    "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": namespace}],
+                },
+            ],
+            namespace=namespace,
+        )
 
-        secrets = wait_for("RBAC grant to take effect",
-                           lambda: sa_core.list_namespaced_secret(namespace), timeout=15)
+        secrets = wait_for(
+            "RBAC grant to take effect", lambda: sa_core.list_namespaced_secret(namespace), timeout=15
+        )
         assert [s.metadata.name for s in secrets.items] == ["s1"]
         # The grant is namespaced: other namespaces and other verbs stay forbidden.
-        for call in (lambda: sa_core.list_namespaced_secret("default"),
-                     lambda: sa_core.delete_namespaced_secret("s1", namespace)):
+        for call in (
+            lambda: sa_core.list_namespaced_secret("default"),
+            lambda: sa_core.delete_namespaced_secret("s1", namespace),
+        ):
             with pytest.raises(ApiException) as still_forbidden:
                 call()
             assert still_forbidden.value.status == 403
