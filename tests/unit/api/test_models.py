@@ -23,9 +23,7 @@ def test_examples_survive_parse_and_serialise(path: Path) -> None:
 
 
 def test_defaults_match_argo_rollouts() -> None:
-    rollout = Rollout.model_validate(
-        {"spec": {"workloadRef": {"name": "web"}, "strategy": {"canary": {}}}}
-    )
+    rollout = Rollout.model_validate({"spec": {"workloadRef": {"name": "web"}, "strategy": {"canary": {}}}})
     canary = rollout.spec.strategy.canary
     assert rollout.spec.replicas == 1
     assert rollout.spec.revision_history_limit == 10
