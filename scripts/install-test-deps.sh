@@ -22,6 +22,9 @@ need() {
 need prometheus prometheus
 need promtool prometheus
 
+# Browser tier (tests/browser): the analysis report rendered in headless Chromium.
+need chromium chromium
+
 if ((${#missing_packages[@]} == 0)); then
   echo "install-test-deps: everything already installed" >&2
   exit 0
