@@ -1,0 +1,50 @@
+"""Objects a user would apply, for the adapter and loop tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fake_apiserver import FakeApiServer
+
+ROLLOUTS = ("canary.dev/v1alpha1", "rollouts", "ns")
+REPLICA_SETS = ("apps/v1", "replicasets", "ns")
+SERVICES = ("v1", "services", "ns")
+EVENTS = ("v1", "events", "ns")
+
+
+def rollout(name: str = "web", image: str = "web:1", **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "canary.dev/v1alpha1",
+        "kind": "Rollout",
+        "metadata": {"name": name, "namespace": "ns"},
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": name, "image": image}]},
+            },
+            "strategy": {
+                "canary": {
+                    "canaryService": f"{name}-canary",
+                    "stableService": f"{name}-stable",
+                    "steps": [{"setWeight": 20}, {"pause": {}}],
+                }
+            },
+            **spec,
+        },
+    }
+
+
+def install(apiserver: FakeApiServer, name: str = "web", **spec: Any) -> dict[str, Any]:
+    """The Rollout and its two Services."""
+    for service in (f"{name}-canary", f"{name}-stable"):
+        apiserver.put(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": service, "namespace": "ns"},
+                "spec": {"selector": {"app": name}},
+            }
+        )
+    return apiserver.put(rollout(name, **spec))

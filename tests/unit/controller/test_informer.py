@@ -1,0 +1,97 @@
+"""Informers against the API: list, then watch; re-list on 410 Gone; back off on errors."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from fake_apiserver import FakeApiServer
+
+from canary.cluster.kube_api import KubeApi
+from canary.controller.informer import Informer, Resource
+from canary.controller.queue import Backoff
+
+SERVICES = Resource("v1", "services")
+
+
+def _service(name: str, selector: str = "a") -> dict[str, object]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": "ns"},
+        "spec": {"selector": {"app": selector}},
+    }
+
+
+def _eventually(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def informer(api: KubeApi) -> Iterator[Informer]:
+    informer = Informer(api, SERVICES, "ns", watch_timeout_seconds=1, backoff=Backoff(0.01, 0.05))
+    thread = threading.Thread(target=informer.run, daemon=True)
+    thread.start()
+    yield informer
+    informer.stop()
+    thread.join(3)
+
+
+def test_the_cache_holds_listed_and_watched_objects(apiserver: FakeApiServer, api: KubeApi) -> None:
+    apiserver.put(_service("listed"))
+    informer = Informer(api, SERVICES, "ns", watch_timeout_seconds=1)
+    seen: list[str] = []
+    informer.on_change(lambda obj: seen.append(obj["metadata"]["name"]))
+    thread = threading.Thread(target=informer.run, daemon=True)
+    thread.start()
+    assert informer.wait_synced(5)
+    apiserver.put(_service("watched"))
+    _eventually(lambda: informer.get("ns", "watched") is not None)
+    assert informer.get("ns", "listed") is not None
+    assert seen == ["listed", "watched"]
+    informer.stop()
+    thread.join(3)
+
+
+def test_the_resource_version_follows_the_watch(apiserver: FakeApiServer, informer: Informer) -> None:
+    assert informer.wait_synced(5)
+    written = apiserver.put(_service("x"))
+    _eventually(lambda: informer.resource_version == written["metadata"]["resourceVersion"])
+
+
+def test_a_compacted_watch_lists_again_and_misses_nothing(
+    apiserver: FakeApiServer, informer: Informer
+) -> None:
+    assert informer.wait_synced(5)
+    apiserver.compact()
+    apiserver.put(_service("after-compaction"))
+    _eventually(lambda: informer.get("ns", "after-compaction") is not None)
+    _eventually(lambda: informer.lists >= 2)
+    assert apiserver.count("GET", "/services", status=200) >= 2
+
+
+def test_a_deleted_object_leaves_the_cache_even_across_a_relist(
+    apiserver: FakeApiServer, api: KubeApi, informer: Informer
+) -> None:
+    apiserver.put(_service("doomed"))
+    _eventually(lambda: informer.get("ns", "doomed") is not None)
+    api.delete("v1", "services", "ns", "doomed")
+    _eventually(lambda: informer.get("ns", "doomed") is None)
+
+
+def test_list_errors_are_retried_with_backoff(apiserver: FakeApiServer, api: KubeApi) -> None:
+    apiserver.fail("GET", "/services", 500, times=3)
+    apiserver.put(_service("eventually"))
+    informer = Informer(api, SERVICES, "ns", watch_timeout_seconds=1, backoff=Backoff(0.01, 0.05))
+    thread = threading.Thread(target=informer.run, daemon=True)
+    thread.start()
+    assert informer.wait_synced(5)
+    assert informer.get("ns", "eventually") is not None
+    assert apiserver.count("GET", "/services", status=500) == 3
+    informer.stop()
+    thread.join(3)

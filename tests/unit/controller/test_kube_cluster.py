@@ -1,0 +1,136 @@
+"""The Kubernetes adapter's writes, observed through the API as another client would see them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from fake_apiserver import FakeApiServer
+from objects import EVENTS, REPLICA_SETS, ROLLOUTS, SERVICES, install
+
+from canary.cluster.kube import KubeCluster
+from canary.cluster.kube_api import KubeApi
+from canary.cluster.port import Conflict, NotFound
+from canary.engine import actions as act
+from canary.engine.hashing import HASH_LABEL
+
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
+HASH = act.PodHash("abc123")
+
+
+@pytest.fixture
+def cluster(api: KubeApi) -> KubeCluster:
+    return KubeCluster(api, clock=lambda: NOW)
+
+
+def _create(cluster: KubeCluster, apiserver: FakeApiServer) -> None:
+    rollout = cluster.get_rollout("ns", "web")
+    template = rollout.spec.template or {}
+    cluster.apply(rollout, [act.CreateReplicaSet(HASH, template, replicas=2, revision=1)])
+
+
+def test_a_created_replica_set_is_owned_by_its_rollout_and_selects_its_revision(
+    apiserver: FakeApiServer, cluster: KubeCluster
+) -> None:
+    stored = install(apiserver)
+    _create(cluster, apiserver)
+    replica_set = apiserver.read(*REPLICA_SETS, "web-abc123")
+    assert replica_set is not None
+    (owner,) = replica_set["metadata"]["ownerReferences"]
+    assert (owner["kind"], owner["uid"], owner["controller"]) == ("Rollout", stored["metadata"]["uid"], True)
+    assert replica_set["spec"]["selector"]["matchLabels"] == {"app": "web", HASH_LABEL: "abc123"}
+    assert replica_set["spec"]["template"]["metadata"]["labels"][HASH_LABEL] == "abc123"
+    assert replica_set["spec"]["replicas"] == 2
+
+
+def test_observe_reports_owned_replica_sets_and_service_selectors(
+    apiserver: FakeApiServer, cluster: KubeCluster
+) -> None:
+    install(apiserver)
+    _create(cluster, apiserver)
+    apiserver.put(
+        {
+            **apiserver.read(*REPLICA_SETS, "web-abc123"),
+            "kind": "ReplicaSet",
+            "status": {"readyReplicas": 2, "availableReplicas": 1},
+        }
+    )  # type: ignore[dict-item]
+    observed = cluster.observe(cluster.get_rollout("ns", "web"))
+    (view,) = observed.replica_sets
+    assert (view.pod_template_hash, view.revision, view.replicas, view.ready, view.available) == (
+        HASH,
+        1,
+        2,
+        2,
+        1,
+    )
+    assert observed.service_selectors == {"web-canary": None, "web-stable": None}
+
+
+def test_scaling_writes_only_when_the_count_differs(apiserver: FakeApiServer, cluster: KubeCluster) -> None:
+    install(apiserver)
+    _create(cluster, apiserver)
+    rollout = cluster.get_rollout("ns", "web")
+    cluster.apply(rollout, [act.ScaleReplicaSet(HASH, 2)])
+    assert apiserver.count("PATCH", "/replicasets/") == 0
+    cluster.apply(rollout, [act.ScaleReplicaSet(HASH, 5)])
+    assert apiserver.read(*REPLICA_SETS, "web-abc123")["spec"]["replicas"] == 5  # type: ignore[index]
+
+
+def test_a_service_selector_gains_the_hash_and_keeps_its_other_labels(
+    apiserver: FakeApiServer, cluster: KubeCluster
+) -> None:
+    install(apiserver)
+    rollout = cluster.get_rollout("ns", "web")
+    cluster.apply(rollout, [act.SetServiceSelector("web-stable", HASH)] * 2)
+    assert apiserver.read(*SERVICES, "web-stable")["spec"]["selector"] == {"app": "web", HASH_LABEL: "abc123"}  # type: ignore[index]
+    assert apiserver.count("PATCH", "/services/web-stable") == 1
+
+
+def test_status_is_written_through_the_status_subresource_only(
+    apiserver: FakeApiServer, cluster: KubeCluster
+) -> None:
+    install(apiserver)
+    rollout = cluster.get_rollout("ns", "web")
+    updated = cluster.update_status(rollout, rollout.status.model_copy(update={"message": "hello"}))
+    assert updated.status.message == "hello"
+    assert apiserver.count("PATCH", "/rollouts/web/status") == 1
+    assert apiserver.count("PATCH", "/rollouts/web?") == 0
+    assert apiserver.read(*ROLLOUTS, "web")["metadata"]["generation"] == 1  # type: ignore[index]
+
+
+def test_a_status_write_from_a_stale_read_is_a_conflict(
+    apiserver: FakeApiServer, cluster: KubeCluster
+) -> None:
+    stored = install(apiserver)
+    rollout = cluster.get_rollout("ns", "web")
+    apiserver.put({**stored, "metadata": {**stored["metadata"], "labels": {"edited": "by-gitops"}}})
+    with pytest.raises(Conflict):
+        cluster.update_status(rollout, rollout.status.model_copy(update={"message": "stale"}))
+    assert (
+        "status" not in apiserver.read(*ROLLOUTS, "web")
+        or apiserver.read(*ROLLOUTS, "web")["status"].get("message") != "stale"
+    )  # type: ignore[index]
+
+
+def test_events_are_recorded_on_the_rollout(apiserver: FakeApiServer, cluster: KubeCluster) -> None:
+    install(apiserver)
+    rollout = cluster.get_rollout("ns", "web")
+    cluster.apply(rollout, [act.EmitEvent("Normal", "StepCompleted", "step 1 of 2 completed")])
+    (event,) = apiserver.all(*EVENTS)
+    assert (event["involvedObject"]["kind"], event["involvedObject"]["name"], event["reason"]) == (
+        "Rollout",
+        "web",
+        "StepCompleted",
+    )
+    (recorded,) = cluster.list_events("ns", "web")
+    assert (recorded.reason, recorded.message, recorded.timestamp) == (
+        "StepCompleted",
+        "step 1 of 2 completed",
+        NOW,
+    )
+
+
+def test_a_missing_rollout_is_not_found(cluster: KubeCluster) -> None:
+    with pytest.raises(NotFound):
+        cluster.get_rollout("ns", "nope")

@@ -1,0 +1,91 @@
+"""The reconcile loop against the API: converges, is idempotent, and survives 409s, 500s and bad specs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fake_apiserver import FakeApiServer
+from objects import EVENTS, REPLICA_SETS, ROLLOUTS, install
+
+from canary.cluster.kube import KubeCluster
+from canary.cluster.kube_api import KubeApi
+from canary.controller.queue import Backoff, Key, WorkQueue
+from canary.controller.reconciler import RolloutReconciler
+from canary.controller.workers import process_one
+
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
+KEY = Key("ns/web")
+
+
+def _loop(api: KubeApi) -> tuple[WorkQueue, RolloutReconciler]:
+    queue = WorkQueue(backoff=Backoff(base_seconds=0.001, max_seconds=0.01))
+    return queue, RolloutReconciler(KubeCluster(api, clock=lambda: NOW), lambda: NOW)
+
+
+def _writes(apiserver: FakeApiServer) -> int:
+    return sum(1 for method, _, status in apiserver.store.requests if method != "GET" and status < 300)
+
+
+def test_a_new_rollout_gets_its_replica_set_status_and_event(apiserver: FakeApiServer, api: KubeApi) -> None:
+    install(apiserver)
+    _, reconciler = _loop(api)
+    reconciler.reconcile(KEY)
+    (replica_set,) = apiserver.all(*REPLICA_SETS)
+    status = apiserver.read(*ROLLOUTS, "web")["status"]  # type: ignore[index]
+    assert status["currentPodHash"] == replica_set["metadata"]["labels"]["rollouts-pod-template-hash"]
+    assert status["observedGeneration"] == 1
+    assert [event["reason"] for event in apiserver.all(*EVENTS)] == ["RolloutCreated"]
+
+
+def test_reconciling_a_converged_rollout_writes_nothing(apiserver: FakeApiServer, api: KubeApi) -> None:
+    install(apiserver)
+    _, reconciler = _loop(api)
+    for _ in range(2):
+        reconciler.reconcile(KEY)
+    before = _writes(apiserver)
+    reconciler.reconcile(KEY)
+    assert _writes(apiserver) == before
+
+
+def test_a_status_conflict_is_retried_by_reading_again(apiserver: FakeApiServer, api: KubeApi) -> None:
+    install(apiserver)
+    queue, reconciler = _loop(api)
+    apiserver.fail("PATCH", "/rollouts/web/status", 409)
+    queue.add(KEY)
+    process_one(queue, reconciler.reconcile, name="rollout")
+    assert queue.failures(KEY) == 1
+    process_one(queue, reconciler.reconcile, name="rollout")
+    assert queue.failures(KEY) == 0
+    assert apiserver.read(*ROLLOUTS, "web")["status"]["observedGeneration"] == 1  # type: ignore[index]
+    assert [event["reason"] for event in apiserver.all(*EVENTS)] == ["RolloutCreated"]  # no duplicate
+
+
+def test_api_errors_back_off_and_retry_until_the_api_recovers(apiserver: FakeApiServer, api: KubeApi) -> None:
+    install(apiserver)
+    queue, reconciler = _loop(api)
+    apiserver.fail("POST", "/replicasets", 500, times=3)
+    queue.add(KEY)
+    for expected_failures in (1, 2, 3, 0):
+        process_one(queue, reconciler.reconcile, name="rollout")
+        assert queue.failures(KEY) == expected_failures
+    assert len(apiserver.all(*REPLICA_SETS)) == 1
+
+
+def test_an_invalid_spec_becomes_an_invalid_spec_condition_and_is_not_retried(
+    apiserver: FakeApiServer, api: KubeApi
+) -> None:
+    install(apiserver, strategy={"canary": {"maxSurge": 0, "maxUnavailable": 0}})
+    queue, reconciler = _loop(api)
+    queue.add(KEY)
+    process_one(queue, reconciler.reconcile, name="rollout")
+    status = apiserver.read(*ROLLOUTS, "web")["status"]  # type: ignore[index]
+    assert status["phase"] == "Degraded"
+    assert "maxSurge and maxUnavailable cannot both be 0" in status["message"]
+    assert [c["type"] for c in status["conditions"]] == ["InvalidSpec"]
+    assert queue.get(0.05) is None
+    assert apiserver.all(*REPLICA_SETS) == []
+
+
+def test_a_deleted_rollout_is_forgotten(apiserver: FakeApiServer, api: KubeApi) -> None:
+    _, reconciler = _loop(api)
+    assert reconciler.reconcile(KEY).requeue_after is None
