@@ -29,7 +29,7 @@ from canary.cli import (
 )
 from canary.cli.arguments import duration_seconds
 from canary.cli.errors import CLIError
-from canary.cli.output import console, output_flags, print_objects
+from canary.cli.output import console, output_flags, print_objects, quiet_library_logs
 
 EXIT_PASS, EXIT_FAIL, EXIT_UNDECIDED = 0, 1, 2
 DEFAULT_WINDOW_SECONDS = 600.0
@@ -142,6 +142,7 @@ def _load_template(path: Path) -> AnalysisTemplate | ClusterAnalysisTemplate:
 
 def run_template(args: argparse.Namespace) -> int:
     template = _load_template(args.file)
+    quiet_library_logs()
     end = args.end or datetime.now(UTC)
     if end.tzinfo is None:
         end = end.replace(tzinfo=UTC)

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 from canary.analysis import runner
-from canary.analysis.judges import ArmObservation, JudgeResult, judge
 from canary.analysis.providers.base import ProviderRegistry
-from canary.analysis.providers.judge import ArmSamples
 from canary.analysis.providers.registry import default_registry
 from canary.analysis.run import effective_count
 from canary.api.analysis import (
@@ -38,14 +35,9 @@ def no_secrets(namespace: str, name: str, key: str) -> str:
     raise KeyError(f"Secret {namespace}/{name} is not read offline; pass the argument's value with --arg")
 
 
-def judge_samples(
-    kind: str, config: Mapping[str, Any], observation: ArmSamples, state: dict[str, Any] | None
-) -> JudgeResult:
-    return judge(kind, config, ArmObservation(stable=observation.stable, canary=observation.canary), state)
-
-
 def providers() -> ProviderRegistry:
-    return default_registry(judge=judge_samples)
+    """The shipped providers (prometheus, web, judge); Jobs need a cluster, so not offline."""
+    return default_registry()
 
 
 def _readdress(metric: Metric, address: str) -> Metric:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import sys
 from collections.abc import Sequence
 from typing import Any
 
+import structlog
 import yaml
 from rich.console import Console
 
@@ -19,6 +22,15 @@ def output_flags() -> argparse.ArgumentParser:
         "-o", "--output", choices=OUTPUT_FORMATS, help="print the object(s) as json or yaml instead of a view"
     )
     return flags
+
+
+def quiet_library_logs() -> None:
+    """Keep stdout for the command's own output: the in-process analysis runner and engine log
+    each measurement as structlog events; a CLI shows only their warnings, on stderr."""
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
 
 
 def console() -> Console:

@@ -9,7 +9,6 @@ every verb run unchanged against both.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 import time
@@ -18,8 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import structlog
-
+from canary.cli import output
 from canary.cli.errors import CLIError
 from canary.cluster.port import ClusterPort
 from canary.engine.clock import Clock
@@ -150,8 +148,7 @@ def demo_session(args: argparse.Namespace) -> Session:
     """`--cluster memory` on its own: the demo's cluster (namespace `demo`, Rollout `checkout`)."""
     from canary.cli import commands_demo
 
-    # The embedded analysis runner logs each measurement; commands print their own view instead.
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    output.quiet_library_logs()
     simulation = commands_demo.build_simulation(seed=7)
     simulation.settle()
     pace = commands_demo.WATCHABLE_SPEEDUP if sys.stdout.isatty() else None

@@ -63,7 +63,7 @@ def test_list_rollouts_in_an_empty_namespace_says_so(shop: Shop) -> None:
 
 
 def test_get_of_a_missing_rollout_is_one_line_with_the_fix(shop: Shop) -> None:
-    code, out, err = shop.canary("get", "rollout", "nope")
+    code, _, err = shop.canary("get", "rollout", "nope")
     assert code == 1
     assert err == (
         "error: rollout 'nope' not found in namespace 'shop'; "
