@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from conftest import KnownPrometheus
+from conftest import KnownPrometheus, run_to_verdict
 
-from canary.analysis import runner
-from canary.analysis.providers.registry import default_registry
 from canary.api.analysis import AnalysisPhase, AnalysisRun
-from canary.engine.clock import ManualClock
 
 pytestmark = pytest.mark.prometheus
 
@@ -22,6 +19,15 @@ def arm_counts(hash_: str) -> str:
         f'label_replace(sum(increase(http_requests_total{{{selector}, code=~"5.."}}[1m])), "count", "events", "", "")'
         f' or label_replace(sum(increase(http_requests_total{{{selector}}}[1m])), "count", "total", "", "")'
     )
+
+
+def no_secrets(namespace: str, name: str, key: str) -> str:
+    raise KeyError(name)
+
+
+def start(known: KnownPrometheus) -> datetime:
+    """Thirty-five minutes before the series end: room for 30 one-minute intervals."""
+    return known.end - timedelta(minutes=35)
 
 
 def judge_run(address: str, canary_hash: str) -> AnalysisRun:
@@ -37,17 +43,8 @@ def judge_run(address: str, canary_hash: str) -> AnalysisRun:
     )
 
 
-def run_to_verdict(run: AnalysisRun, known: KnownPrometheus) -> AnalysisRun:
-    clock, providers = ManualClock(known.end - timedelta(minutes=35)), default_registry()
-    result = runner.advance(run, now=clock.now(), providers=providers, read_secret=lambda *a: "")
-    while result.requeue_after is not None:
-        clock.advance(result.requeue_after)
-        result = runner.advance(result.run, now=clock.now(), providers=providers, read_secret=lambda *a: "")
-    return result.run
-
-
 def test_the_counts_judge_passes_a_canary_as_good_as_stable(known_prometheus: KnownPrometheus) -> None:
-    run = run_to_verdict(judge_run(known_prometheus.address, "healthy1"), known_prometheus)
+    run = run_to_verdict(judge_run(known_prometheus.address, "healthy1"), start(known_prometheus), no_secrets)
     result = run.status.metric_results[0]
     assert run.status.phase == AnalysisPhase.SUCCESSFUL, run.status.message
     assert result.judge_state is not None
@@ -57,7 +54,7 @@ def test_the_counts_judge_passes_a_canary_as_good_as_stable(known_prometheus: Kn
 def test_the_counts_judge_fails_a_canary_with_five_times_the_errors(
     known_prometheus: KnownPrometheus,
 ) -> None:
-    run = run_to_verdict(judge_run(known_prometheus.address, "errors5x"), known_prometheus)
+    run = run_to_verdict(judge_run(known_prometheus.address, "errors5x"), start(known_prometheus), no_secrets)
     result = run.status.metric_results[0]
     assert run.status.phase == AnalysisPhase.FAILED, run.status.message
     assert result.count < 30

@@ -7,14 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import KnownPrometheus
+from conftest import KnownPrometheus, run_to_verdict
 
-from canary.analysis import runner
 from canary.analysis.args import build_run_spec
-from canary.analysis.providers.registry import default_registry
 from canary.api.analysis import AnalysisPhase, AnalysisRun, AnalysisTemplate
 from canary.api.rollout import Rollout, RolloutAnalysis
-from canary.engine.clock import ManualClock
 
 pytestmark = pytest.mark.prometheus
 
@@ -47,13 +44,7 @@ def run_template(name: str, canary_hash: str, address: str, start: datetime) -> 
     run = AnalysisRun.model_validate(
         {"metadata": {"name": f"{name}-run", "namespace": "shop"}, "spec": spec.to_wire()}
     )
-    clock, providers = ManualClock(start), default_registry()
-    result = runner.advance(run, now=clock.now(), providers=providers, read_secret=no_secrets)
-    while result.requeue_after is not None:
-        clock.advance(result.requeue_after)
-        result = runner.advance(result.run, now=clock.now(), providers=providers, read_secret=no_secrets)
-        assert clock.now() < start + timedelta(hours=1), "the run never completed"
-    return result.run
+    return run_to_verdict(run, start, no_secrets)
 
 
 def measurements(run: AnalysisRun) -> list[tuple[str, float]]:
