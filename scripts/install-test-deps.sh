@@ -22,6 +22,9 @@ need() {
 need prometheus prometheus
 need promtool prometheus
 
+# Controller unit tests: the Argo CD health check (manifests/argocd/health.lua) runs in real Lua.
+need lua5.4 lua5.4
+
 # Browser tier (tests/browser): the analysis report rendered in headless Chromium.
 need chromium chromium
 

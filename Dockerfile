@@ -1,0 +1,16 @@
+# The canary controller image: `docker build -t canary .`
+# Runs as a non-root user on a read-only root filesystem (see manifests/deployment.yaml).
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY canary ./canary
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["canary"]
+CMD ["controller", "--leader-elect"]
