@@ -21,21 +21,14 @@ import shutil
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from canary.analysis import runner
-from canary.analysis.args import SecretReader
-from canary.analysis.providers.registry import default_registry
-from canary.api.analysis import AnalysisRun
-from canary.engine.clock import ManualClock
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from prometheus_server import Family, PrometheusServer, Series, backfill, openmetrics
+from prometheus_server import Family, KnownPrometheus, PrometheusServer, Series, backfill, openmetrics
 
 STEP = 15.0
 SAMPLES = 241
@@ -46,24 +39,6 @@ BUCKETS = ("0.05", "0.1", "0.25", "0.5", "1", "+Inf")
 PROFILES = {"fast": (0.90, 1.0, 1.0, 1.0, 1.0, 1.0), "slow": (0.50, 0.80, 0.90, 0.95, 1.0, 1.0)}
 LATENCY = {"stable1": "fast", "healthy1": "fast", "errors5x": "fast", "slow1": "slow"}
 LABELS = {"namespace": "shop", "service": "checkout"}
-
-
-def run_to_verdict(run: AnalysisRun, start: datetime, read_secret: SecretReader) -> AnalysisRun:
-    """Advance `run` with the shipped providers on a virtual clock from `start` until it completes."""
-    clock, providers = ManualClock(start), default_registry()
-    result = runner.advance(run, now=clock.now(), providers=providers, read_secret=read_secret)
-    while result.requeue_after is not None:
-        clock.advance(result.requeue_after)
-        result = runner.advance(result.run, now=clock.now(), providers=providers, read_secret=read_secret)
-        assert clock.now() < start + timedelta(hours=2), "the run never completed"
-    return result.run
-
-
-@dataclass(frozen=True)
-class KnownPrometheus:
-    address: str
-    end: datetime
-    """The instant of the last sample; query times up to ~10 min before it see steady rates."""
 
 
 def _require(binaries: tuple[str, ...]) -> None:

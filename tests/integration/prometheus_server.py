@@ -12,11 +12,19 @@ import subprocess
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import requests
 
 READY_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class KnownPrometheus:
+    address: str
+    end: datetime
+    """The instant of the last sample; query times up to ~10 min before it see steady rates."""
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import KnownPrometheus, run_to_verdict
+from analysis_harness import run_to_verdict
+from prometheus_server import KnownPrometheus
 
 from canary.api.analysis import AnalysisPhase, AnalysisRun
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import KnownPrometheus
+from prometheus_server import KnownPrometheus
 
 from canary.analysis.providers.base import MeasureContext, MeasurementError, Reading
 from canary.analysis.providers.prometheus import PrometheusMetricProvider

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import KnownPrometheus, run_to_verdict
+from analysis_harness import run_to_verdict
+from prometheus_server import KnownPrometheus
 
 from canary.analysis.args import build_run_spec
 from canary.api.analysis import AnalysisPhase, AnalysisRun, AnalysisTemplate
