@@ -48,7 +48,9 @@ def _quote(word: str) -> str:
 
 def bash_script(parser: argparse.ArgumentParser) -> str:
     entries: list[str] = []
-    for path, words, choices in command_table(parser):
+    for command, words, choices in command_table(parser):
+        # bash arrays take no empty key, so every path starts with '@' (the program itself).
+        path = f"@ {command}".strip()
         entries.append(f"  [{_quote(path)}]={_quote(' '.join(words))}")
         entries += [f"  [{_quote(f'{path}|{flag}')}]={_quote(' '.join(c))}" for flag, c in choices.items()]
     table = "\n".join(entries)
@@ -57,16 +59,18 @@ declare -gA _canary_words=(
 {table}
 )
 _canary() {{
-  local cur="${{COMP_WORDS[COMP_CWORD]}}" prev="${{COMP_WORDS[COMP_CWORD-1]}}" path="" word
+  local cur="${{COMP_WORDS[COMP_CWORD]}}" prev="${{COMP_WORDS[COMP_CWORD-1]}}" path="@" word
   for word in "${{COMP_WORDS[@]:1:COMP_CWORD-1}}"; do
-    local next="${{path:+$path }}$word"
+    local next="$path $word"
     [[ -n "${{_canary_words[$next]+set}}" ]] && path="$next"
   done
+  local candidates="${{_canary_words[$path]}}"
   if [[ -n "${{_canary_words[$path|$prev]+set}}" ]]; then
-    COMPREPLY=($(compgen -W "${{_canary_words[$path|$prev]}}" -- "$cur"))
-  else
-    COMPREPLY=($(compgen -W "${{_canary_words[$path]}}" -- "$cur"))
+    candidates="${{_canary_words[$path|$prev]}}"
+  elif [[ "$cur" != -* ]]; then
+    candidates="$(printf '%s\n' $candidates | grep -v '^-')"
   fi
+  COMPREPLY=($(compgen -W "$candidates" -- "$cur"))
 }}
 complete -F _canary {" ".join(PROGRAMS)}
 """

@@ -55,12 +55,22 @@ def screenshot(browser: str, page: Path, directory: Path) -> Path:
     shot = directory / "report.png"
     subprocess.run(
         [
-            browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run",
-            f"--user-data-dir={directory / 'profile'}", f"--screenshot={shot}",
-            f"--window-size={WIDTH},{HEIGHT}", page.as_uri(),
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={directory / 'profile'}",
+            f"--screenshot={shot}",
+            f"--window-size={WIDTH},{HEIGHT}",
+            page.as_uri(),
         ],
-        check=True, capture_output=True, timeout=120,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     return shot
 
@@ -90,10 +100,22 @@ def test_report_plots_are_drawn_in_chromium(tmp_path: Path) -> None:
     browser = chromium()
     stable, canary = write_arms(tmp_path)
     report = tmp_path / "report.html"
-    code = main([
-        "analyze", "samples", "--judge", "sequential-location", "--config", "min_samples=50",
-        "--stable", str(stable), "--canary", str(canary), "--report", str(report),
-    ])
+    code = main(
+        [
+            "analyze",
+            "samples",
+            "--judge",
+            "sequential-location",
+            "--config",
+            "min_samples=50",
+            "--stable",
+            str(stable),
+            "--canary",
+            str(canary),
+            "--report",
+            str(report),
+        ]
+    )
     assert code == 1, "the slower canary fails"
 
     width, height, rows = read_rgb(screenshot(browser, report, tmp_path))

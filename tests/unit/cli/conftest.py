@@ -114,7 +114,9 @@ class Shop:
 def shop(capsys: pytest.CaptureFixture[str]) -> Shop:
     clock = ManualClock()
     workload = Workload(request_rate=200.0, default=GOOD, seed=3)
-    cluster = MemoryCluster(clock, pods=ready_after(3.0), providers={"prometheus": SimulatedPrometheus(workload)})
+    cluster = MemoryCluster(
+        clock, pods=ready_after(3.0), providers={"prometheus": SimulatedPrometheus(workload)}
+    )
     cluster.create(AnalysisTemplate.model_validate(yaml.safe_load(TEMPLATE)))
     cluster.create(Rollout.model_validate(yaml.safe_load(ROLLOUT)))
     for service in ("web-canary", "web-stable"):

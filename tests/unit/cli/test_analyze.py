@@ -17,7 +17,11 @@ from canary.cli.main import main
 
 def write_samples(path: Path, shift: float, seed: int, intervals: int = 12) -> Path:
     rng = random.Random(seed)
-    rows = [f"{t},{rng.lognormvariate(shift if t > 3 else 0, 0.3):.5f}" for t in range(intervals) for _ in range(50)]
+    rows = [
+        f"{t},{rng.lognormvariate(shift if t > 3 else 0, 0.3):.5f}"
+        for t in range(intervals)
+        for _ in range(50)
+    ]
     path.write_text("time,value\n" + "\n".join(rows) + "\n")
     return path
 
@@ -25,10 +29,21 @@ def write_samples(path: Path, shift: float, seed: int, intervals: int = 12) -> P
 def analyze(tmp_path: Path, shift: float, *extra: str) -> int:
     stable = write_samples(tmp_path / "stable.csv", 0.0, seed=1)
     canary = write_samples(tmp_path / "canary.csv", shift, seed=2)
-    return main([
-        "analyze", "samples", "--judge", "sequential-location", "--config", "min_samples=50",
-        "--stable", str(stable), "--canary", str(canary), *extra,
-    ])
+    return main(
+        [
+            "analyze",
+            "samples",
+            "--judge",
+            "sequential-location",
+            "--config",
+            "min_samples=50",
+            "--stable",
+            str(stable),
+            "--canary",
+            str(canary),
+            *extra,
+        ]
+    )
 
 
 def test_a_canary_like_stable_passes_with_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -64,11 +79,23 @@ def test_the_report_is_one_self_contained_html_file_with_three_plots(tmp_path: P
     assert "Failed at interval" in html
 
 
-def test_counts_files_are_judged_by_sequential_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_counts_files_are_judged_by_sequential_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "s.csv").write_text("time,events,total\n" + "".join(f"{t},10,1000\n" for t in range(10)))
     (tmp_path / "c.csv").write_text("time,events,total\n" + "".join(f"{t},60,1000\n" for t in range(10)))
-    code = main(["analyze", "samples", "--judge", "sequential-counts", "--stable", str(tmp_path / "s.csv"),
-                 "--canary", str(tmp_path / "c.csv")])
+    code = main(
+        [
+            "analyze",
+            "samples",
+            "--judge",
+            "sequential-counts",
+            "--stable",
+            str(tmp_path / "s.csv"),
+            "--canary",
+            str(tmp_path / "c.csv"),
+        ]
+    )
     assert code == 1
     assert "verdict: fail" in capsys.readouterr().out
 
@@ -89,7 +116,9 @@ def test_a_bad_csv_is_one_line_naming_file_line_and_fix(
     bad = tmp_path / "bad.csv"
     bad.write_text(content)
     good = write_samples(tmp_path / "good.csv", 0.0, seed=1)
-    code = main(["analyze", "samples", "--judge", "mann-whitney", "--stable", str(good), "--canary", str(bad)])
+    code = main(
+        ["analyze", "samples", "--judge", "mann-whitney", "--stable", str(good), "--canary", str(bad)]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert message in err and err.count("\n") == 1
@@ -137,8 +166,12 @@ def prometheus_answering() -> Iterator[tuple[str, list[str]]]:
             self._answer()
 
         def _answer(self) -> None:
-            body = json.dumps({"status": "success", "data": {"resultType": "vector",
-                               "result": [{"metric": {}, "value": [0, "0.01"]}]}}).encode()
+            body = json.dumps(
+                {
+                    "status": "success",
+                    "data": {"resultType": "vector", "result": [{"metric": {}, "value": [0, "0.01"]}]},
+                }
+            ).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -163,8 +196,21 @@ def test_a_template_replays_its_window_against_the_given_prometheus(
     template = tmp_path / "template.yaml"
     template.write_text(TEMPLATE)
     report = tmp_path / "report.html"
-    code = main(["analyze", "template", str(template), "--prometheus", url, "--arg", "service=web",
-                 "--end", "2024-01-01T12:00:00+00:00", "--report", str(report)])
+    code = main(
+        [
+            "analyze",
+            "template",
+            str(template),
+            "--prometheus",
+            url,
+            "--arg",
+            "service=web",
+            "--end",
+            "2024-01-01T12:00:00+00:00",
+            "--report",
+            str(report),
+        ]
+    )
     assert code == 0
     assert len(queries) == 3 and all("web" in q for q in queries)
     assert "error-rate" in capsys.readouterr().out

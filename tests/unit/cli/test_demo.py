@@ -7,7 +7,9 @@ import pytest
 from canary.cli.main import main
 
 
-def test_demo_fast_promotes_the_good_release_and_aborts_the_bad_one(capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_fast_promotes_the_good_release_and_aborts_the_bad_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     started = time.monotonic()
     code = main(["demo", "--fast"])
     elapsed = time.monotonic() - started
