@@ -176,7 +176,15 @@ def _release(sim: Simulation, image: str, behaviour: Behaviour) -> str:
 
 def run_demo(args: argparse.Namespace) -> int:
     # The analysis runner logs every measurement; the demo shows verdicts in its own view instead.
+    logging_config = structlog.get_config()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    try:
+        return _play(args)
+    finally:
+        structlog.configure(**logging_config)
+
+
+def _play(args: argparse.Namespace) -> int:
     console = Console()
     sim = build_simulation(args.seed)
     show = _Show(sim, console, None if args.fast else WATCHABLE_SPEEDUP)

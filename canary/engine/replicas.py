@@ -72,7 +72,7 @@ def rolling_step(
 ) -> Counts:
     """The next counts on the way to `target` that keep within the surge and availability budgets.
 
-    The canary grows only while the pods asked for stay within `replicas + max_surge`; stable shrinks
+    Either side grows only while the pods asked for stay within `replicas + max_surge`, and shrinks
     only as far as `replicas - max_unavailable` pods stay available. Shrinking is never blocked on
     growth the other way round, so the two alternate until `target` is reached (maxSurge and
     maxUnavailable are never both 0, which the API rejects).
@@ -80,19 +80,26 @@ def rolling_step(
         target 2/2 from 0/4, replicas 4, surge 0, unavailable 1:
             -> 0/3, then (canary may use the freed slot) 1/3, then (1 canary available) 1/2, then 2/2
     """
-    room = replicas + max_surge - current.stable_spec - current.others_spec
-    canary = (
-        target.canary
-        if target.canary <= current.canary_spec
-        else min(target.canary, max(current.canary_spec, room))
+    canary = _next_count(
+        target.canary,
+        current.canary_spec,
+        room=replicas + max_surge - current.stable_spec - current.others_spec,
+        must_stay=replicas - max_unavailable - current.stable_available - current.others_available,
     )
-    must_stay = replicas - max_unavailable - current.canary_available - current.others_available
-    stable = (
-        target.stable
-        if target.stable >= current.stable_spec
-        else max(target.stable, min(current.stable_spec, must_stay))
+    stable = _next_count(
+        target.stable,
+        current.stable_spec,
+        room=replicas + max_surge - current.canary_spec - current.others_spec,
+        must_stay=replicas - max_unavailable - current.canary_available - current.others_available,
     )
     return Counts(canary, max(stable, 0))
+
+
+def _next_count(target: int, current: int, *, room: int, must_stay: int) -> int:
+    """One side's next count: grow into the surge room, shrink only as far as availability allows."""
+    if target >= current:
+        return min(target, max(current, room))
+    return max(target, min(current, must_stay))
 
 
 def routed_canary_count(replicas: int, weight: int, max_weight: int, min_pods: int | None = None) -> int:

@@ -347,7 +347,8 @@ def _converge(context: _Context, progress: Progress) -> tuple[list[Action], _Wai
     actions += _replica_set(context, progress.stable, sides.stable, stable_count)
     if not progress.complete:
         actions += _replica_set(context, progress.canary, sides.canary, canary_count)
-    older, older_waits = _older_replica_sets(context, sides.others, routed)
+    spare = _spare_available(context, sides, canary_count, stable_count)
+    older, older_waits = _older_replica_sets(context, sides.others, routed, None if progress.abort else spare)
     actions += older
     waits += older_waits
     canary_target = progress.stable if progress.complete or progress.abort else progress.canary
@@ -399,16 +400,32 @@ def _labelled(template: Mapping[str, Any], pod_hash: PodHash) -> dict[str, Any]:
     return {**template, "metadata": {**metadata, "labels": labels}}
 
 
+def _spare_available(context: _Context, sides: targets.Sides, canary_count: int, stable_count: int) -> int:
+    """Available pods that may still go this decision without breaking maxUnavailable."""
+    _, unavailable = targets.surge_and_unavailable(context.rollout)
+    lost = max(0, sides.canary_available() - canary_count) + max(0, sides.stable_available() - stable_count)
+    total = sides.canary_available() + sides.stable_available() + sum(rs.available for rs in sides.others)
+    return total - lost - (context.rollout.spec.replicas - unavailable)
+
+
 def _older_replica_sets(
-    context: _Context, others: Sequence[ReplicaSetView], routed: bool
+    context: _Context, others: Sequence[ReplicaSetView], routed: bool, spare: int | None
 ) -> tuple[list[Action], _Waits]:
-    """Scale down revisions that are neither stable nor canary; with a router after scaleDownDelaySeconds
-    (traffic drains first), without one at once (their pods carry traffic). Trim the history."""
+    """Scale down revisions that are neither stable nor canary. With a router after
+    scaleDownDelaySeconds (traffic drains first); without one their pods carry traffic, so unready
+    pods go at once and available ones as far as `spare` allows (None: all at once, after an abort).
+    Trim the history."""
     delay = context.rollout.spec.strategy.canary.scale_down_delay_seconds
     actions: list[Action] = []
     waits: _Waits = []
+    budget = spare
     for rs in others:
         if rs.replicas == 0:
+            continue
+        if not routed and budget is not None:
+            removable = min(rs.available, max(budget, 0))
+            budget -= removable
+            actions.append(ScaleReplicaSet(rs.pod_template_hash, rs.available - removable))
             continue
         if not routed or delay == 0:
             actions.append(ScaleReplicaSet(rs.pod_template_hash, 0))
