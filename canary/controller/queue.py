@@ -137,6 +137,13 @@ class WorkQueue:
         with self._cond:
             return len(self._due)
 
+    def seconds_until_next(self) -> float | None:
+        """Seconds until the earliest delayed key is due (0 if one is overdue), None if none waits."""
+        with self._cond:
+            if not self._waiting:
+                return None
+            return max(self._waiting[0][0] - self._clock(), 0.0)
+
     def _add_locked(self, key: Key) -> None:
         if self._shut_down or key in self._dirty:
             return

@@ -21,14 +21,21 @@ log = structlog.get_logger(__name__)
 Reconcile = Callable[[Key], Result]
 
 
-def process_one(queue: WorkQueue, reconcile: Reconcile, *, name: str, metrics: Metrics | None = None) -> bool:
-    """Reconcile the next key; False once the queue is shut down."""
+def process_one(
+    queue: WorkQueue,
+    reconcile: Reconcile,
+    *,
+    name: str,
+    metrics: Metrics | None = None,
+    timeout: float | None = None,
+) -> bool:
+    """Reconcile the next key; False once the queue is shut down or no key came within `timeout`."""
     try:
-        key = queue.get()
+        key = queue.get(timeout)
     except ShutDown:
         return False
     if key is None:
-        return True
+        return False
     started = time.monotonic()
     outcome = "success"
     try:
