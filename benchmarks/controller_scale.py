@@ -77,13 +77,16 @@ class Loop:
 
     def __init__(self, cluster: MemoryCluster, clock: ManualClock) -> None:
         self.cluster, self.clock = cluster, clock
-        origin = clock.now()
-        self.queue = WorkQueue(clock=lambda: (clock.now() - origin).total_seconds())
+        self._origin = clock.now()
+        self.queue = WorkQueue(clock=self._virtual_seconds)
         self.reconciler = RolloutReconciler(cluster, clock.now)
         self.reconciles = 0
         self.busy_seconds = 0.0
         self.delays: list[float] = []
         self._batch_started = 0.0
+
+    def _virtual_seconds(self) -> float:
+        return (self.clock.now() - self._origin).total_seconds()
 
     def reconcile(self, key: Key) -> Any:
         self.delays.append(time.perf_counter() - self._batch_started)
