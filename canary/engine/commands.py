@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from canary.api.rollout import Rollout
+from canary.engine.hashing import pod_template_hash
 from canary.engine.observed import ReplicaSetView
 
 
@@ -180,7 +181,7 @@ def undo(
         if target is None:
             raise CommandError(f"revision {to_revision} not found; revisions kept: {known}")
     else:
-        older = [rs for rs in replica_sets if rs.template != current]
+        older = [rs for rs in replica_sets if rs.pod_template_hash != pod_template_hash(current)]
         if not older:
             raise CommandError(f"no earlier revision to go back to; revisions kept: {known}")
         target = max(older, key=lambda rs: rs.revision)

@@ -16,6 +16,7 @@ from canary.engine import commands, targets
 from canary.engine.actions import EmitEvent, ScaleReplicaSet, SetTrafficWeight
 from canary.engine.clock import ManualClock
 from canary.engine.commands import CommandError
+from canary.engine.hashing import pod_template_hash
 from canary.engine.rollout import Decision, decide
 from canary.sim import scenarios
 from canary.sim.workload import Behaviour, SimulatedPrometheus, Workload
@@ -89,8 +90,6 @@ class World:
         patch = commands.set_image(rollout, "web", f"web:{self.version}")[0]
         rollout = self.cluster.patch_rollout("default", "web", patch)
         assert rollout.spec.template is not None
-        from canary.engine.hashing import pod_template_hash
-
         pod_hash = pod_template_hash(rollout.spec.template)
         self.workload.behave(pod_hash, BEHAVIOURS[kind])
         if kind == "crash":

@@ -1,0 +1,111 @@
+"""The in-memory cluster: pods on a virtual clock, writes only on a difference, optimistic concurrency."""
+
+import pytest
+
+from canary.cluster.memory import MemoryCluster, ready_after
+from canary.cluster.port import Conflict, NotFound
+from canary.engine import commands
+from canary.engine.actions import (
+    CreateReplicaSet,
+    EmitEvent,
+    PodHash,
+    ScaleReplicaSet,
+    SetServiceSelector,
+    SetTrafficWeight,
+)
+from canary.engine.clock import ManualClock
+from canary.sim import scenarios
+
+H = PodHash("abc")
+
+
+def cluster_with_rollout(routed: bool = True) -> tuple[MemoryCluster, ManualClock]:
+    clock = ManualClock()
+    cluster = MemoryCluster(clock, pods=ready_after(5))
+    cluster.create(scenarios.rollout(routed=routed))
+    for service in ("web-stable", "web-canary"):
+        cluster.create_service("default", service)
+    return cluster, clock
+
+
+def test_pods_become_ready_after_their_delay() -> None:
+    cluster, clock = cluster_with_rollout()
+    rollout = cluster.get_rollout("default", "web")
+    cluster.apply(rollout, [CreateReplicaSet(H, {}, 3, 1)])
+    assert cluster.observe(rollout).replica_sets[0].available == 0
+    clock.advance(5)
+    assert cluster.observe(rollout).replica_sets[0].available == 3
+
+
+def test_a_crash_looping_revision_never_becomes_ready() -> None:
+    clock = ManualClock()
+    cluster = MemoryCluster(clock, pods=lambda _hash: None)
+    cluster.create(scenarios.rollout())
+    rollout = cluster.get_rollout("default", "web")
+    cluster.apply(rollout, [CreateReplicaSet(H, {}, 2, 1)])
+    clock.advance(3600)
+    assert cluster.observe(rollout).replica_sets[0].ready == 0
+
+
+def test_applying_the_same_actions_twice_changes_nothing() -> None:
+    cluster, clock = cluster_with_rollout()
+    rollout = cluster.get_rollout("default", "web")
+    actions = [CreateReplicaSet(H, {}, 2, 1), ScaleReplicaSet(H, 2), SetTrafficWeight(20, H, H)]
+    cluster.apply(rollout, actions)
+    clock.advance(5)
+    before = cluster.observe(rollout)
+    cluster.apply(rollout, actions)
+    assert cluster.observe(rollout) == before
+
+
+def test_scaling_down_removes_unready_pods_first() -> None:
+    cluster, clock = cluster_with_rollout()
+    rollout = cluster.get_rollout("default", "web")
+    cluster.apply(rollout, [CreateReplicaSet(H, {}, 2, 1)])
+    clock.advance(5)
+    cluster.apply(rollout, [ScaleReplicaSet(H, 4), ScaleReplicaSet(H, 2)])
+    assert cluster.observe(rollout).replica_sets[0].available == 2
+
+
+def test_a_stale_status_update_is_a_conflict() -> None:
+    cluster, _ = cluster_with_rollout()
+    stale = cluster.get_rollout("default", "web")
+    cluster.patch_rollout("default", "web", commands.pause(stale)[0])
+    with pytest.raises(Conflict):
+        cluster.update_status(stale, stale.status.model_copy(update={"message": "x"}))
+
+
+def test_a_spec_patch_bumps_the_generation() -> None:
+    cluster, _ = cluster_with_rollout()
+    rollout = cluster.get_rollout("default", "web")
+    patched = cluster.patch_rollout("default", "web", commands.pause(rollout)[0])
+    assert patched.spec.paused and patched.metadata.generation == 2
+
+
+def test_an_unknown_rollout_is_not_found() -> None:
+    cluster, _ = cluster_with_rollout()
+    with pytest.raises(NotFound):
+        cluster.get_rollout("default", "nope")
+
+
+def test_repeated_events_are_counted_not_duplicated() -> None:
+    cluster, _ = cluster_with_rollout()
+    rollout = cluster.get_rollout("default", "web")
+    cluster.apply(rollout, [EmitEvent("Normal", "R", "m"), EmitEvent("Normal", "R", "m")])
+    events = cluster.list_events("default", "web")
+    assert len(events) == 1 and events[0].count == 2
+
+
+def test_routed_traffic_follows_the_weight_to_ready_pods_only() -> None:
+    cluster, clock = cluster_with_rollout()
+    rollout = cluster.get_rollout("default", "web")
+    stable, canary = PodHash("s"), PodHash("c")
+    cluster.apply(rollout, [CreateReplicaSet(stable, {}, 2, 1)])
+    clock.advance(5)
+    cluster.apply(rollout, [CreateReplicaSet(canary, {}, 1, 2), SetTrafficWeight(30, stable, canary)])
+    cluster.apply(
+        rollout, [SetServiceSelector("web-stable", stable), SetServiceSelector("web-canary", canary)]
+    )
+    assert cluster.traffic(rollout) == {stable: 0.7}
+    clock.advance(5)
+    assert cluster.traffic(rollout) == pytest.approx({stable: 0.7, canary: 0.3})
