@@ -8,7 +8,7 @@ status forgets the name and a fresh run is created, so an old verdict is never r
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from canary.analysis.args import ArgumentError, build_run_spec
@@ -24,6 +24,7 @@ KIND_LABEL = "canary.dev/analysis"
 STEP_LABEL = "canary.dev/step-index"
 
 RunKind = Literal["step", "background"]
+_LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def referenced(rollout: Rollout) -> Iterator[tuple[str, RolloutAnalysis]]:
@@ -122,7 +123,7 @@ def finished_runs_to_delete(rollout: Rollout, observed: Observed, keep: Sequence
         if AnalysisPhase(run.status.phase).completed and run.metadata.name not in keep
     ]
     newest_first = sorted(
-        done, key=lambda r: (r.metadata.creation_timestamp or datetime.min, r.metadata.name), reverse=True
+        done, key=lambda r: (r.metadata.creation_timestamp or _LONG_AGO, r.metadata.name), reverse=True
     )
     successful = [r for r in newest_first if r.status.phase == AnalysisPhase.SUCCESSFUL]
     unsuccessful = [r for r in newest_first if r.status.phase != AnalysisPhase.SUCCESSFUL]

@@ -36,6 +36,7 @@ from canary.engine.actions import (
     DeleteAnalysisRun,
     DeleteReplicaSet,
     PodHash,
+    RestartPods,
     ScaleReplicaSet,
     SetScaleDownDeadline,
     SetServiceSelector,
@@ -361,9 +362,22 @@ def _converge(context: _Context, progress: Progress) -> tuple[list[Action], _Wai
     if routed:
         actions.append(SetTrafficWeight(weight, progress.stable, canary_target))
     actions += _settle_runs(context, progress)
+    actions += _restarts(context)
     if not routed:
         weight = 0 if progress.complete else targets.pod_share(sides)
     return actions, waits, weight
+
+
+def _restarts(context: _Context) -> list[Action]:
+    """spec.restartAt: every ReplicaSet with pods restarts them once, when the time has come."""
+    restart_at = context.rollout.spec.restart_at
+    if restart_at is None or restart_at > context.now:
+        return []
+    return [
+        RestartPods(rs.pod_template_hash, restart_at)
+        for rs in context.observed.replica_sets
+        if rs.replicas > 0 and (rs.restarted_at is None or rs.restarted_at < restart_at)
+    ]
 
 
 def _aborted_canary_count(

@@ -220,7 +220,7 @@ def build(
         abort=progress.abort,
         aborted_at=progress.aborted_at,
         promote_full=progress.promote_full,
-        restarted_at=old.restarted_at,
+        restarted_at=_restarted_at(rollout, observed),
         replicas=replicas,
         updated_replicas=updated,
         ready_replicas=ready,
@@ -232,6 +232,17 @@ def build(
         ),
         selector=old.selector,
     )
+
+
+def _restarted_at(rollout: Rollout, observed: Observed) -> datetime | None:
+    """spec.restartAt once every ReplicaSet with pods has restarted them, else the previous restart."""
+    restart_at = rollout.spec.restart_at
+    pending = [
+        rs
+        for rs in observed.replica_sets
+        if rs.replicas > 0 and (rs.restarted_at is None or restart_at is None or rs.restarted_at < restart_at)
+    ]
+    return restart_at if restart_at is not None and not pending else rollout.status.restarted_at
 
 
 def _keep_update_times(old: RolloutStatus, conditions: list[Condition]) -> list[Condition]:
@@ -322,6 +333,10 @@ def events_between(rollout: Rollout, old: RolloutStatus, new: RolloutStatus) -> 
     )
     if new.stable_rs != old.stable_rs and old.stable_rs is not None and new.stable_rs is not None:
         yield EmitEvent("Normal", "RolloutCompleted", f"revision {new.stable_rs} promoted to stable")
+    if new.restarted_at != old.restarted_at and new.restarted_at is not None:
+        yield EmitEvent(
+            "Normal", "RolloutRestarted", f"every pod restarted after {new.restarted_at.isoformat()}"
+        )
     yield from _condition_events(old, new)
 
 

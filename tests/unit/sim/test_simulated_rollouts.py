@@ -76,3 +76,14 @@ def test_undo_rolls_the_template_back_to_the_previous_revision() -> None:
         lambda r: r.status.phase == "Healthy" and r.status.stable_rs == first, "default", "web", 300
     )
     assert back.status.stable_rs == first
+
+
+def test_restart_at_restarts_every_pod_once() -> None:
+    sim = simulation(scenarios.rollout(routed=True))
+    rollout = sim.cluster.get_rollout("default", "web")
+    sim.cluster.patch_rollout("default", "web", commands.restart(rollout, sim.clock.now())[0])
+    restarted = sim.run_until(lambda r: r.status.restarted_at is not None, "default", "web", 60)
+    assert restarted.status.restarted_at == restarted.spec.restart_at
+    done = sim.run_until(lambda r: r.status.phase == "Healthy", "default", "web", 60)
+    assert any(e.reason == "RolloutRestarted" for e in sim.cluster.list_events("default", "web"))
+    assert done.status.available_replicas == 4
