@@ -29,8 +29,8 @@ from canary.sim.driver import Simulation
 from canary.sim.workload import Behaviour, SimulatedPrometheus, Workload
 
 NAMESPACE, NAME = "demo", "checkout"
-WATCHABLE_SPEEDUP = 8.0
-"""Virtual seconds per real second at the default pace: the demo's ~6 virtual minutes take ~45 s."""
+WATCHABLE_SPEEDUP = 5.0
+"""Virtual seconds per real second at the default pace: the demo's ~3.5 virtual minutes take ~45 s."""
 
 _ROLLOUT = """
 apiVersion: canary.dev/v1alpha1
