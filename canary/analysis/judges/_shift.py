@@ -308,7 +308,7 @@ def shift_test(stable: FloatArray, canary: FloatArray, confidence: float = 0.98)
         sigma = np.sqrt(np.maximum(var, 0.0))
         z = (np.abs(u - mn / 2.0) - 0.5) / sigma
         p = np.clip(2.0 * special.ndtr(-z), 0.0, 1.0)
-    z = np.where(sigma > 0, np.sign(u - mn / 2.0) * z, 0.0)
+        z = np.where(sigma > 0, np.sign(u - mn / 2.0) * z, 0.0)
     p = np.where(sigma > 0, p, 1.0)
     # Interval ranks use the within-arm tie term only (documented above).
     tie_within = np.zeros(rows)

@@ -235,16 +235,14 @@ def classify(
     y = _prepare(stable, specs)
     x = _prepare(canary, specs)
     res = shift_test(y, x, confidence)
+    cnt_y = np.sum(~np.isnan(y), axis=1)
+    cnt_x = np.sum(~np.isnan(x), axis=1)
     with np.errstate(all="ignore"):
-        mean_y = (
-            np.nanmean(np.where(np.isnan(y), np.nan, y), axis=1)
-            if y.shape[1]
-            else np.full(len(specs), np.nan)
-        )
-        mean_x = np.nanmean(x, axis=1) if x.shape[1] else np.full(len(specs), np.nan)
+        mean_y = np.where(cnt_y > 0, np.nansum(y, axis=1) / cnt_y, np.nan)
+        mean_x = np.where(cnt_x > 0, np.nansum(x, axis=1) / cnt_x, np.nan)
         ratio = np.where((mean_y != 0) & (mean_x != 0), mean_x / mean_y, np.nan)
-        lo_all = np.fmin(np.nanmin(x, axis=1, initial=np.inf), np.nanmin(y, axis=1, initial=np.inf))
-        hi_all = np.fmax(np.nanmax(x, axis=1, initial=-np.inf), np.nanmax(y, axis=1, initial=-np.inf))
+    lo_all = np.fmin(np.nanmin(x, axis=1, initial=np.inf), np.nanmin(y, axis=1, initial=np.inf))
+    hi_all = np.fmax(np.nanmax(x, axis=1, initial=-np.inf), np.nanmax(y, axis=1, initial=-np.inf))
     single_value = lo_all == hi_all
     tol_abs = tolerance * np.abs(res.estimate)
     labels: list[Classification] = []

@@ -147,10 +147,14 @@ def location_log_evalue(
 
 
 def half_width(*, n_s: float, var_s: float, n_c: float, var_c: float, rho: float, alpha: float) -> float:
-    """Two-sided normal-mixture confidence-sequence half-width for the shift."""
+    """Two-sided normal-mixture confidence-sequence half-width for the shift.
+
+    ``se sqrt((v + rho) / v * ln((v + rho) / (rho alpha^2)))`` with ``v = n_eff`` and
+    ``se^2 = var_c/n_c + var_s/n_s``: Howard et al.'s boundary divided by the information.
+    """
     v = 1.0 / (1.0 / n_c + 1.0 / n_s)
     se = np.sqrt(var_c / n_c + var_s / n_s)
-    return float(se / np.sqrt(v) * np.sqrt((v + rho) / v * np.log((v + rho) / (rho * alpha**2))))
+    return float(se * np.sqrt((v + rho) / v * np.log((v + rho) / (rho * alpha**2))))
 
 
 def validate(config: LocationConfig) -> None:

@@ -1,0 +1,35 @@
+"""The detection benchmark runs end to end on a tiny configuration (so it cannot rot)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
+import detection
+
+
+def test_tiny_benchmark_produces_rows_and_markdown() -> None:
+    scenarios = [s for s in detection.SCENARIOS if s.name in ("errors 1% -> 2%", "latency A/A sigma 0.5")]
+    rows = detection.run(reps=40, det_reps=40, mw_reps=5, rates=(100.0,), shares=(0.5,), scenarios=scenarios)
+    assert {r["judge"] for r in rows} == {"sequential", "mann-whitney", "threshold"}
+    detect = next(r for r in rows if r["scenario"] == "errors 1% -> 2%" and r["judge"] == "sequential")
+    assert detect["power"] > 0.5 and detect["oracle_canary_n"] > 0
+    text = detection.markdown(
+        rows, {"metrics": 1.0, "samples_per_arm": 10.0, "seconds": 0.0, "sort_both_arms_seconds": 0.0}
+    )
+    assert "A/A false alarms" in text and "| errors 1% -> 2% |" in text
+
+
+def test_oracle_sizes_match_the_reference_table() -> None:
+    # Source: shared/reference/statistics.md ("errors 1%->1.5% ~ 6,100 ... +5% (sigma 1) ~ 5,200").
+    expect = {
+        "errors 1% -> 1.5%": 6100,
+        "errors 1% -> 2%": 1830,
+        "latency +5% sigma 0.5": 1300,
+        "latency +10% sigma 0.5": 340,
+        "latency +5% sigma 1": 5200,
+    }
+    for s in detection.SCENARIOS:
+        if s.name in expect:
+            assert abs(detection.oracle_canary_n(s, 0.5) / expect[s.name] - 1) < 0.02

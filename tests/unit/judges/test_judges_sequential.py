@@ -1,0 +1,227 @@
+"""Sequential judges: Lindon-Malek counts (against savvi and hand values), location and tail."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+import types
+
+import numpy as np
+import pytest
+
+# savvi 0.3.1's utils module imports matplotlib.pyplot (for plotting helpers we do not use)
+# without declaring it as a dependency; stand in an empty module when matplotlib is absent.
+if importlib.util.find_spec("matplotlib") is None:  # pragma: no cover - depends on the machine
+    sys.modules.setdefault("matplotlib", types.ModuleType("matplotlib"))
+    sys.modules.setdefault("matplotlib.pyplot", types.ModuleType("matplotlib.pyplot"))
+from savvi.multinomial import Multinomial
+
+from canary.analysis.judges import sequential_counts as sc
+from canary.analysis.judges import sequential_location as sl
+from canary.analysis.judges import sequential_tail as stail
+
+
+@pytest.mark.parametrize(
+    ("n_c", "n_s", "rho_c", "k"),
+    [
+        (3, 1, 0.5, 2.0),
+        (40, 25, 0.5, 100.0),
+        (30, 120, 0.1, 100.0),
+        (0, 50, 0.3, 10.0),
+        (500, 480, 0.5, 100.0),
+    ],
+)
+def test_two_sided_log_bayes_factor_matches_savvi_multinomial(
+    n_c: int, n_s: int, rho_c: float, k: float
+) -> None:
+    # Source: savvi 0.3 Multinomial(alpha, theta_0=[rho_c, 1 - rho_c], k).update(counts).odds.
+    ref = Multinomial(0.05, np.array([rho_c, 1.0 - rho_c]), k)
+    ref.update(np.array([n_c, n_s]))
+    ours = sc.log_bf_two_sided(np.array(float(n_c)), np.array(float(n_s)), np.array(rho_c), k)
+    assert float(ours) == pytest.approx(math.log(ref.odds), rel=1e-10, abs=1e-10)
+
+
+def test_two_sided_bayes_factor_of_a_hand_computed_case() -> None:
+    # Hand: k = 2, rho = 1/2 -> prior Beta(1, 1); 3 canary, 1 stable errors:
+    # B(4, 2) / B(1, 1) / 0.5**4 = (3! 1! / 5!) * 16 = 0.05 * 16 = 0.8.
+    assert math.exp(
+        float(sc.log_bf_two_sided(np.array(3.0), np.array(1.0), np.array(0.5), 2.0))
+    ) == pytest.approx(0.8)
+
+
+def test_one_sided_e_value_of_a_hand_computed_case() -> None:
+    # Hand: as above times P(theta > 1/2 | Beta(4, 2)) / P(theta > 1/2 | Beta(1, 1));
+    # P(Beta(4, 2) > 1/2) = P(Binomial(5, 1/2) <= 3) = 26/32, so 0.8 * (26/32) / 0.5 = 1.3.
+    e = math.exp(float(sc.log_bf_one_sided(np.array(3.0), np.array(1.0), np.array(0.5), 2.0)))
+    assert e == pytest.approx(1.3)
+
+
+def test_request_shares_set_rho_for_unequal_splits() -> None:
+    # 1:9 split with error counts in the same 1:9 proportion: no evidence (e-value < 1).
+    e = sc.counts_evidence(np.array(900.0), np.array(100.0), np.array(90_000.0), np.array(10_000.0))
+    assert float(e) < 1.0
+
+
+def test_counts_update_fails_when_canary_error_rate_doubles() -> None:
+    cfg = sc.CountsConfig()
+    _, res = sc.update(
+        sc.CountsState(),
+        errors_stable=100,
+        errors_canary=200,
+        requests_stable=10_000,
+        requests_canary=10_000,
+        config=cfg,
+    )
+    assert res.verdict == "fail" and res.p_value <= 0.05 and res.estimate == pytest.approx(2.0)
+    assert res.ci_low > 1.0
+
+
+def test_counts_canary_better_never_fails() -> None:
+    _, res = sc.update(
+        sc.CountsState(),
+        errors_stable=400,
+        errors_canary=10,
+        requests_stable=10_000,
+        requests_canary=10_000,
+        config=sc.CountsConfig(),
+    )
+    assert res.verdict == "pass" and res.e_value < 1.0
+
+
+def test_counts_tolerance_accepts_a_small_increase() -> None:
+    kw = {
+        "errors_stable": 1000,
+        "errors_canary": 1080,
+        "requests_stable": 100_000,
+        "requests_canary": 100_000,
+    }
+    _, strict = sc.update(sc.CountsState(), **kw, config=sc.CountsConfig())
+    _, tolerant = sc.update(sc.CountsState(), **kw, config=sc.CountsConfig(tolerance=0.2))
+    assert tolerant.e_value < strict.e_value and tolerant.verdict == "pass"
+
+
+def test_counts_state_survives_json() -> None:
+    state, _ = sc.update(
+        sc.CountsState(),
+        errors_stable=3,
+        errors_canary=5,
+        requests_stable=100,
+        requests_canary=90,
+        config=sc.CountsConfig(),
+    )
+    assert sc.CountsState.from_dict(json.loads(json.dumps(state.to_dict()))) == state
+
+
+def test_counts_running_p_value_never_rises() -> None:
+    state = sc.CountsState()
+    ps = []
+    for e_c in (30, 0, 0, 0):
+        state, res = sc.update(
+            state,
+            errors_stable=10,
+            errors_canary=e_c,
+            requests_stable=1000,
+            requests_canary=1000,
+            config=sc.CountsConfig(),
+        )
+        ps.append(res.p_value)
+    assert ps == sorted(ps, reverse=True)
+
+
+def test_location_e_value_of_a_hand_computed_case() -> None:
+    # Hand: n = 100 per arm, variances 1, shift 0.5 -> v = 50, se = sqrt(0.02), z = 0.5 / se = 3.5355;
+    # rho = 1: E = 2 sqrt(1/51) exp(z^2 * 50 / 102) Phi(z sqrt(50/51)) = 0.28006 * 459.4 * 0.99976
+    le = sl.location_log_evalue(
+        n_s=np.array(100.0),
+        mean_s=np.array(0.0),
+        var_s=np.array(1.0),
+        n_c=np.array(100.0),
+        mean_c=np.array(0.5),
+        var_c=np.array(1.0),
+        tolerance=0.0,
+        rho=1.0,
+    )
+    z = 0.5 / math.sqrt(0.02)
+    hand = (
+        2
+        * math.sqrt(1 / 51)
+        * math.exp(z * z * 50 / 102)
+        * 0.5
+        * math.erfc(-z * math.sqrt(50 / 51) / math.sqrt(2))
+    )
+    assert math.exp(float(le)) == pytest.approx(hand, rel=1e-12)
+
+
+def test_mixture_precision_follows_howard_rule() -> None:
+    # Hand: alpha 0.05: 2 ln 20 + ln(1 + 2 ln 20) = 5.99146 + 1.94469 = 7.93615; 1000 / 7.93615 = 126.006.
+    assert sl.mixture_precision(1000.0, 0.05) == pytest.approx(126.006, abs=0.001)
+
+
+def test_location_fails_on_a_clear_shift_and_reports_the_estimate() -> None:
+    rng = np.random.default_rng(0)
+    _, res = sl.update(
+        sl.LocationState(), rng.normal(0, 0.5, 5000), rng.normal(0.1, 0.5, 5000), sl.LocationConfig()
+    )
+    assert res.verdict == "fail" and res.ci_low < res.estimate < res.ci_high
+    assert res.estimate == pytest.approx(0.1, abs=0.03)
+
+
+def test_location_does_not_fail_when_canary_is_faster() -> None:
+    rng = np.random.default_rng(1)
+    _, res = sl.update(
+        sl.LocationState(), rng.normal(0, 0.5, 5000), rng.normal(-0.1, 0.5, 5000), sl.LocationConfig()
+    )
+    assert res.verdict == "pass"
+
+
+def test_location_is_inconclusive_before_min_samples() -> None:
+    _, res = sl.update(sl.LocationState(), [0.0] * 10, [5.0] * 10, sl.LocationConfig())
+    assert res.verdict == "inconclusive"
+
+
+def test_location_running_moments_match_numpy_across_batches() -> None:
+    rng = np.random.default_rng(2)
+    data = rng.normal(3, 2, 300)
+    state = sl.LocationState()
+    for chunk in np.array_split(data, 7):
+        state, _ = sl.update(state, chunk, chunk, sl.LocationConfig())
+    # Source: numpy mean and var(ddof=0) * n of the whole sample.
+    assert state.mean_stable == pytest.approx(data.mean(), rel=1e-12)
+    assert state.m2_stable == pytest.approx(data.var() * data.size, rel=1e-10)
+
+
+def test_tail_is_inconclusive_during_warm_up_then_counts_exceedances() -> None:
+    cfg = stail.TailConfig(warmup_samples=100)
+    state, res = stail.update(stail.TailState(), np.arange(50.0), np.arange(50.0), cfg)
+    assert res.verdict == "inconclusive" and state.threshold is None
+    state, res = stail.update(state, np.arange(50.0, 100.0), np.arange(50.0), cfg)
+    # Source: numpy.quantile(arange(100), 0.99) = 98.01.
+    assert state.threshold == pytest.approx(98.01)
+    # The 100 canary warm-up samples (0..49 twice) are counted once the threshold is set.
+    assert state.counts.requests_canary == 100 and state.counts.errors_canary == 0
+
+
+def test_tail_fails_when_canary_tail_is_heavier() -> None:
+    rng = np.random.default_rng(3)
+    cfg = stail.TailConfig(threshold=float(np.quantile(rng.lognormal(0, 0.5, 100_000), 0.99)))
+    _, res = stail.update(
+        stail.TailState(), rng.lognormal(0, 0.5, 20_000), rng.lognormal(0.3, 0.5, 20_000), cfg
+    )
+    assert res.verdict == "fail"
+
+
+def test_tail_state_survives_json() -> None:
+    state, _ = stail.update(stail.TailState(), [1.0, 2.0], [3.0], stail.TailConfig(warmup_samples=10))
+    assert stail.TailState.from_dict(json.loads(json.dumps(state.to_dict()))) == state
+
+
+def test_fast_rejection_agrees_with_the_full_e_value() -> None:
+    rng = np.random.default_rng(4)
+    rs = rng.integers(1, 20_000, 500).astype(float)
+    rc = rng.integers(1, 20_000, 500).astype(float)
+    es = rng.binomial(rs.astype(int), 0.01).astype(float)
+    ec = rng.binomial(rc.astype(int), rng.choice([0.01, 0.02], 500)).astype(float)
+    full = sc.counts_evidence(es, ec, rs, rc) >= 20.0
+    assert np.array_equal(sc.rejects(es, ec, rs, rc, alpha=0.05), full)
