@@ -12,6 +12,11 @@ Fixtures:
   ``.create_namespace(name)``, ``.logs()``, ...).
 - ``admin_api`` (session): a ``kubernetes.client.ApiClient`` authenticated as ``system:masters``.
 - ``namespace`` (function): a fresh namespace (with its default ServiceAccount) deleted afterwards.
+- ``canary_installed`` (session): ``manifests/crds``, ``manifests/namespace.yaml``, ``manifests/rbac.yaml``
+  and the test HTTPRoute CRD applied; yields the controller ServiceAccount's kubeconfig.
+- ``controllers`` (function): a factory of :class:`canarytier.ControllerProcess` (started by the test,
+  stopped afterwards).
+- ``health_endpoint`` (session): a loopback HTTP endpoint for ``web`` analysis metrics.
 
 Environment: ``CANARY_CONTROLPLANE_CACHE`` (cache root), ``CANARY_CONTROLPLANE_BUILD=0`` (never build
 from pytest), ``CANARY_CONTROLPLANE_KEEP=1`` (keep the work dir with logs and kubeconfigs).
@@ -25,7 +30,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +39,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import canarytier  # noqa: E402
 from localcluster import BUILD_SCRIPT, ControlPlaneError, LocalControlPlane  # noqa: E402
 
 _BIN_DIR = pytest.StashKey[Path]()
@@ -174,3 +180,50 @@ def namespace(control_plane: LocalControlPlane, request: pytest.FixtureRequest) 
     yield name
     if control_plane.components:
         control_plane.core_v1().delete_namespace(name)
+
+
+@pytest.fixture(scope="session")
+def canary_installed(control_plane: LocalControlPlane) -> Path:
+    """The manifests a cluster admin installs (CRDs, namespace, RBAC) plus the test HTTPRoute CRD; the
+    path of a kubeconfig for the controller's ServiceAccount, which has only what rbac.yaml grants."""
+    manifests = canarytier.ROOT / "manifests"
+    control_plane.apply_manifests(
+        [
+            manifests / "crds",
+            manifests / "namespace.yaml",
+            manifests / "rbac.yaml",
+            canarytier.DATA / "httproute-crd.yaml",
+        ]
+    )
+    return control_plane.kubeconfig_for_service_account(
+        canarytier.CONTROLLER_NAMESPACE, canarytier.CONTROLLER_ACCOUNT, create=False
+    )
+
+
+@pytest.fixture
+def controllers(
+    control_plane: LocalControlPlane, canary_installed: Path
+) -> Iterator[Callable[..., canarytier.ControllerProcess]]:
+    """``controllers(namespace=ns, name="controller", extra_args=...)``: an unstarted controller process
+    with the ServiceAccount's kubeconfig; every one made is stopped after the test."""
+    made: list[canarytier.ControllerProcess] = []
+    log_dir = control_plane.work_dir / "controllers"
+    log_dir.mkdir(exist_ok=True)
+
+    def make(**kwargs: Any) -> canarytier.ControllerProcess:
+        name = kwargs.pop("name", "controller")
+        proc = canarytier.ControllerProcess(
+            canary_installed, log_dir=log_dir, name=f"{name}-{uuid.uuid4().hex[:6]}", **kwargs
+        )
+        made.append(proc)
+        return proc
+
+    yield make
+    for proc in made:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+def health_endpoint() -> Iterator[canarytier.HealthEndpoint]:
+    with canarytier.HealthEndpoint() as endpoint:
+        yield endpoint
