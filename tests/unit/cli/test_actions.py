@@ -86,11 +86,6 @@ def test_set_image_needs_container_equals_image(shop: Shop) -> None:
     assert exit_info.value.code == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine.commands.undo compares ReplicaSet templates (which carry the pod-template-hash label) "
-    "with spec.template, so it picks the current revision; reported to the engine owner",
-)
 def test_undo_goes_back_to_the_previous_template(shop: Shop) -> None:
     shop.release("web:2.0")
     shop.run_until(lambda r: r.status.current_step_index == 1)
