@@ -234,7 +234,6 @@ def classify(
         raise ValueError(f"tolerance must be >= 0, got {tolerance!r}")
     y = _prepare(stable, specs)
     x = _prepare(canary, specs)
-    res = shift_test(y, x, confidence)
     cnt_y = np.sum(~np.isnan(y), axis=1)
     cnt_x = np.sum(~np.isnan(x), axis=1)
     with np.errstate(all="ignore"):
@@ -243,6 +242,7 @@ def classify(
         ratio = np.where((mean_y != 0) & (mean_x != 0), mean_x / mean_y, np.nan)
     lo_all = np.fmin(np.nanmin(x, axis=1, initial=np.inf), np.nanmin(y, axis=1, initial=np.inf))
     hi_all = np.fmax(np.nanmax(x, axis=1, initial=-np.inf), np.nanmax(y, axis=1, initial=-np.inf))
+    res = shift_test(y, x, confidence, overwrite_input=True)  # x and y are our own copies
     single_value = lo_all == hi_all
     tol_abs = tolerance * np.abs(res.estimate)
     labels: list[Classification] = []
