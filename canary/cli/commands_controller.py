@@ -126,9 +126,8 @@ def run_controller(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    structlog.get_logger(__name__).info(
-        "starting controller", **{k: v for k, v in vars(args).items() if k != "run"}
-    )
+    flags = {k: v for k, v in vars(args).items() if v is None or isinstance(v, str | int | float | bool)}
+    structlog.get_logger(__name__).info("starting controller", **flags)
     controller.run(stop)
     health.stop()
     return 1 if controller.lost_leadership else 0

@@ -164,16 +164,20 @@ class Controller:
             threading.Thread(
                 target=informer.run, name=f"informer-{informer.resource.plural}", daemon=True
             ).start()
+        campaign = None
         if self.leader is None:
             self._start_working()
         else:
-            threading.Thread(
+            campaign = threading.Thread(
                 target=self.leader.run, args=(stop, self._start_working, self._lose_leadership), daemon=True
-            ).start()
+            )
+            campaign.start()
         while not stop.wait(self.settings.resync_seconds):
             if self._working.is_set():
                 self.resync()
         self.shut_down()
+        if campaign is not None:
+            campaign.join(timeout=10)  # it releases the lease, so the standby takes over at once
 
     def resync(self) -> None:
         for rollout in self.informers.list(*kube.ROLLOUTS, self.settings.namespace):
