@@ -20,12 +20,26 @@ from typing import Any
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
 
+from canary.api.base import GROUP_VERSION
 from canary.cluster.port import Conflict, NotFound
 
 FIELD_MANAGER = "canary-controller"
 MERGE_PATCH = "application/merge-patch+json"
 
 Obj = dict[str, Any]
+
+# (apiVersion, plural) of every resource canary reads or writes
+ROLLOUTS = (GROUP_VERSION, "rollouts")
+ANALYSIS_RUNS = (GROUP_VERSION, "analysisruns")
+ANALYSIS_TEMPLATES = (GROUP_VERSION, "analysistemplates")
+CLUSTER_ANALYSIS_TEMPLATES = (GROUP_VERSION, "clusteranalysistemplates")
+REPLICA_SETS = ("apps/v1", "replicasets")
+DEPLOYMENTS = ("apps/v1", "deployments")
+PODS = ("v1", "pods")
+SERVICES = ("v1", "services")
+EVENTS = ("v1", "events")
+SECRETS = ("v1", "secrets")
+JOBS = ("batch/v1", "jobs")
 
 
 class Gone(RuntimeError):  # noqa: N818 - the HTTP status name

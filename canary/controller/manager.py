@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import structlog
 
 from canary.analysis.providers.registry import default_registry
-from canary.cluster import kube
+from canary.cluster import kube, kube_api
 from canary.cluster.kube_api import KubeApi, Obj
 from canary.controller.informer import Informer, Informers, Resource
 from canary.controller.leader import LeaderElector
@@ -29,13 +29,13 @@ from canary.traffic.routers import router_for
 log = structlog.get_logger(__name__)
 
 WATCHED = {
-    "rollouts": Resource(*kube.ROLLOUTS),
-    "analysisruns": Resource(*kube.ANALYSIS_RUNS),
-    "analysistemplates": Resource(*kube.ANALYSIS_TEMPLATES),
-    "clusteranalysistemplates": Resource(*kube.CLUSTER_ANALYSIS_TEMPLATES, namespaced=False),
-    "replicasets": Resource(*kube.REPLICA_SETS),
-    "pods": Resource(*kube.PODS),
-    "services": Resource(*kube.SERVICES),
+    "rollouts": Resource(*kube_api.ROLLOUTS),
+    "analysisruns": Resource(*kube_api.ANALYSIS_RUNS),
+    "analysistemplates": Resource(*kube_api.ANALYSIS_TEMPLATES),
+    "clusteranalysistemplates": Resource(*kube_api.CLUSTER_ANALYSIS_TEMPLATES, namespaced=False),
+    "replicasets": Resource(*kube_api.REPLICA_SETS),
+    "pods": Resource(*kube_api.PODS),
+    "services": Resource(*kube_api.SERVICES),
 }
 
 
@@ -114,12 +114,12 @@ class Controller:
     # wiring events to keys ---------------------------------------------------------------------
 
     def _route_events(self) -> None:
-        self.informers.informer(*kube.ROLLOUTS).on_change(self._on_rollout)
-        self.informers.informer(*kube.ANALYSIS_RUNS).on_change(self._on_analysis_run)
-        self.informers.informer(*kube.REPLICA_SETS).on_change(self._on_owned)
-        self.informers.informer(*kube.PODS).on_change(self._on_pod)
-        self.informers.informer(*kube.SERVICES).on_change(self._on_namespace_change)
-        self.informers.informer(*kube.ANALYSIS_TEMPLATES).on_change(self._on_namespace_change)
+        self.informers.informer(*kube_api.ROLLOUTS).on_change(self._on_rollout)
+        self.informers.informer(*kube_api.ANALYSIS_RUNS).on_change(self._on_analysis_run)
+        self.informers.informer(*kube_api.REPLICA_SETS).on_change(self._on_owned)
+        self.informers.informer(*kube_api.PODS).on_change(self._on_pod)
+        self.informers.informer(*kube_api.SERVICES).on_change(self._on_namespace_change)
+        self.informers.informer(*kube_api.ANALYSIS_TEMPLATES).on_change(self._on_namespace_change)
 
     def _on_rollout(self, obj: Obj) -> None:
         meta = obj["metadata"]
@@ -138,7 +138,7 @@ class Controller:
         namespace = obj["metadata"].get("namespace", "")
         for owner in obj["metadata"].get("ownerReferences") or []:
             if owner.get("kind") == "ReplicaSet":
-                replica_set = self.informers.get(*kube.REPLICA_SETS, namespace, owner["name"])
+                replica_set = self.informers.get(*kube_api.REPLICA_SETS, namespace, owner["name"])
                 if replica_set is not None:
                     self._on_owned(replica_set)
 
@@ -146,7 +146,7 @@ class Controller:
         # Services and templates are referenced by name from specs; re-checking the namespace's
         # Rollouts is cheap and needs no reverse index.
         namespace = obj["metadata"].get("namespace")
-        for rollout in self.informers.list(*kube.ROLLOUTS, namespace):
+        for rollout in self.informers.list(*kube_api.ROLLOUTS, namespace):
             self._on_rollout(rollout)
 
     # running ------------------------------------------------------------------------------------
@@ -180,9 +180,9 @@ class Controller:
             campaign.join(timeout=10)  # it releases the lease, so the standby takes over at once
 
     def resync(self) -> None:
-        for rollout in self.informers.list(*kube.ROLLOUTS, self.settings.namespace):
+        for rollout in self.informers.list(*kube_api.ROLLOUTS, self.settings.namespace):
             self._on_rollout(rollout)
-        for run in self.informers.list(*kube.ANALYSIS_RUNS, self.settings.namespace):
+        for run in self.informers.list(*kube_api.ANALYSIS_RUNS, self.settings.namespace):
             self.analysis_runs.add(key_of(run["metadata"].get("namespace", ""), run["metadata"]["name"]))
 
     def shut_down(self) -> None:

@@ -1,0 +1,273 @@
+"""Making the engine's actions true through the Kubernetes API, writing only where the cluster differs.
+
+- ReplicaSets are named `<rollout>-<hash>`, owned by their Rollout (ownerReference, controller:
+  true), labelled and selected by the pod-template hash; scaling patches only `spec.replicas`.
+- Service selectors get the hash added; nothing else of the Service is touched.
+- AnalysisRuns are created once (never overwritten) and stopped through `spec.terminate`.
+- `SetTrafficWeight` goes to the Rollout's traffic router; every `EmitEvent` becomes a core/v1 Event.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
+
+from canary.api.analysis import AnalysisRun
+from canary.api.rollout import Rollout
+from canary.cluster.kube_api import (
+    ANALYSIS_RUNS,
+    DEPLOYMENTS,
+    EVENTS,
+    PODS,
+    REPLICA_SETS,
+    SERVICES,
+    KubeApi,
+    Obj,
+)
+from canary.cluster.port import Conflict, NotFound
+from canary.engine import actions as act
+from canary.engine.hashing import HASH_LABEL
+
+REVISION_ANNOTATION = "canary.dev/revision"
+SCALE_DOWN_DEADLINE_ANNOTATION = "canary.dev/scale-down-deadline"
+RESTARTED_AT_ANNOTATION = "canary.dev/restarted-at"
+INSTANCE_ID_LABEL = "canary.dev/controller-instance-id"
+COMPONENT = "canary-controller"
+
+
+class Reads(Protocol):
+    def get(self, api_version: str, plural: str, namespace: str | None, name: str) -> Obj | None: ...
+
+    def list(self, api_version: str, plural: str, namespace: str | None) -> list[Obj]: ...
+
+
+class ApiReads:
+    """Reads straight from the apiserver (the CLI, tests, and controllers without informers)."""
+
+    def __init__(self, api: KubeApi) -> None:
+        self._api = api
+
+    def get(self, api_version: str, plural: str, namespace: str | None, name: str) -> Obj | None:
+        return self._api.get(api_version, plural, namespace, name)
+
+    def list(self, api_version: str, plural: str, namespace: str | None) -> list[Obj]:
+        return self._api.list(api_version, plural, namespace).items
+
+
+class Router(Protocol):
+    """`canary.traffic.base.TrafficRouter`, restated here because cluster may not import traffic."""
+
+    def set_weight(self, rollout: Rollout, weight: int, *, canary_hash: str, stable_hash: str) -> None: ...
+
+    def current_weight(self, rollout: Rollout) -> int | None: ...
+
+
+RouterFor = Callable[[Rollout], Router | None]
+
+
+def namespace_of(rollout: Rollout) -> str:
+    return rollout.metadata.namespace or "default"
+
+
+def owned_by(obj: Obj, uid: str | None) -> bool:
+    return any(ref.get("uid") == uid for ref in obj.get("metadata", {}).get("ownerReferences") or [])
+
+
+def controller_reference(rollout: Rollout) -> Obj:
+    return {
+        "apiVersion": rollout.api_version,
+        "kind": rollout.kind,
+        "name": rollout.metadata.name,
+        "uid": rollout.metadata.uid or "",
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def stamp(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def replica_set_name(rollout: Rollout, pod_hash: str) -> str:
+    return f"{rollout.metadata.name}-{pod_hash}"
+
+
+class ActionWriter:
+    def __init__(
+        self, api: KubeApi, reads: Reads, router_for: RouterFor, clock: Callable[[], datetime]
+    ) -> None:
+        self._api = api
+        self._reads = reads
+        self._router_for = router_for
+        self._clock = clock
+
+    def apply_one(self, rollout: Rollout, action: act.Action) -> None:
+        match action:
+            case act.CreateReplicaSet():
+                self._create_replica_set(rollout, action)
+            case act.ScaleReplicaSet(pod_template_hash=pod_hash, replicas=replicas):
+                self._patch_replica_set(
+                    rollout,
+                    pod_hash,
+                    lambda rs: rs["spec"].get("replicas") != replicas,
+                    {"spec": {"replicas": replicas}},
+                )
+            case act.SetScaleDownDeadline(pod_template_hash=pod_hash, deadline=deadline):
+                value = stamp(deadline) if deadline else None
+                self._patch_replica_set(
+                    rollout,
+                    pod_hash,
+                    lambda rs: (
+                        (rs["metadata"].get("annotations") or {}).get(SCALE_DOWN_DEADLINE_ANNOTATION) != value
+                    ),
+                    {"metadata": {"annotations": {SCALE_DOWN_DEADLINE_ANNOTATION: value}}},
+                )
+            case act.DeleteReplicaSet(pod_template_hash=pod_hash):
+                self._api.delete(*REPLICA_SETS, namespace_of(rollout), replica_set_name(rollout, pod_hash))
+            case act.RestartPods():
+                self._restart_pods(rollout, action)
+            case act.SetServiceSelector(service=service, pod_template_hash=pod_hash):
+                self._set_selector(rollout, service, pod_hash)
+            case act.SetTrafficWeight(canary_weight=weight, canary_hash=canary_hash, stable_hash=stable_hash):
+                router = self._router_for(rollout)
+                if router is not None:
+                    router.set_weight(rollout, weight, canary_hash=canary_hash, stable_hash=stable_hash)
+            case act.CreateAnalysisRun(run=run):
+                self._create_analysis_run(rollout, run)
+            case act.TerminateAnalysisRun(name=name):
+                self._terminate_analysis_run(rollout, name)
+            case act.DeleteAnalysisRun(name=name):
+                self._api.delete(*ANALYSIS_RUNS, namespace_of(rollout), name)
+            case act.EmitEvent():
+                self._emit(rollout, action)
+
+    def _create_replica_set(self, rollout: Rollout, action: act.CreateReplicaSet) -> None:
+        namespace = namespace_of(rollout)
+        template = copy.deepcopy(dict(action.template))
+        template.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = action.pod_template_hash
+        selector = self._selector(rollout, template)
+        selector.setdefault("matchLabels", {})[HASH_LABEL] = action.pod_template_hash
+        body = {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {
+                "name": replica_set_name(rollout, action.pod_template_hash),
+                "namespace": namespace,
+                "labels": dict(template["metadata"]["labels"]),
+                "annotations": {REVISION_ANNOTATION: str(action.revision)},
+                "ownerReferences": [controller_reference(rollout)],
+            },
+            "spec": {
+                "replicas": action.replicas,
+                "minReadySeconds": rollout.spec.min_ready_seconds,
+                "selector": selector,
+                "template": template,
+            },
+        }
+        try:
+            self._api.create(*REPLICA_SETS, namespace, body)
+        except Conflict:  # AlreadyExists: created by an earlier reconcile whose status write was lost
+            return
+
+    def _selector(self, rollout: Rollout, template: Obj) -> Obj:
+        if rollout.spec.selector is not None:
+            return copy.deepcopy(rollout.spec.selector.to_wire())
+        ref = rollout.spec.workload_ref
+        deployment = self._reads.get(*DEPLOYMENTS, namespace_of(rollout), ref.name) if ref else None
+        if deployment is not None and deployment.get("spec", {}).get("selector"):
+            return copy.deepcopy(deployment["spec"]["selector"])
+        labels = {k: v for k, v in template["metadata"]["labels"].items() if k != HASH_LABEL}
+        return {"matchLabels": labels}
+
+    def _patch_replica_set(
+        self, rollout: Rollout, pod_hash: str, differs: Callable[[Obj], bool], patch: Obj
+    ) -> None:
+        namespace, name = namespace_of(rollout), replica_set_name(rollout, pod_hash)
+        current = self._reads.get(*REPLICA_SETS, namespace, name)
+        if current is None:
+            raise NotFound(f"ReplicaSet {namespace}/{name} not found (will be re-created)")
+        if differs(current):
+            self._api.patch(*REPLICA_SETS, namespace, name, patch)
+
+    def _restart_pods(self, rollout: Rollout, action: act.RestartPods) -> None:
+        """Delete one pod started before `restart_at` per reconcile; mark the ReplicaSet when none is left."""
+        namespace = namespace_of(rollout)
+        pods = [
+            pod
+            for pod in self._reads.list(*PODS, namespace)
+            if (pod["metadata"].get("labels") or {}).get(HASH_LABEL) == action.pod_template_hash
+            and (parse_time(pod["metadata"].get("creationTimestamp")) or action.restart_at)
+            < action.restart_at
+        ]
+        if pods:
+            self._api.delete(*PODS, namespace, pods[0]["metadata"]["name"])
+            return
+        restarted = stamp(action.restart_at)
+        self._patch_replica_set(
+            rollout,
+            action.pod_template_hash,
+            lambda rs: (rs["metadata"].get("annotations") or {}).get(RESTARTED_AT_ANNOTATION) != restarted,
+            {"metadata": {"annotations": {RESTARTED_AT_ANNOTATION: restarted}}},
+        )
+
+    def _set_selector(self, rollout: Rollout, service: str, pod_hash: str) -> None:
+        namespace = namespace_of(rollout)
+        current = self._reads.get(*SERVICES, namespace, service)
+        if current is None:
+            raise NotFound(f"Service {namespace}/{service} not found")
+        if (current.get("spec", {}).get("selector") or {}).get(HASH_LABEL) != pod_hash:
+            self._api.patch(*SERVICES, namespace, service, {"spec": {"selector": {HASH_LABEL: pod_hash}}})
+
+    def _create_analysis_run(self, rollout: Rollout, run: AnalysisRun) -> None:
+        namespace = namespace_of(rollout)
+        body = run.to_wire()
+        metadata = body.setdefault("metadata", {})
+        metadata["namespace"] = namespace
+        if not owned_by(body, rollout.metadata.uid):
+            metadata["ownerReferences"] = [
+                *(metadata.get("ownerReferences") or []),
+                controller_reference(rollout),
+            ]
+        body.pop("status", None)
+        try:
+            self._api.create(*ANALYSIS_RUNS, namespace, body)
+        except Conflict:  # already exists: never overwritten
+            return
+
+    def _terminate_analysis_run(self, rollout: Rollout, name: str) -> None:
+        namespace = namespace_of(rollout)
+        current = self._reads.get(*ANALYSIS_RUNS, namespace, name)
+        if current is not None and not current.get("spec", {}).get("terminate"):
+            self._api.patch(*ANALYSIS_RUNS, namespace, name, {"spec": {"terminate": True}})
+
+    def _emit(self, rollout: Rollout, event: act.EmitEvent) -> None:
+        namespace, now = namespace_of(rollout), stamp(self._clock())
+        body = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": f"{rollout.metadata.name}.{uuid.uuid4().hex[:16]}", "namespace": namespace},
+            "involvedObject": {
+                "apiVersion": rollout.api_version,
+                "kind": rollout.kind,
+                "name": rollout.metadata.name,
+                "namespace": namespace,
+                "uid": rollout.metadata.uid or "",
+            },
+            "type": event.type,
+            "reason": event.reason,
+            "message": event.message,
+            "source": {"component": COMPONENT},
+            "reportingComponent": COMPONENT,
+            "reportingInstance": COMPONENT,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        self._api.create(*EVENTS, namespace, body)
