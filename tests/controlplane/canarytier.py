@@ -95,6 +95,20 @@ class ControllerProcess:
                 cwd=ROOT,
             )
 
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Until /readyz answers 200 (informers synced, or standing by as a follower)."""
+
+        def ready() -> bool:
+            if not self.running():
+                raise AssertionError(f"{self.name} exited at start-up:\n{self.tail()}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/readyz", timeout=2) as r:
+                    return bool(r.status == 200)
+            except OSError:
+                return False
+
+        eventually(f"{self.name} /readyz", ready, timeout=timeout, explain=self.tail)
+
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 

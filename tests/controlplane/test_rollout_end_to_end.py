@@ -1,0 +1,202 @@
+"""A canary release of examples/gateway-api-background-analysis.yaml on the real control plane: the
+controller runs as a subprocess with only the ServiceAccount and RBAC of manifests/rbac.yaml, pods
+become Ready on kwok nodes, the HTTPRoute's weights follow the steps, and the background analysis
+(a `web` metric against a loopback endpoint) decides between promotion and abort."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from canarytier import (
+    DATA,
+    GROUP,
+    HASH_LABEL,
+    VERSION,
+    ControllerProcess,
+    HealthEndpoint,
+    analysis_runs,
+    custom,
+    diagnose,
+    eventually,
+    example_rollout,
+    ready_pods,
+    replica_sets,
+    route_weights,
+    routing_for,
+    service_selector,
+    status_of,
+)
+from kubernetes import client, watch
+from localcluster import LocalControlPlane
+from urllib3.exceptions import ProtocolError
+
+NAME = "search"
+
+
+class RouteRecorder:
+    """Every canary weight the HTTPRoute is given, in order, seen through a real watch."""
+
+    def __init__(self, api: Any, namespace: str) -> None:
+        self.canary_weights: list[int] = []
+        self._api, self._namespace = api, namespace
+        self._watch = watch.Watch()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with contextlib.suppress(ProtocolError):  # the stream is cut when the test stops watching
+            self._record()
+
+    def _record(self) -> None:
+        stream = self._watch.stream(
+            custom(self._api).list_namespaced_custom_object,
+            "gateway.networking.k8s.io",
+            "v1",
+            self._namespace,
+            "httproutes",
+            timeout_seconds=300,
+        )
+        for event in stream:
+            refs = event["object"]["spec"]["rules"][0]["backendRefs"]
+            weight = next(r.get("weight", 1) for r in refs if r["name"] == f"{NAME}-canary")
+            if not self.canary_weights or self.canary_weights[-1] != weight:
+                self.canary_weights.append(weight)
+
+    def __enter__(self) -> RouteRecorder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._watch.stop()
+
+
+@pytest.fixture
+def controller(
+    control_plane: LocalControlPlane, namespace: str, controllers: Callable[..., ControllerProcess]
+) -> Iterator[ControllerProcess]:
+    control_plane.apply_manifests(
+        [*routing_for(NAME), DATA / "web-analysis-template.yaml"], namespace=namespace
+    )
+    proc = controllers(namespace=namespace)
+    proc.start()
+    proc.wait_ready()
+    yield proc
+
+
+def deploy_stable(api: Any, namespace: str, rollout: dict[str, Any], proc: ControllerProcess) -> str:
+    """Create the Rollout; its first revision goes straight to stable. Returns the stable hash."""
+    custom(api).create_namespaced_custom_object(GROUP, VERSION, namespace, "rollouts", rollout)
+    status = eventually(
+        "the first revision to become Healthy",
+        lambda: (s := status_of(api, namespace, NAME)).get("phase") == "Healthy" and s,
+        timeout=60,
+        explain=lambda: diagnose(api, namespace, [NAME], proc),
+    )
+    return str(status["stableRS"])
+
+
+def release(api: Any, namespace: str, image: str) -> None:
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": NAME, "image": image}]}}}}
+    custom(api).patch_namespaced_custom_object(GROUP, VERSION, namespace, "rollouts", NAME, patch)
+
+
+def test_a_healthy_release_steps_through_its_weights_and_is_promoted(
+    admin_api: Any,
+    namespace: str,
+    controller: ControllerProcess,
+    health_endpoint: HealthEndpoint,
+    control_plane: LocalControlPlane,
+) -> None:
+    check = f"good-{namespace}"
+    rollout = example_rollout(NAME, analysis_url=health_endpoint.url(check))
+    stable = deploy_stable(admin_api, namespace, rollout, controller)
+    assert len(ready_pods(admin_api, namespace, stable)) == 2
+
+    with RouteRecorder(admin_api, namespace) as route:
+        release(admin_api, namespace, "ghcr.io/example/search:7.1.0")
+        status = eventually(
+            "the new revision to be promoted",
+            lambda: (
+                (s := status_of(admin_api, namespace, NAME)).get("phase") == "Healthy"
+                and s["stableRS"] != stable
+                and s
+            ),
+            timeout=90,
+            explain=lambda: diagnose(admin_api, namespace, [NAME], controller),
+        )
+        canary = status["stableRS"]
+        eventually(
+            "the old ReplicaSet to be scaled down",
+            lambda: all(
+                rs.spec.replicas == 0
+                for rs in replica_sets(admin_api, namespace, NAME)
+                if rs.metadata.labels[HASH_LABEL] == stable
+            ),
+            timeout=30,
+            explain=lambda: diagnose(admin_api, namespace, [NAME], controller),
+        )
+
+    # The steps' weights, all traffic to the canary once the steps are done (as Argo Rollouts does),
+    # then 0 once the canary is the new stable and both Services select it.
+    assert route.canary_weights == [0, 10, 30, 60, 100, 0]
+    assert route_weights(admin_api, namespace, NAME) == {f"{NAME}-stable": 100, f"{NAME}-canary": 0}
+    for service in (f"{NAME}-stable", f"{NAME}-canary"):
+        assert service_selector(admin_api, namespace, service)[HASH_LABEL] == canary
+    pods = ready_pods(admin_api, namespace, canary)
+    assert len(pods) == 2 and {p.spec.node_name for p in pods} <= set(control_plane.node_names)
+    revisions = {rs.metadata.labels[HASH_LABEL]: rs for rs in replica_sets(admin_api, namespace, NAME)}
+    assert set(revisions) == {stable, canary}
+    assert revisions[canary].metadata.owner_references[0].controller
+    (run,) = analysis_runs(admin_api, namespace, NAME)
+    assert run["status"]["phase"] == "Successful"
+    assert check in health_endpoint.requests
+    assert status["observedGeneration"] == 2
+
+
+def test_a_failing_analysis_aborts_and_returns_all_traffic_to_stable(
+    admin_api: Any, namespace: str, controller: ControllerProcess, health_endpoint: HealthEndpoint
+) -> None:
+    check = f"bad-{namespace}"
+    health_endpoint.verdicts[check] = False
+    rollout = example_rollout(NAME, analysis_url=health_endpoint.url(check))
+    stable = deploy_stable(admin_api, namespace, rollout, controller)
+
+    with RouteRecorder(admin_api, namespace) as route:
+        release(admin_api, namespace, "ghcr.io/example/search:7.2.0-broken")
+        status = eventually(
+            "the rollout to abort",
+            lambda: (s := status_of(admin_api, namespace, NAME)).get("abort") and s,
+            timeout=60,
+            explain=lambda: diagnose(admin_api, namespace, [NAME], controller),
+        )
+        canary = status["currentPodHash"]
+        eventually(
+            "the canary ReplicaSet to be scaled down",
+            lambda: (
+                [
+                    rs.spec.replicas
+                    for rs in replica_sets(admin_api, namespace, NAME)
+                    if rs.metadata.labels[HASH_LABEL] == canary
+                ]
+                == [0]
+            ),
+            timeout=30,
+            explain=lambda: diagnose(admin_api, namespace, [NAME], controller),
+        )
+
+    status = status_of(admin_api, namespace, NAME)
+    assert status["phase"] == "Degraded"
+    assert "RolloutAborted" in status["message"] and "Failed" in status["message"]
+    assert status["stableRS"] == stable
+    assert route.canary_weights == [0, 10, 0]
+    assert route_weights(admin_api, namespace, NAME) == {f"{NAME}-stable": 100, f"{NAME}-canary": 0}
+    for service in (f"{NAME}-stable", f"{NAME}-canary"):
+        assert service_selector(admin_api, namespace, service)[HASH_LABEL] == stable
+    assert len(ready_pods(admin_api, namespace, stable)) == 2
+    (run,) = analysis_runs(admin_api, namespace, NAME)
+    assert run["status"]["phase"] == "Failed"
+    reasons = {e.reason for e in client.CoreV1Api(admin_api).list_namespaced_event(namespace).items}
+    assert "RolloutAborted" in reasons or any("Abort" in r for r in reasons)
