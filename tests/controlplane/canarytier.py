@@ -375,6 +375,27 @@ def with_image(rollout: dict[str, Any], image: str) -> dict[str, Any]:
     return changed
 
 
+def deploy_stable(api: Any, namespace: str, rollout: dict[str, Any], *procs: ControllerProcess) -> str:
+    """Create the Rollout; its first revision goes straight to stable. Returns the stable hash."""
+    name = rollout["metadata"]["name"]
+    custom(api).create_namespaced_custom_object(GROUP, VERSION, namespace, "rollouts", rollout)
+    status = eventually(
+        f"the first revision of {name} to become Healthy",
+        lambda: (s := status_of(api, namespace, name)).get("phase") == "Healthy" and s,
+        timeout=60,
+        explain=lambda: diagnose(api, namespace, [name], *procs),
+    )
+    return str(status["stableRS"])
+
+
+def release(api: Any, namespace: str, name: str, image: str) -> None:
+    """A new revision: the first container's image changed (a merge patch, as `kubectl set image`)."""
+    rollout = get_rollout(api, namespace, name)
+    container = rollout["spec"]["template"]["spec"]["containers"][0]["name"]
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": container, "image": image}]}}}}
+    custom(api).patch_namespaced_custom_object(GROUP, VERSION, namespace, "rollouts", name, patch)
+
+
 @contextlib.contextmanager
 def running(*procs: ControllerProcess) -> Iterator[tuple[ControllerProcess, ...]]:
     try:

@@ -16,6 +16,8 @@ Fixtures:
   and the test HTTPRoute CRD applied; yields the controller ServiceAccount's kubeconfig.
 - ``controllers`` (function): a factory of :class:`canarytier.ControllerProcess` (started by the test,
   stopped afterwards).
+- ``namespace_controller`` (function): a ready controller for ``namespace``, with the "search" app's
+  Services, HTTPRoute and the ``web-health`` template there.
 - ``health_endpoint`` (session): a loopback HTTP endpoint for ``web`` analysis metrics.
 
 Environment: ``CANARY_CONTROLPLANE_CACHE`` (cache root), ``CANARY_CONTROLPLANE_BUILD=0`` (never build
@@ -221,6 +223,22 @@ def controllers(
     yield make
     for proc in made:
         proc.stop()
+
+
+@pytest.fixture
+def namespace_controller(
+    control_plane: LocalControlPlane, namespace: str, controllers: Callable[..., canarytier.ControllerProcess]
+) -> canarytier.ControllerProcess:
+    """A ready controller watching ``namespace``, where the Services and HTTPRoute of
+    ``canarytier.routing_for("search")`` and the ``web-health`` AnalysisTemplate exist."""
+    control_plane.apply_manifests(
+        [*canarytier.routing_for("search"), canarytier.DATA / "web-analysis-template.yaml"],
+        namespace=namespace,
+    )
+    proc = controllers(namespace=namespace)
+    proc.start()
+    proc.wait_ready()
+    return proc
 
 
 @pytest.fixture(scope="session")

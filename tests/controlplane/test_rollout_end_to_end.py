@@ -7,26 +7,22 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
 from typing import Any
 
-import pytest
 from canarytier import (
-    DATA,
-    GROUP,
     HASH_LABEL,
-    VERSION,
     ControllerProcess,
     HealthEndpoint,
     analysis_runs,
     custom,
+    deploy_stable,
     diagnose,
     eventually,
     example_rollout,
     ready_pods,
+    release,
     replica_sets,
     route_weights,
-    routing_for,
     service_selector,
     status_of,
 )
@@ -73,50 +69,20 @@ class RouteRecorder:
         self._watch.stop()
 
 
-@pytest.fixture
-def controller(
-    control_plane: LocalControlPlane, namespace: str, controllers: Callable[..., ControllerProcess]
-) -> Iterator[ControllerProcess]:
-    control_plane.apply_manifests(
-        [*routing_for(NAME), DATA / "web-analysis-template.yaml"], namespace=namespace
-    )
-    proc = controllers(namespace=namespace)
-    proc.start()
-    proc.wait_ready()
-    yield proc
-
-
-def deploy_stable(api: Any, namespace: str, rollout: dict[str, Any], proc: ControllerProcess) -> str:
-    """Create the Rollout; its first revision goes straight to stable. Returns the stable hash."""
-    custom(api).create_namespaced_custom_object(GROUP, VERSION, namespace, "rollouts", rollout)
-    status = eventually(
-        "the first revision to become Healthy",
-        lambda: (s := status_of(api, namespace, NAME)).get("phase") == "Healthy" and s,
-        timeout=60,
-        explain=lambda: diagnose(api, namespace, [NAME], proc),
-    )
-    return str(status["stableRS"])
-
-
-def release(api: Any, namespace: str, image: str) -> None:
-    patch = {"spec": {"template": {"spec": {"containers": [{"name": NAME, "image": image}]}}}}
-    custom(api).patch_namespaced_custom_object(GROUP, VERSION, namespace, "rollouts", NAME, patch)
-
-
 def test_a_healthy_release_steps_through_its_weights_and_is_promoted(
     admin_api: Any,
     namespace: str,
-    controller: ControllerProcess,
+    namespace_controller: ControllerProcess,
     health_endpoint: HealthEndpoint,
     control_plane: LocalControlPlane,
 ) -> None:
     check = f"good-{namespace}"
     rollout = example_rollout(NAME, analysis_url=health_endpoint.url(check))
-    stable = deploy_stable(admin_api, namespace, rollout, controller)
+    stable = deploy_stable(admin_api, namespace, rollout, namespace_controller)
     assert len(ready_pods(admin_api, namespace, stable)) == 2
 
     with RouteRecorder(admin_api, namespace) as route:
-        release(admin_api, namespace, "ghcr.io/example/search:7.1.0")
+        release(admin_api, namespace, NAME, "ghcr.io/example/search:7.1.0")
         status = eventually(
             "the new revision to be promoted",
             lambda: (
@@ -125,7 +91,7 @@ def test_a_healthy_release_steps_through_its_weights_and_is_promoted(
                 and s
             ),
             timeout=90,
-            explain=lambda: diagnose(admin_api, namespace, [NAME], controller),
+            explain=lambda: diagnose(admin_api, namespace, [NAME], namespace_controller),
         )
         canary = status["stableRS"]
         eventually(
@@ -136,7 +102,7 @@ def test_a_healthy_release_steps_through_its_weights_and_is_promoted(
                 if rs.metadata.labels[HASH_LABEL] == stable
             ),
             timeout=30,
-            explain=lambda: diagnose(admin_api, namespace, [NAME], controller),
+            explain=lambda: diagnose(admin_api, namespace, [NAME], namespace_controller),
         )
 
     # The steps' weights, all traffic to the canary once the steps are done (as Argo Rollouts does),
@@ -157,20 +123,23 @@ def test_a_healthy_release_steps_through_its_weights_and_is_promoted(
 
 
 def test_a_failing_analysis_aborts_and_returns_all_traffic_to_stable(
-    admin_api: Any, namespace: str, controller: ControllerProcess, health_endpoint: HealthEndpoint
+    admin_api: Any,
+    namespace: str,
+    namespace_controller: ControllerProcess,
+    health_endpoint: HealthEndpoint,
 ) -> None:
     check = f"bad-{namespace}"
     health_endpoint.verdicts[check] = False
     rollout = example_rollout(NAME, analysis_url=health_endpoint.url(check))
-    stable = deploy_stable(admin_api, namespace, rollout, controller)
+    stable = deploy_stable(admin_api, namespace, rollout, namespace_controller)
 
     with RouteRecorder(admin_api, namespace) as route:
-        release(admin_api, namespace, "ghcr.io/example/search:7.2.0-broken")
+        release(admin_api, namespace, NAME, "ghcr.io/example/search:7.2.0-broken")
         status = eventually(
             "the rollout to abort",
             lambda: (s := status_of(admin_api, namespace, NAME)).get("abort") and s,
             timeout=60,
-            explain=lambda: diagnose(admin_api, namespace, [NAME], controller),
+            explain=lambda: diagnose(admin_api, namespace, [NAME], namespace_controller),
         )
         canary = status["currentPodHash"]
         eventually(
@@ -184,7 +153,7 @@ def test_a_failing_analysis_aborts_and_returns_all_traffic_to_stable(
                 == [0]
             ),
             timeout=30,
-            explain=lambda: diagnose(admin_api, namespace, [NAME], controller),
+            explain=lambda: diagnose(admin_api, namespace, [NAME], namespace_controller),
         )
 
     status = status_of(admin_api, namespace, NAME)
