@@ -38,6 +38,8 @@ PROGRESSING, AVAILABLE, PAUSED, HEALTHY, COMPLETED, INVALID_SPEC = (
 )
 DEADLINE_EXCEEDED = "ProgressDeadlineExceeded"
 ROLLOUT_ABORTED = "RolloutAborted"
+REPLICA_SET_UPDATED = "ReplicaSetUpdated"
+ROLLOUT_PAUSED = "RolloutPaused"
 
 
 @dataclass(frozen=True)
@@ -98,9 +100,14 @@ def progress_deadline(
         progress.stable,
         *_counts(observed, progress),
     )
-    if not waiting or moved or previous is None or previous.last_update_time is None:
+    # The clock restarts on progress and on resuming from a pause; while nothing moves the timestamp
+    # stays put, so a settled rollout's status is not rewritten on every reconcile.
+    restarted = waiting and previous is not None and previous.reason == ROLLOUT_PAUSED
+    if moved or restarted or previous is None or previous.last_update_time is None:
         return progress, Deadline(now, False, rollout.spec.progress_deadline_seconds if waiting else None)
     last = previous.last_update_time
+    if not waiting:
+        return progress, Deadline(last, False, None)
     due = last + timedelta(seconds=rollout.spec.progress_deadline_seconds)
     if now < due:
         return progress, Deadline(last, False, (due - now).total_seconds())
@@ -126,12 +133,12 @@ def _phase(
         message = f"{DEADLINE_EXCEEDED}: revision {progress.canary} made no progress in {seconds} s"
         return RolloutPhase.DEGRADED, message, DEADLINE_EXCEEDED
     if rollout.spec.paused:
-        return RolloutPhase.PAUSED, "Paused by spec.paused; resume to continue", "RolloutPaused"
+        return RolloutPhase.PAUSED, "Paused by spec.paused; resume to continue", ROLLOUT_PAUSED
     if progress.pause_conditions:
-        return RolloutPhase.PAUSED, str(progress.pause_conditions[0].reason), "RolloutPaused"
+        return RolloutPhase.PAUSED, str(progress.pause_conditions[0].reason), ROLLOUT_PAUSED
     if _settled(rollout, progress, sides):
         return RolloutPhase.HEALTHY, "", "NewReplicaSetAvailable"
-    return RolloutPhase.PROGRESSING, _progressing_message(rollout, progress, sides), "ReplicaSetUpdated"
+    return RolloutPhase.PROGRESSING, _progressing_message(rollout, progress, sides), REPLICA_SET_UPDATED
 
 
 def _progressing_message(rollout: Rollout, progress: Progress, sides: targets.Sides) -> str:
@@ -324,7 +331,7 @@ def events_between(rollout: Rollout, old: RolloutStatus, new: RolloutStatus) -> 
     old_reasons = {c.reason for c in old.pause_conditions}
     for condition in new.pause_conditions:
         if condition.reason not in old_reasons:
-            yield EmitEvent("Normal", "RolloutPaused", str(condition.reason))
+            yield EmitEvent("Normal", ROLLOUT_PAUSED, str(condition.reason))
     yield from _verdicts(
         old.canary.current_step_analysis_run_status, new.canary.current_step_analysis_run_status
     )

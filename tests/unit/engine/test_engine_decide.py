@@ -314,3 +314,27 @@ def test_deciding_on_its_own_status_changes_nothing_and_emits_no_event() -> None
     assert [a for a in second.actions if not isinstance(a, EmitEvent)] == [
         a for a in first.actions if not isinstance(a, EmitEvent)
     ]
+
+
+def test_a_settled_rollout_keeps_its_status_as_time_passes() -> None:
+    # A status that changed with the clock alone would be rewritten on every reconcile, and each
+    # write's watch event would trigger the next reconcile: the controller would spin.
+    rollout = scenarios.rollout(image="web:1", steps=[{"setWeight": 20}])
+    seen = observed(rs(V1, 4))
+    settled = decide(rollout.model_copy(update={"status": decide(rollout, seen, NOW).status}), seen, NOW)
+    later = decide(rollout.model_copy(update={"status": settled.status}), seen, NOW + timedelta(hours=1))
+    assert settled.status.phase == "Healthy"
+    assert later.status == settled.status
+
+
+def test_the_deadline_restarts_from_zero_when_a_pause_ends() -> None:
+    paused = with_status(
+        routed([{"pause": {}}, {"setWeight": 50}], spec={"progressDeadlineSeconds": 60}),
+        pause_conditions=[PauseCondition(reason=PauseReason.CANARY_PAUSE_STEP, start_time=NOW)],
+        controller_pause=True,
+    )
+    seen = observed(rs(V1, 4), rs(V2, 0, revision=2))
+    held = decide(paused, seen, NOW).status
+    resumed = paused.model_copy(update={"status": held.model_copy(update={"pause_conditions": []})})
+    decision = decide(resumed, seen, NOW + timedelta(hours=1))
+    assert decision.status.phase != "Degraded"
