@@ -30,9 +30,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from canary import logs
 from canary.api.rollout import Rollout, RolloutPhase
 from canary.cluster.memory import MemoryCluster, ready_after
-from canary.controller import logs
 from canary.controller.queue import Key, WorkQueue, key_of, split_key
 from canary.controller.reconciler import RolloutReconciler
 from canary.controller.workers import process_one

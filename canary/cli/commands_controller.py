@@ -12,9 +12,9 @@ from typing import Any
 import structlog
 from kubernetes import client, config
 
+from canary import logs
 from canary.cli.errors import CLIError
 from canary.cluster.kube_api import KubeApi
-from canary.controller import logs
 from canary.controller.health import HealthServer
 from canary.controller.leader import LeaderElector
 from canary.controller.manager import Controller, Settings

@@ -7,12 +7,10 @@ runs on the virtual clock as fast as the machine goes; the default pace is slowe
 from __future__ import annotations
 
 import argparse
-import logging
 import time
 from datetime import datetime
 from typing import Any
 
-import structlog
 import yaml
 from rich.console import Console
 from rich.live import Live
@@ -20,6 +18,7 @@ from rich.table import Table
 
 from canary.api.analysis import AnalysisTemplate
 from canary.api.rollout import Rollout
+from canary.cli.output import quiet_library_logs
 from canary.cluster.memory import MemoryCluster, ready_after
 from canary.engine import commands
 from canary.engine import steps as step_list
@@ -176,12 +175,8 @@ def _release(sim: Simulation, image: str, behaviour: Behaviour) -> str:
 
 def run_demo(args: argparse.Namespace) -> int:
     # The analysis runner logs every measurement; the demo shows verdicts in its own view instead.
-    logging_config = structlog.get_config()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    try:
-        return _play(args)
-    finally:
-        structlog.configure(**logging_config)
+    quiet_library_logs()
+    return _play(args)
 
 
 def _play(args: argparse.Namespace) -> int:

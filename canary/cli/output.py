@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import sys
 from collections.abc import Sequence
 from typing import Any
 
-import structlog
 import yaml
 from rich.console import Console
+
+from canary import logs
 
 OUTPUT_FORMATS = ("json", "yaml")
 
@@ -27,10 +26,7 @@ def output_flags() -> argparse.ArgumentParser:
 def quiet_library_logs() -> None:
     """Keep stdout for the command's own output: the in-process analysis runner and engine log
     each measurement as structlog events; a CLI shows only their warnings, on stderr."""
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-    )
+    logs.configure("warning", json=False)
 
 
 def console() -> Console:
