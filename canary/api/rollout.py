@@ -310,3 +310,15 @@ class Rollout(CRDModel):
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: RolloutSpec
     status: RolloutStatus = Field(default_factory=RolloutStatus)
+
+    def owner_reference(self) -> dict[str, Any]:
+        """The ownerReference that makes an object this Rollout's: garbage-collected with it, and
+        recognised as its own by the controller."""
+        return {
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "name": self.metadata.name,
+            "uid": self.metadata.uid or "",
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }

@@ -76,17 +76,6 @@ def owned_by(obj: Obj, uid: str | None) -> bool:
     return any(ref.get("uid") == uid for ref in obj.get("metadata", {}).get("ownerReferences") or [])
 
 
-def controller_reference(rollout: Rollout) -> Obj:
-    return {
-        "apiVersion": rollout.api_version,
-        "kind": rollout.kind,
-        "name": rollout.metadata.name,
-        "uid": rollout.metadata.uid or "",
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
-
-
 def parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
@@ -162,7 +151,7 @@ class ActionWriter:
                 "namespace": namespace,
                 "labels": dict(template["metadata"]["labels"]),
                 "annotations": {REVISION_ANNOTATION: str(action.revision)},
-                "ownerReferences": [controller_reference(rollout)],
+                "ownerReferences": [rollout.owner_reference()],
             },
             "spec": {
                 "replicas": action.replicas,
@@ -233,7 +222,7 @@ class ActionWriter:
         if not owned_by(body, rollout.metadata.uid):
             metadata["ownerReferences"] = [
                 *(metadata.get("ownerReferences") or []),
-                controller_reference(rollout),
+                rollout.owner_reference(),
             ]
         body.pop("status", None)
         try:

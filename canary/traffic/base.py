@@ -167,18 +167,6 @@ def _without_server_fields(obj: Obj) -> Obj:
     return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": metadata}
 
 
-def owner_reference(rollout: Rollout) -> Obj:
-    """Marks an object the router created as the Rollout's, so deleting the Rollout removes it."""
-    return {
-        "apiVersion": rollout.api_version,
-        "kind": rollout.kind,
-        "name": rollout.metadata.name,
-        "uid": rollout.metadata.uid or "",
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
-
-
 def split(rollout: Rollout, weight: int) -> tuple[int, int]:
     """(canary, stable) weights of maxTrafficWeight; stable always gets the remainder."""
     routing = rollout.spec.strategy.canary.traffic_routing

@@ -16,7 +16,6 @@ from canary.traffic.base import (
     Target,
     WeightChange,
     namespace_of,
-    owner_reference,
     services,
     split,
 )
@@ -76,7 +75,7 @@ class CanaryIngressPlan:
             "name": where.name,
             "namespace": where.namespace,
             "annotations": annotations,
-            "ownerReferences": [owner_reference(rollout)],
+            "ownerReferences": [rollout.owner_reference()],
         }
         spec = _retargeted(stable_ingress.get("spec") or {}, stable_service, canary_service)
         return {**base, "metadata": metadata, "spec": spec}

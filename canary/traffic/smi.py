@@ -12,7 +12,6 @@ from canary.traffic.base import (
     Target,
     WeightChange,
     namespace_of,
-    owner_reference,
     services,
     split,
 )
@@ -47,7 +46,7 @@ class TrafficSplitPlan:
             "metadata": {
                 "name": where.name,
                 "namespace": where.namespace,
-                "ownerReferences": [owner_reference(rollout)],
+                "ownerReferences": [rollout.owner_reference()],
             },
         }
         spec = {
