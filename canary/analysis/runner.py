@@ -24,6 +24,7 @@ from canary.analysis import args, conditions
 from canary.analysis import run as executor
 from canary.analysis.providers.base import (
     InFlight,
+    InvalidSpecError,
     MeasureContext,
     MeasurementError,
     ProviderRegistry,
@@ -107,7 +108,7 @@ def _measure(
     try:
         result = provider.measure(metric, context)
     except MeasurementError as error:
-        return _error(args.mask(str(error), secrets))
+        return _error(args.mask(str(error), secrets), invalid_spec=isinstance(error, InvalidSpecError))
     except Exception as error:  # a provider bug must not stop the controller; it is an Error measurement
         log.exception("provider crashed", provider=kind, metric=metric.name, run=run_name)
         return _error(args.mask(f"{kind} provider crashed: {type(error).__name__}: {error}", secrets))

@@ -89,14 +89,38 @@ class ArmQueries(CRDModel):
     canary: str = Field(min_length=1)
 
 
+COUNT_JUDGES = frozenset({"sequential-counts"})
+"""Judge kinds that read counts: events from `queries`, the requests they are a share of from `totals`."""
+
+
 class JudgeProvider(CRDModel):
-    """canary's statistical comparison of canary against stable (see canary.analysis.judges)."""
+    """canary's statistical comparison of canary against stable (see canary.analysis.judges).
+
+    `queries` give each arm's events (count kinds) or samples (the other kinds) of one interval;
+    `totals` give each arm's requests of that interval, and only the count kinds read them.
+    `config` keys are checked by the judge itself at the first measurement (InvalidSpec if wrong).
+    """
 
     kind: Literal["mann-whitney", "sequential-counts", "sequential-location", "sequential-tail"]
     address: str = Field(min_length=1)
     queries: ArmQueries
+    totals: ArmQueries | None = None
     timeout: Duration = "30s"
     config: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _totals_match_kind(self) -> JudgeProvider:
+        if self.kind in COUNT_JUDGES and self.totals is None:
+            raise ValueError(
+                f"judge kind {self.kind} needs totals: set totals.stable and totals.canary to each arm's "
+                "request count over the interval (queries count the events, e.g. 5xx responses)"
+            )
+        if self.kind not in COUNT_JUDGES and self.totals is not None:
+            raise ValueError(
+                f"judge kind {self.kind} reads samples from queries and has no use for totals; remove "
+                f"totals (only {', '.join(sorted(COUNT_JUDGES))} reads them)"
+            )
+        return self
 
 
 class MetricProvider(CRDModel):

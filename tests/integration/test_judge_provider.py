@@ -13,13 +13,10 @@ from canary.api.analysis import AnalysisPhase, AnalysisRun
 pytestmark = pytest.mark.prometheus
 
 
-def arm_counts(hash_: str) -> str:
-    """This minute's 5xx responses and requests of one arm, as the counts judge reads them."""
-    selector = f'service="checkout", rollouts_pod_template_hash="{hash_}"'
-    return (
-        f'label_replace(sum(increase(http_requests_total{{{selector}, code=~"5.."}}[1m])), "count", "events", "", "")'
-        f' or label_replace(sum(increase(http_requests_total{{{selector}}}[1m])), "count", "total", "", "")'
-    )
+def arm_requests(hash_: str, codes: str = "") -> str:
+    """This minute's requests of one arm (only those whose code matches `codes`, if given)."""
+    code = f', code=~"{codes}"' if codes else ""
+    return f'sum(increase(http_requests_total{{service="checkout", rollouts_pod_template_hash="{hash_}"{code}}}[1m]))'
 
 
 def no_secrets(namespace: str, name: str, key: str) -> str:
@@ -35,7 +32,8 @@ def judge_run(address: str, canary_hash: str) -> AnalysisRun:
     judge = {
         "kind": "sequential-counts",
         "address": address,
-        "queries": {"stable": arm_counts("stable1"), "canary": arm_counts(canary_hash)},
+        "queries": {"stable": arm_requests("stable1", "5.."), "canary": arm_requests(canary_hash, "5..")},
+        "totals": {"stable": arm_requests("stable1"), "canary": arm_requests(canary_hash)},
         "config": {"alpha": 0.05},
     }
     metric = {"name": "errors", "interval": "1m", "count": 30, "provider": {"judge": judge}}

@@ -10,6 +10,7 @@ header secrets are already read (see canary.analysis.args.resolve_metric). It re
 
 A provider raises `MeasurementError` when it could not measure (unreachable, timeout, an error
 response, a malformed answer); the runner records an Error measurement carrying the message.
+`InvalidSpecError` says the spec itself is wrong; the runner then ends the metric (InvalidSpec).
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ from canary.api.analysis import AnalysisPhase, Measurement, Metric
 
 class MeasurementError(Exception):
     """The provider could not measure; the message says what happened and, where it can, what to check."""
+
+
+class InvalidSpecError(MeasurementError):
+    """The metric's spec is wrong (e.g. a misspelt judge config key): retrying cannot help, so the
+    runner ends the metric at once with an `InvalidSpec:` message."""
 
 
 @dataclass(frozen=True)

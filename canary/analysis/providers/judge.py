@@ -1,37 +1,53 @@
 """The `judge` provider: canary against stable, judged statistically by canary.analysis.judges.
 
-Each measurement queries both arms (`queries.stable`, `queries.canary`, same Prometheus, same
-instant) for *this interval's* data and hands it to `judges.judge` together with the state the judge
-kept from the previous measurement (`MetricResult.judgeState`), so a sequential test survives a
-controller restart. The judge's verdict becomes the measurement's phase (pass: Successful, fail:
-Failed, inconclusive and nodata: Inconclusive), its evidence the measurement's value (JSON).
+Each measurement queries both arms (same Prometheus, same instant) for *this interval's* data and
+hands it to `judges.judge` together with the state the judge kept from the previous measurement
+(`MetricResult.judgeState`), so a sequential test survives a controller restart. The judge's verdict
+becomes the measurement's phase (pass: Successful, fail: Failed, inconclusive and nodata:
+Inconclusive), its evidence the measurement's value (JSON).
 
-What each arm's query returns, by judge kind:
+What the queries return, by judge kind:
 
-- `sequential-counts`: two series told apart by a `count` label, `count="events"` (e.g. errors)
-  and `count="total"` (requests) over the interval, e.g.
-  `label_replace(sum(increase(http_requests_total{code=~"5..", ...}[1m])), "count", "events", "", "")
-  or label_replace(sum(increase(http_requests_total{...}[1m])), "count", "total", "", "")`;
-- the sample kinds (`mann-whitney`, `sequential-location`, `sequential-tail`): samples, as a scalar,
-  a vector (one sample per series) or a range vector (every sample of every series).
+- `sequential-counts`: `queries.<arm>` one number, the arm's events over the interval (e.g. 5xx
+  responses), and `totals.<arm>` one number, the requests those events are a share of, e.g.
+  `sum(increase(http_requests_total{code=~"5..", ...}[1m])) or vector(0)` and
+  `sum(increase(http_requests_total{...}[1m]))`. `increase()` extrapolates to fractions; the counts
+  are rounded to whole events and requests.
+- the sample kinds (`mann-whitney`, `sequential-location`, `sequential-tail`): `queries.<arm>`
+  samples, as a scalar, a vector (one sample per series, e.g. per pod) or a range vector (every
+  sample of every series).
 
-An arm with no data is Inconclusive without asking the judge: nothing was measured.
+An arm with no data is Inconclusive without asking the judge: nothing was measured. A config the
+judge rejects (unknown key, bad value) is an InvalidSpecError before anything is queried.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from canary.analysis import judges
-from canary.analysis.providers.base import MeasureContext, MeasurementError, ProviderResult, Verdict
-from canary.analysis.providers.prometheus import query
-from canary.api.analysis import AnalysisPhase, JudgeProvider, Metric, PrometheusProvider
+from canary.analysis.providers import prometheus
+from canary.analysis.providers.base import (
+    InvalidSpecError,
+    MeasureContext,
+    MeasurementError,
+    ProviderResult,
+    Verdict,
+)
+from canary.api.analysis import (
+    COUNT_JUDGES,
+    AnalysisPhase,
+    ArmQueries,
+    JudgeProvider,
+    Metric,
+    PrometheusProvider,
+)
 
-COUNT_LABEL = "count"
-COUNT_KINDS = frozenset({"sequential-counts"})
+QueryFunction = Callable[[PrometheusProvider, str, float], list[Any]]
+"""`(provider, promql, at) -> data.result` of an instant query; injectable for simulations."""
 
 
 class JudgeFunction(Protocol):
@@ -53,54 +69,75 @@ VERDICT_PHASES: Mapping[str, AnalysisPhase] = {
     "nodata": AnalysisPhase.INCONCLUSIVE,
 }
 
+SUMMARY_KEYS = ("e_value", "p_value", "estimate", "ci_low", "ci_high")
+"""The evidence a measurement's message shows (all of it is in the measurement's value)."""
+
+
+def _query_prometheus(config: PrometheusProvider, promql: str, at: float) -> list[Any]:
+    return prometheus.query(config, promql, at=at)
+
 
 class JudgeMetricProvider:
-    def __init__(self, judge: JudgeFunction = judges.judge) -> None:
+    def __init__(self, judge: JudgeFunction = judges.judge, query: QueryFunction = _query_prometheus) -> None:
         self._judge = judge
+        self._query = query
 
     def measure(self, metric: Metric, context: MeasureContext) -> ProviderResult:
         config = metric.provider.judge
         if config is None:
             raise MeasurementError(f"metric '{metric.name}' has no judge provider")
+        self._check_config(metric.name, config)
         at = context.now.timestamp()
-        stable = query(_arm(config, config.queries.stable), config.queries.stable, at=at)
-        canary = query(_arm(config, config.queries.canary), config.queries.canary, at=at)
-        empty = [arm for arm, result in (("stable", stable), ("canary", canary)) if not result]
+        results = self._ask("queries", config, config.queries, at)
+        if config.totals is not None:
+            results |= self._ask("totals", config, config.totals, at)
+        empty = [name for name, result in results.items() if not result]
         if empty:
             return Verdict(
                 AnalysisPhase.INCONCLUSIVE,
-                f"no data for the {' and '.join(empty)} arm; check queries.{empty[0]}",
+                f"no data from {' and '.join(empty)}; check the queries (a query counting events may "
+                "need `or vector(0)` while a revision has had none)",
                 judge_state=context.judge_state,
             )
-        observation = observe(config.kind, stable, canary)
-        try:
-            outcome = self._judge(config.kind, config.config, observation, context.judge_state)
-        except judges.JudgeConfigError as error:
-            raise MeasurementError(f"judge {config.kind}: config: {error}") from None
+        observation = observe(config.kind, results)
+        outcome = self._judge(config.kind, config.config, observation, context.judge_state)
         return Verdict(
             VERDICT_PHASES[outcome.verdict],
-            f"{config.kind}: {outcome.verdict}{_summary(outcome.evidence)}",
+            f"{config.kind}: {outcome.verdict}{summary(outcome.evidence)}",
             value=json.dumps(outcome.evidence, sort_keys=True),
             judge_state=outcome.state,
         )
 
+    def _check_config(self, metric: str, config: JudgeProvider) -> None:
+        # The judge validates its own config; asking it with no data and no state changes nothing.
+        try:
+            self._judge(config.kind, config.config, judges.ArmObservation(), None)
+        except judges.JudgeConfigError as error:
+            raise InvalidSpecError(f"metric '{metric}' judge {config.kind}: config: {error}") from None
 
-def _arm(config: JudgeProvider, promql: str) -> PrometheusProvider:
-    return PrometheusProvider(address=config.address, query=promql, timeout=config.timeout)
+    def _ask(self, field: str, config: JudgeProvider, queries: ArmQueries, at: float) -> dict[str, list[Any]]:
+        """Both arms' results keyed by the field that holds the query, e.g. `totals.canary`."""
+        results = {}
+        for arm, promql in (("stable", queries.stable), ("canary", queries.canary)):
+            arm_config = PrometheusProvider(address=config.address, query=promql, timeout=config.timeout)
+            results[f"{field}.{arm}"] = self._query(arm_config, promql, at)
+        return results
 
 
-def observe(kind: str, stable: list[Any], canary: list[Any]) -> judges.ArmObservation:
-    """Both arms' query results as the judge of `kind` reads them (see the module docstring)."""
-    if kind in COUNT_KINDS:
-        stable_events, stable_total = counts(stable, "stable")
-        canary_events, canary_total = counts(canary, "canary")
+def observe(kind: str, results: Mapping[str, list[Any]]) -> judges.ArmObservation:
+    """The query results, keyed like `queries.stable`, as the judge of `kind` reads them."""
+    if kind in COUNT_JUDGES:
+        stable_events, stable_total = counts(results, "stable")
+        canary_events, canary_total = counts(results, "canary")
         return judges.ArmObservation(
             stable_events=stable_events,
             stable_total=stable_total,
             canary_events=canary_events,
             canary_total=canary_total,
         )
-    return judges.ArmObservation(stable=samples(stable), canary=samples(canary))
+    return judges.ArmObservation(
+        stable=samples(results["queries.stable"]), canary=samples(results["queries.canary"])
+    )
 
 
 def samples(result: list[Any]) -> tuple[float, ...]:
@@ -116,26 +153,31 @@ def samples(result: list[Any]) -> tuple[float, ...]:
     return tuple(n for n in numbers if math.isfinite(n))
 
 
-def counts(result: list[Any], arm: str) -> tuple[int, int]:
-    """(events, total) from the two series labelled count="events" and count="total"."""
-    found: dict[str, float] = {}
-    for series in result:
-        label = series.get("metric", {}).get(COUNT_LABEL) if isinstance(series, dict) else None
-        if label in ("events", "total") and "value" in series:
-            found[label] = float(series["value"][1])
-    if set(found) != {"events", "total"} or not all(math.isfinite(v) and v >= 0 for v in found.values()):
-        raise MeasurementError(
-            f'the {arm} query must return two finite series labelled {COUNT_LABEL}="events" and '
-            f'{COUNT_LABEL}="total" (use label_replace); got {sorted(found) or "none"}'
-        )
+def counts(results: Mapping[str, list[Any]], arm: str) -> tuple[int, int]:
+    """(events, total) of one arm, whole numbers, from its `queries` and `totals` results."""
+    pair = (_count(results, f"queries.{arm}"), _count(results, f"totals.{arm}"))
     # increase() extrapolates to fractions; the counts test needs whole events and requests.
-    return round(found["events"]), round(found["total"])
+    whole_events, whole_total = round(pair[0]), round(pair[1])
+    if whole_events > whole_total:
+        raise MeasurementError(
+            f"queries.{arm} counted {whole_events} events but totals.{arm} only {whole_total} requests; "
+            "the events must be a subset of the totals (same metric, same window)"
+        )
+    return whole_events, whole_total
 
 
-def _summary(evidence: Mapping[str, float]) -> str:
-    shown = [
-        f"{key}={evidence[key]:.4g}"
-        for key in ("p_value", "estimate", "ci_low", "ci_high")
-        if key in evidence
-    ]
+def _count(results: Mapping[str, list[Any]], field: str) -> float:
+    value = prometheus.value_of(results[field])
+    if isinstance(value, list):
+        raise MeasurementError(
+            f"{field} returned {len(value)} series; a count judge needs one number: wrap it in sum(...)"
+        )
+    if not isinstance(value, float | int) or not math.isfinite(value) or value < 0:
+        raise MeasurementError(f"{field} must return a finite count >= 0, got {value}")
+    return float(value)
+
+
+def summary(evidence: Mapping[str, float]) -> str:
+    """The headline evidence, e.g. ` (e_value=25.1, p_value=0.0398, estimate=2.1, ...)`."""
+    shown = [f"{key}={evidence[key]:.4g}" for key in SUMMARY_KEYS if key in evidence]
     return f" ({', '.join(shown)})" if shown else ""

@@ -1,4 +1,5 @@
-"""The pure parts of the providers: reading Prometheus results, selecting JSON, driving a Job."""
+"""The pure parts of the providers: reading Prometheus results, selecting JSON, driving a Job.
+(The judge provider has its own file, test_judge_provider.py.)"""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import pytest
 
 from canary.analysis.providers.base import InFlight, MeasureContext, MeasurementError, Verdict
 from canary.analysis.providers.job import JOB_NAME_KEY, JobMetricProvider, JobState, job_name
-from canary.analysis.providers.judge import counts, observe, samples
 from canary.analysis.providers.prometheus import empty_result, value_of
 from canary.analysis.providers.web import select
 from canary.api.analysis import AnalysisPhase, Measurement, Metric, PrometheusProvider
@@ -107,43 +107,6 @@ def test_json_path_selects_the_value(path: str, expected: Any) -> None:
 def test_json_path_that_selects_nothing_is_an_error(path: str, message: str) -> None:
     with pytest.raises(MeasurementError, match=message):
         select(DOCUMENT, path)
-
-
-@pytest.mark.parametrize(
-    ("result", "expected"),
-    [
-        ([1.0, "2"], (2.0,)),
-        ([series("1"), series("NaN"), series("3")], (1.0, 3.0)),
-        ([{"metric": {}, "values": [[1.0, "1"], [2.0, "2"]]}], (1.0, 2.0)),
-        ([], ()),
-    ],
-)
-def test_judge_samples_take_every_finite_sample(result: list[Any], expected: tuple[float, ...]) -> None:
-    assert samples(result) == expected
-
-
-def counted(events: str, total: str) -> list[dict[str, Any]]:
-    return [
-        {"metric": {"count": "events"}, "value": [1.0, events]},
-        {"metric": {"count": "total"}, "value": [1.0, total]},
-    ]
-
-
-def test_counts_read_the_events_and_total_series() -> None:
-    assert counts(counted("2.9", "600.4"), "stable") == (3, 600)
-
-
-@pytest.mark.parametrize("result", [[], counted("NaN", "600"), counted("1", "-1"), counted("1", "2")[:1]])
-def test_counts_without_both_finite_series_are_an_error_naming_the_labels(result: list[Any]) -> None:
-    with pytest.raises(MeasurementError, match='count="events" and count="total"'):
-        counts(result, "canary")
-
-
-def test_a_counts_judge_observes_counts_and_the_others_samples() -> None:
-    by_counts = observe("sequential-counts", counted("3", "600"), counted("15", "600"))
-    assert (by_counts.stable_events, by_counts.stable_total, by_counts.canary_events) == (3, 600, 15)
-    by_samples = observe("mann-whitney", [series("1"), series("2")], [series("3")])
-    assert (tuple(by_samples.stable), tuple(by_samples.canary)) == ((1.0, 2.0), (3.0,))
 
 
 class InMemoryJobs:
