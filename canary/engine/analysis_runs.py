@@ -2,7 +2,9 @@
 
 A run is found again through the name the Rollout's status records (`status.canary.current*Analysis
 RunStatus.name`), never by searching for "the latest" run: after a retry or a new revision the
-status forgets the name and a fresh run is created, so an old verdict is never read twice.
+status forgets the name and a fresh run is created, so an old verdict is never read twice. The one
+exception is `in_flight`: a run created just before the controller died, whose name never reached the
+status, is adopted rather than started again (it has no verdict yet, so none is read twice).
 """
 
 from __future__ import annotations
@@ -102,6 +104,19 @@ def new_run(
         name=name, namespace=rollout.metadata.namespace, labels=labels, creation_timestamp=now
     )
     return AnalysisRun(metadata=metadata, spec=spec)
+
+
+def in_flight(observed: Observed, canary: PodHash, kind: RunKind, step: int) -> AnalysisRun | None:
+    """The newest unfinished, unterminated run of revision `canary` for this analysis, if any."""
+    wanted = {HASH_LABEL: canary, KIND_LABEL: kind} | ({STEP_LABEL: str(step)} if kind == "step" else {})
+    running = [
+        run
+        for run in observed.analysis_runs
+        if all(run.metadata.labels.get(key) == value for key, value in wanted.items())
+        and not AnalysisPhase(run.status.phase).completed
+        and not run.spec.terminate
+    ]
+    return max(running, key=lambda run: run.metadata.creation_timestamp or _LONG_AGO, default=None)
 
 
 def verdict(run: AnalysisRun | None) -> AnalysisPhase:

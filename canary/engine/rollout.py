@@ -231,7 +231,7 @@ def _pause_step(context: _Context, progress: Progress, step: CanaryStep) -> tupl
 def _analysis_step(
     context: _Context, progress: Progress, analysis: RolloutAnalysis, index: int
 ) -> tuple[Progress, list[Action], bool]:
-    record = progress.step_run
+    record = progress.step_run or _adopted(context, progress, "step", index)
     run = context.observed.analysis_run(record.name) if record else None
     stale = run is not None and run.metadata.labels.get(analysis_runs.STEP_LABEL) != str(index)
     if (
@@ -264,7 +264,7 @@ def _background_analysis(context: _Context, progress: Progress) -> tuple[Progres
         return progress, []
     if progress.step_index >= len(context.steps):
         return progress, []
-    record = progress.background_run
+    record = progress.background_run or _adopted(context, progress, "background", 0)
     run = context.observed.analysis_run(record.name) if record else None
     acknowledged = (
         record is not None
@@ -292,6 +292,19 @@ def _background_analysis(context: _Context, progress: Progress) -> tuple[Progres
     if phase == AnalysisPhase.INCONCLUSIVE and previous != AnalysisPhase.INCONCLUSIVE:
         return progress.with_pause(PauseReason.INCONCLUSIVE_ANALYSIS, context.now), actions
     return progress, actions
+
+
+def _adopted(
+    context: _Context, progress: Progress, kind: analysis_runs.RunKind, index: int
+) -> RolloutAnalysisRunStatus | None:
+    """The record of a run created for this step whose status write was lost (a crash in between),
+    so that the step does not start a second run."""
+    run = analysis_runs.in_flight(context.observed, progress.canary, kind, index)
+    return (
+        None
+        if run is None
+        else RolloutAnalysisRunStatus(name=run.metadata.name, status=AnalysisPhase.PENDING)
+    )
 
 
 def _recorded(
