@@ -205,6 +205,24 @@ def test_an_errored_analysis_aborts() -> None:
     assert _decide_with_verdict(AnalysisPhase.ERROR).status.abort
 
 
+def test_a_run_whose_name_never_reached_the_status_is_adopted_not_started_twice() -> None:
+    # The controller was killed after creating the run and before the status write naming it.
+    in_flight = _run(f"web-{V2}-0-1", AnalysisPhase.RUNNING)
+    decision = decide(_analysis_rollout(), _observed_with_template(in_flight), NOW)
+    assert kinds(decision, CreateAnalysisRun) == []
+    record = decision.status.canary.current_step_analysis_run_status
+    assert record is not None and record.name == in_flight.metadata.name
+
+
+def test_a_finished_run_the_status_does_not_name_is_never_read_again() -> None:
+    # After a retry the status forgets its runs: an old verdict must not decide the new attempt.
+    old = _run(f"web-{V2}-0-1", AnalysisPhase.FAILED)
+    decision = decide(_analysis_rollout(), _observed_with_template(old), NOW)
+    (created,) = kinds(decision, CreateAnalysisRun)
+    assert created.run.metadata.name == f"web-{V2}-0-2"
+    assert not decision.status.abort
+
+
 def test_a_missing_template_is_invalid_spec_and_moves_nothing() -> None:
     decision = decide(_analysis_rollout(), observed(rs(V1, 4)), NOW)
     assert decision.status.phase == "Degraded"
