@@ -9,6 +9,8 @@ The series cover the last hour (15 s samples) ending when the session starts, fo
     errors5x    10           2.5 %       fast              a canary with 5x the error rate
     slow1       10           0.5 %       slow (p99 0.9 s)  a canary with a latency regression
     idle1       0            -           -                 a canary that receives no traffic (0/0)
+    errors2x    10           1 %         fast              a canary with twice the error rate
+    tail2x      10           0.5 %       tail2x            a canary with twice stable's share above 50 ms
 
 Without `prometheus`/`promtool` on PATH (scripts/install-test-deps.sh installs them) the tests are
 skipped locally and fail in CI (CI=true).
@@ -33,11 +35,30 @@ from prometheus_server import Family, KnownPrometheus, PrometheusServer, Series,
 STEP = 15.0
 SAMPLES = 241
 RATE = 10.0
-ERROR_SHARE = {"stable1": 0.005, "healthy1": 0.005, "errors5x": 0.025, "slow1": 0.005, "idle1": 0.0}
+ERROR_SHARE = {
+    "stable1": 0.005,
+    "healthy1": 0.005,
+    "errors5x": 0.025,
+    "slow1": 0.005,
+    "idle1": 0.0,
+    "errors2x": 0.01,
+    "tail2x": 0.005,
+}
 BUCKETS = ("0.05", "0.1", "0.25", "0.5", "1", "+Inf")
 # Cumulative share of requests at or below each bucket bound.
-PROFILES = {"fast": (0.90, 1.0, 1.0, 1.0, 1.0, 1.0), "slow": (0.50, 0.80, 0.90, 0.95, 1.0, 1.0)}
-LATENCY = {"stable1": "fast", "healthy1": "fast", "errors5x": "fast", "slow1": "slow"}
+PROFILES = {
+    "fast": (0.90, 1.0, 1.0, 1.0, 1.0, 1.0),
+    "slow": (0.50, 0.80, 0.90, 0.95, 1.0, 1.0),
+    "tail2x": (0.80, 1.0, 1.0, 1.0, 1.0, 1.0),
+}
+LATENCY = {
+    "stable1": "fast",
+    "healthy1": "fast",
+    "errors5x": "fast",
+    "slow1": "slow",
+    "errors2x": "fast",
+    "tail2x": "tail2x",
+}
 LABELS = {"namespace": "shop", "service": "checkout"}
 
 

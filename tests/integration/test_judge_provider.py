@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from analysis_harness import run_to_verdict
+from analysis_harness import no_secrets, run_to_verdict
 from prometheus_server import KnownPrometheus
 
 from canary.api.analysis import AnalysisPhase, AnalysisRun
@@ -17,10 +17,6 @@ def arm_requests(hash_: str, codes: str = "") -> str:
     """This minute's requests of one arm (only those whose code matches `codes`, if given)."""
     code = f', code=~"{codes}"' if codes else ""
     return f'sum(increase(http_requests_total{{service="checkout", rollouts_pod_template_hash="{hash_}"{code}}}[1m]))'
-
-
-def no_secrets(namespace: str, name: str, key: str) -> str:
-    raise KeyError(name)
 
 
 def start(known: KnownPrometheus) -> datetime:

@@ -3,49 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
-import yaml
-from analysis_harness import run_to_verdict
+from analysis_harness import no_secrets, run_to_verdict, template_run
 from prometheus_server import KnownPrometheus
 
-from canary.analysis.args import build_run_spec
-from canary.api.analysis import AnalysisPhase, AnalysisRun, AnalysisTemplate
-from canary.api.rollout import Rollout, RolloutAnalysis
+from canary.api.analysis import AnalysisPhase, AnalysisRun
 
 pytestmark = pytest.mark.prometheus
-
-TEMPLATES = Path(__file__).resolve().parents[2] / "analysis-templates"
-ROLLOUT = Rollout.model_validate(
-    {
-        "metadata": {"name": "checkout", "namespace": "shop"},
-        "spec": {"workloadRef": {"name": "checkout"}, "strategy": {"canary": {}}},
-    }
-)
-
-
-def no_secrets(namespace: str, name: str, key: str) -> str:
-    raise KeyError(name)
 
 
 def run_template(name: str, canary_hash: str, address: str, start: datetime) -> AnalysisRun:
     """Run `analysis-templates/<name>.yaml` for `canary_hash` to its verdict, on a virtual clock."""
-    template = AnalysisTemplate.model_validate(yaml.safe_load((TEMPLATES / f"{name}.yaml").read_text()))
-    analysis = RolloutAnalysis.model_validate(
-        {
-            "templates": [{"templateName": name}],
-            "args": [
-                {"name": "service", "value": "checkout"},
-                {"name": "prometheus-address", "value": address},
-            ],
-        }
-    )
-    spec = build_run_spec([template], analysis, ROLLOUT, stable_hash="stable1", canary_hash=canary_hash)
-    run = AnalysisRun.model_validate(
-        {"metadata": {"name": f"{name}-run", "namespace": "shop"}, "spec": spec.to_wire()}
-    )
-    return run_to_verdict(run, start, no_secrets)
+    return run_to_verdict(template_run(name, canary_hash, address), start, no_secrets)
 
 
 def measurements(run: AnalysisRun) -> list[tuple[str, float]]:

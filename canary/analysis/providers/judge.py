@@ -155,9 +155,7 @@ def samples(result: list[Any]) -> tuple[float, ...]:
 
 def counts(results: Mapping[str, list[Any]], arm: str) -> tuple[int, int]:
     """(events, total) of one arm, whole numbers, from its `queries` and `totals` results."""
-    pair = (_count(results, f"queries.{arm}"), _count(results, f"totals.{arm}"))
-    # increase() extrapolates to fractions; the counts test needs whole events and requests.
-    whole_events, whole_total = round(pair[0]), round(pair[1])
+    whole_events, whole_total = _count(results, f"queries.{arm}"), _count(results, f"totals.{arm}")
     if whole_events > whole_total:
         raise MeasurementError(
             f"queries.{arm} counted {whole_events} events but totals.{arm} only {whole_total} requests; "
@@ -166,15 +164,16 @@ def counts(results: Mapping[str, list[Any]], arm: str) -> tuple[int, int]:
     return whole_events, whole_total
 
 
-def _count(results: Mapping[str, list[Any]], field: str) -> float:
+def _count(results: Mapping[str, list[Any]], field: str) -> int:
     value = prometheus.value_of(results[field])
     if isinstance(value, list):
         raise MeasurementError(
             f"{field} returned {len(value)} series; a count judge needs one number: wrap it in sum(...)"
         )
-    if not isinstance(value, float | int) or not math.isfinite(value) or value < 0:
+    # increase() extrapolates to fractions (and a difference of two may be -1e-12): whole counts.
+    if not isinstance(value, float | int) or not math.isfinite(value) or round(value) < 0:
         raise MeasurementError(f"{field} must return a finite count >= 0, got {value}")
-    return float(value)
+    return round(value)
 
 
 def summary(evidence: Mapping[str, float]) -> str:
