@@ -1,5 +1,8 @@
 """`canary demo`: a good release promoted step by step, then a bad one caught by analysis and aborted.
 
+The bad release fails 4% of requests against stable's 1%: a threshold of the usual 5% would let it
+through; the sequential error-rate judge (analysis-templates/error-rate-sequential.yaml) catches it.
+
 Runs the real engine on the in-memory cluster with a simulated workload: no cluster needed. `--fast`
 runs on the virtual clock as fast as the machine goes; the default pace is slowed to be watchable.
 """
@@ -16,6 +19,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from canary.analysis.providers.base import Provider
+from canary.analysis.providers.judge import JudgeMetricProvider
 from canary.api.analysis import AnalysisTemplate
 from canary.api.rollout import Rollout
 from canary.cli.output import quiet_library_logs
@@ -49,7 +54,9 @@ spec:
       steps:
       - setWeight: 20
       - pause: {duration: 30s}
-      - analysis: {templates: [{templateName: error-rate}]}
+      - analysis:
+          templates: [{templateName: error-rate-sequential}]
+          args: [{name: service, value: checkout}]
       - setWeight: 50
       - pause: {duration: 30s}
       - setWeight: 80
@@ -59,25 +66,41 @@ spec:
 _TEMPLATE = """
 apiVersion: canary.dev/v1alpha1
 kind: AnalysisTemplate
-metadata: {name: error-rate, namespace: demo}
+metadata: {name: error-rate-sequential, namespace: demo}
 spec:
-  args: [{name: canary-hash}]
+  args: [{name: service}, {name: namespace}, {name: stable-hash}, {name: canary-hash}]
   metrics:
-  - name: error-rate
+  - name: error-rate-sequential
     interval: 10s
-    count: 4
-    failureLimit: 1
-    successCondition: result < 0.05
+    count: 6
+    inconclusiveLimit: 1
     provider:
-      prometheus:
+      judge:
+        kind: sequential-counts
         address: http://prometheus.demo:9090
-        query: >-
-          sum(rate(http_requests_total{rollouts_pod_template_hash="{{args.canary-hash}}",code=~"5.."}[30s]))
-          / sum(rate(http_requests_total{rollouts_pod_template_hash="{{args.canary-hash}}"}[30s]))
+        config: {alpha: 0.05}
+        queries:
+          stable: |
+            sum(increase(http_requests_total{namespace="{{args.namespace}}", service="{{args.service}}",
+                rollouts_pod_template_hash="{{args.stable-hash}}", code=~"5.."}[10s])) or vector(0)
+          canary: |
+            sum(increase(http_requests_total{namespace="{{args.namespace}}", service="{{args.service}}",
+                rollouts_pod_template_hash="{{args.canary-hash}}", code=~"5.."}[10s])) or vector(0)
+        totals:
+          stable: |
+            sum(increase(http_requests_total{namespace="{{args.namespace}}", service="{{args.service}}",
+                rollouts_pod_template_hash="{{args.stable-hash}}"}[10s]))
+          canary: |
+            sum(increase(http_requests_total{namespace="{{args.namespace}}", service="{{args.service}}",
+                rollouts_pod_template_hash="{{args.canary-hash}}"}[10s]))
 """
+"""analysis-templates/error-rate-sequential.yaml at the demo's pace: 10 s intervals (and windows)
+instead of 1 min (tests/unit/cli/test_demo.py keeps the queries the same otherwise)."""
 
 GOOD = Behaviour(error_rate=0.01, latency_median_ms=40, latency_p99_ms=150)
-BAD = Behaviour(error_rate=0.25, latency_median_ms=90, latency_p99_ms=600)
+BAD = Behaviour(error_rate=0.04, latency_median_ms=90, latency_p99_ms=600)
+"""Four times stable's errors, yet under the 5% a threshold condition typically allows: the
+sequential judge tells it from stable's 1%."""
 
 
 def register(verbs: Any) -> None:
@@ -94,9 +117,12 @@ def register(verbs: Any) -> None:
 def build_simulation(seed: int) -> Simulation:
     clock = ManualClock()
     workload = Workload(request_rate=200.0, default=GOOD, seed=seed)
-    cluster = MemoryCluster(
-        clock, pods=ready_after(4.0), providers={"prometheus": SimulatedPrometheus(workload)}
-    )
+    prometheus = SimulatedPrometheus(workload)
+    providers: dict[str, Provider] = {
+        "prometheus": prometheus,
+        "judge": JudgeMetricProvider(query=prometheus.query),
+    }
+    cluster = MemoryCluster(clock, pods=ready_after(4.0), providers=providers)
     cluster.create(AnalysisTemplate.model_validate(yaml.safe_load(_TEMPLATE)))
     cluster.create(Rollout.model_validate(yaml.safe_load(_ROLLOUT)))
     for service in ("checkout-canary", "checkout-stable"):
@@ -195,7 +221,7 @@ def _play(args: argparse.Namespace) -> int:
         promoted = show.run_until(
             lambda r: r.status.stable_rs == good and r.status.phase == "Healthy", live, 900
         )
-        console.print("[bold]release checkout:1.2 (broken: 25% errors)[/bold]")
+        console.print("[bold]release checkout:1.2 (broken: 4% errors, under a 5% threshold)[/bold]")
         _release(sim, "checkout:1.2", BAD)
         aborted = show.run_until(lambda r: r.status.abort and r.status.phase == "Degraded", live, 900)
     finally:

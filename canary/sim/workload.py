@@ -3,7 +3,9 @@
 Seeded, so a simulation replays exactly. Requests are split between revisions by the in-memory
 cluster's traffic split; counters accumulate per revision like Prometheus counters, and
 `SimulatedPrometheus` answers analysis queries from them, finding the revision by the
-pod-template hash written in the query (templates pass `{{args.canary-hash}}`).
+pod-template hash written in the query (templates pass `{{args.canary-hash}}`). It serves both the
+`prometheus` provider (a value per query) and the `judge` provider's queries (raw instant-query
+results, as `JudgeMetricProvider(query=...)` reads them).
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from canary.analysis.providers.base import MeasureContext, MeasurementError, ProviderResult, Reading
-from canary.api.analysis import Metric
+from canary.api.analysis import Metric, PrometheusProvider
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class Workload:
 
 _WINDOW = re.compile(r"\[(\d+)([smh])\]")
 _QUANTILE = re.compile(r"histogram_quantile\(\s*([0-9.]+)")
+_SERVER_ERRORS = re.compile(r'code\s*=~\s*"5')
 
 
 class SimulatedPrometheus:
@@ -103,19 +107,39 @@ class SimulatedPrometheus:
         if config is None:
             raise MeasurementError(f"metric '{metric.name}' has no prometheus provider")
         query = config.query
-        revision = next((h for h in self.workload.revisions() if h in query), None)
+        revision = self._revision(query)
         if revision is None:
             raise MeasurementError(f"no traffic recorded yet for the revision in query: {query}")
-        match = _WINDOW.search(query)
-        seconds = float(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)] if match else 60.0
+        seconds = _window_seconds(query)
         requests, errors, latencies = self.workload.window(revision, seconds)
         if requests == 0:
             raise MeasurementError(f"revision {revision} served no requests in the last {seconds:.0f} s")
         quantile = _QUANTILE.search(query)
         if quantile:
             value = float(np.quantile(latencies, float(quantile.group(1)))) / 1000 if latencies else 0.0
-        elif re.search(r'code\s*=~\s*"5', query):
+        elif _SERVER_ERRORS.search(query):
             value = errors / requests
         else:
             value = requests / seconds
         return Reading(value=round(value, 6), metadata={"revision": revision, "requests": str(requests)})
+
+    def query(self, config: PrometheusProvider, promql: str, at: float) -> list[Any]:
+        """An instant query's `data.result` for the judge provider: the revision's 5xx responses
+        (a query with `code=~"5..`) or requests over the query's window, as one series; no series
+        for a revision that served nothing, unless the query ends `or vector(0)`."""
+        revision = self._revision(promql)
+        requests, errors, _ = (
+            self.workload.window(revision, _window_seconds(promql)) if revision else (0, 0, [])
+        )
+        if requests == 0 and "or vector(0)" not in promql:
+            return []
+        count = errors if _SERVER_ERRORS.search(promql) else requests
+        return [{"metric": {}, "value": [at, str(count)]}]
+
+    def _revision(self, query: str) -> str | None:
+        return next((h for h in self.workload.revisions() if h in query), None)
+
+
+def _window_seconds(query: str) -> float:
+    match = _WINDOW.search(query)
+    return float(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)] if match else 60.0

@@ -1,10 +1,23 @@
-"""`canary demo --fast`: one promotion and one abort, on the virtual clock, in seconds."""
+"""`canary demo --fast`: one promotion and one abort, on the virtual clock, in seconds; the abort is
+the sequential error-rate judge's, with its evidence in the verdict line."""
 
 import time
+from pathlib import Path
 
 import pytest
+import yaml
 
+from canary.api.analysis import AnalysisTemplate
+from canary.cli import commands_demo
 from canary.cli.main import main
+
+SHIPPED = Path(__file__).resolve().parents[3] / "analysis-templates/error-rate-sequential.yaml"
+
+
+def judge_queries(template: AnalysisTemplate) -> list[str]:
+    judge = template.spec.metrics[0].provider.judge
+    assert judge is not None and judge.totals is not None
+    return [judge.queries.stable, judge.queries.canary, judge.totals.stable, judge.totals.canary]
 
 
 def test_demo_fast_promotes_the_good_release_and_aborts_the_bad_one(
@@ -20,3 +33,21 @@ def test_demo_fast_promotes_the_good_release_and_aborts_the_bad_one(
     assert "AnalysisRunFailed" in out
     assert "checkout:1.1 promoted; checkout:1.2 aborted, traffic to stable 100%" in out
     assert elapsed < 10
+
+
+def test_the_bad_release_is_caught_by_the_sequential_judge_showing_its_evidence(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    main(["demo", "--fast"])
+    out = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
+    verdict = out[out.index("AnalysisRunFailed") : out.index("RolloutAborted")]
+    assert "'error-rate-sequential' Failed" in verdict
+    assert "sequential-counts: fail (e_value=" in verdict
+    assert "p_value=" in verdict
+
+
+def test_the_demo_judges_with_the_shipped_templates_queries_at_its_own_pace() -> None:
+    demo = AnalysisTemplate.model_validate(yaml.safe_load(commands_demo._TEMPLATE))
+    shipped = AnalysisTemplate.model_validate(yaml.safe_load(SHIPPED.read_text()))
+    at_demo_pace = [q.replace("[1m]", "[10s]") for q in judge_queries(shipped)]
+    assert judge_queries(demo) == at_demo_pace
