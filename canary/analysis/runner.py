@@ -126,6 +126,7 @@ def _outcome(
             value=conditions.describe(result.value) if not isinstance(result.value, str) else result.value,
             metadata=result.metadata,
             invalid_spec=assessment.invalid_spec,
+            judge_state=result.judge_state,
         )
     if isinstance(result, InFlight):
         return executor.MeasurementOutcome(

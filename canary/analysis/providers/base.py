@@ -35,8 +35,11 @@ class InvalidSpecError(MeasurementError):
 
 @dataclass(frozen=True)
 class Reading:
+    """A measured value the metric's conditions will judge (a judge's evidence carries its state)."""
+
     value: MeasuredValue
     metadata: Mapping[str, str] = field(default_factory=dict)
+    judge_state: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

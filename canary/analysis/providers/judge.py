@@ -4,7 +4,9 @@ Each measurement queries both arms (same Prometheus, same instant) for *this int
 hands it to `judges.judge` together with the state the judge kept from the previous measurement
 (`MetricResult.judgeState`), so a sequential test survives a controller restart. The judge's verdict
 becomes the measurement's phase (pass: Successful, fail: Failed, inconclusive and nodata:
-Inconclusive), its evidence the measurement's value (JSON).
+Inconclusive), its evidence the measurement's value (JSON). A metric with a `successCondition` or
+`failureCondition` is judged by those conditions instead, over `result` = the evidence plus
+`result.verdict`, so a template can set its own tolerance on the judge's estimate.
 
 What the queries return, by judge kind:
 
@@ -35,6 +37,7 @@ from canary.analysis.providers.base import (
     MeasureContext,
     MeasurementError,
     ProviderResult,
+    Reading,
     Verdict,
 )
 from canary.api.analysis import (
@@ -101,6 +104,10 @@ class JudgeMetricProvider:
             )
         observation = observe(config.kind, results)
         outcome = self._judge(config.kind, config.config, observation, context.judge_state)
+        if metric.success_condition or metric.failure_condition:
+            # The metric's own conditions decide, over the verdict and the evidence, e.g.
+            # `result.verdict != "fail" || result.estimate < 1.2` to tolerate a small regression.
+            return Reading({"verdict": outcome.verdict, **outcome.evidence}, judge_state=outcome.state)
         return Verdict(
             VERDICT_PHASES[outcome.verdict],
             f"{config.kind}: {outcome.verdict}{summary(outcome.evidence)}",

@@ -218,3 +218,17 @@ def test_the_runner_ends_a_metric_with_a_bad_judge_config_as_invalid_spec() -> N
     assert metric_result.phase == AnalysisPhase.ERROR
     assert metric_result.message.startswith("InvalidSpec: metric 'errors' judge sequential-counts: config:")
     assert result.run.status.phase == AnalysisPhase.ERROR
+
+
+def test_success_condition_judges_the_evidence_instead_of_the_verdict() -> None:
+    # The counts judge fails a 20x error ratio; this metric tolerates anything under 50x.
+    lenient = metric(config={}).model_copy(update={"success_condition": "result.estimate < 50.0"})
+    run = AnalysisRun.model_validate(
+        {"metadata": {"name": "run", "namespace": "shop"}, "spec": {"metrics": [lenient.to_wire()]}}
+    )
+    provider = JudgeMetricProvider(query=counted(("3", "600"), ("60", "600")))
+    advanced = runner.advance(run, now=NOW, providers={"judge": provider}, read_secret=lambda *_: "")
+    result = advanced.run.status.metric_results[0]
+    assert result.measurements[-1].phase == AnalysisPhase.SUCCESSFUL
+    assert '"verdict": "fail"' in (result.measurements[-1].value or "")
+    assert result.judge_state is not None and result.judge_state["errors_canary"] == 60
