@@ -8,6 +8,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from canary.analysis.lint import judge_config_problems
 from canary.api import crd
 from canary.api.documents import Document, load_file, load_text
 from canary.api.lint import lint_documents
@@ -51,6 +52,8 @@ def run_lint(args: argparse.Namespace) -> int:
     for path in _expand(args.files):
         documents += load_text(sys.stdin.read(), "<stdin>") if str(path) == "-" else load_file(path)
     report = lint_documents(documents)
+    for document in documents:
+        report[document.source] += judge_config_problems(document)
     failed = 0
     for source, problems in report.items():
         for problem in problems:

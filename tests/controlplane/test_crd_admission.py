@@ -46,6 +46,7 @@ NOT_SERVED = {"argo-api-version", "unknown-kind"}  # 404: no such resource on th
 NOT_AN_OBJECT = {"empty-file", "not-a-mapping", "yaml-syntax-error"}  # never leaves the client
 SEMANTIC_ONLY = {  # the schema admits them; canary lint (and the controller's InvalidSpec) rejects them
     "analysis-step-missing-template-arg",
+    "template-judge-config-misspelt",
     "bad-max-surge",
     "bad-pause-duration",
     "empty-step",

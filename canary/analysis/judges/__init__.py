@@ -58,7 +58,7 @@ from canary.analysis.judges import sequential_counts as sc
 from canary.analysis.judges import sequential_location as sl
 from canary.analysis.judges import sequential_tail as st
 
-__all__ = ["KINDS", "ArmObservation", "JudgeConfigError", "JudgeResult", "judge"]
+__all__ = ["KINDS", "ArmObservation", "JudgeConfigError", "JudgeResult", "judge", "validate_config"]
 
 Kind = Literal["mann-whitney", "sequential-counts", "sequential-location", "sequential-tail"]
 KINDS: tuple[str, ...] = ("mann-whitney", "sequential-counts", "sequential-location", "sequential-tail")
@@ -133,6 +133,14 @@ def _num(config: Mapping[str, Any], key: str) -> None:
 
 def _f(v: float) -> float:
     return float(v) if math.isfinite(v) else (math.inf if v > 0 else -math.inf if v < 0 else math.nan)
+
+
+def validate_config(kind: str, config: Mapping[str, Any]) -> None:
+    """Raise :class:`JudgeConfigError` if `config` is not a valid configuration of `kind`.
+
+    Judging an empty interval with no state validates exactly what `judge` would, and has no effect.
+    """
+    judge(kind, config, ArmObservation(), None)
 
 
 def judge(

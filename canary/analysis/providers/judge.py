@@ -116,9 +116,8 @@ class JudgeMetricProvider:
         )
 
     def _check_config(self, metric: str, config: JudgeProvider) -> None:
-        # The judge validates its own config; asking it with no data and no state changes nothing.
         try:
-            self._judge(config.kind, config.config, judges.ArmObservation(), None)
+            judges.validate_config(config.kind, config.config)
         except judges.JudgeConfigError as error:
             raise InvalidSpecError(f"metric '{metric}' judge {config.kind}: config: {error}") from None
 
