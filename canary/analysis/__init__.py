@@ -6,4 +6,5 @@
     runner.py      the shell: advance(run, now=, providers=, read_secret=) takes what is due, records it
     providers/     one module per provider kind behind providers/base.Provider; registry.default_registry
     judges/        statistical comparison of canary against stable (used by providers/judge.py)
+    lint.py        lint rules that need the engine itself (judge configs checked by their judge)
 """
