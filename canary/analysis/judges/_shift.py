@@ -21,12 +21,12 @@ _Ranks = tuple[IntArray, IntArray, FloatArray, FloatArray, FloatArray]
 #: Metrics with at most this many (canary x stable) pairs get exact order statistics of the
 #: pairwise differences; larger ones use the root-finding path (see `shift_test`).
 EXACT_MAX_PAIRS = 250_000
-#: Canary quantile points used by the root-finding path's pair count (midpoint rule).
+#: Canary quantile points and control knots of the root-finding path's pair count.
 COMPRESSED_POINTS = 256
 #: Relative tolerance (of the row's data range) at which root finding stops.
 ROOT_RTOL = 1e-12
-#: Root finding also stops once its bracket holds at most this share of sigma_U pairs;
-#: the interval's half-width is about z_q sigma_U pairs, so the end moves < 1e-4 of it.
+#: Root finding also stops once its bracket holds at most this share of sigma_U pairs (or
+#: a few steps of the count); the interval's half-width is about z_q sigma_U pairs.
 COUNT_RTOL = 2e-4
 #: Rows sorted and ranked together (their merge stays in cache), and threads doing so.
 ROW_CHUNK = 32
@@ -342,10 +342,15 @@ def shift_test(
     data). ``sigma`` keeps the within-arm tie term only: ties across arms exist at
     isolated ``d`` and do not move the ends otherwise. For ``mn <= EXACT_MAX_PAIRS`` the
     differences are formed and partitioned (exact); above that, each order statistic is
-    found by Illinois root finding on the pair count, with the canary arm summarised by
-    ``COMPRESSED_POINTS`` quantiles (midpoint rule). The error of that path is far below the
-    interval's width (checked against the exact path in the tests), like R's
-    ``wilcox.test``, whose root finder stops at an absolute tolerance of 1e-4.
+    found by Illinois root finding on an approximate pair count (canary summarised by
+    ``COMPRESSED_POINTS`` weighted quantiles, control by as many knots of its rank function,
+    see :class:`_PairCount`). Its error is within 0.5% of the interval's width (about 0.2%
+    seen at 10,000 per arm; tested against the exact order statistics), and discrete data,
+    whose ends sit on a lattice, get the exact lattice values (tested). R's
+    ``wilcox.test`` likewise root-finds, to an absolute tolerance of 1e-4.
+
+    U, the p-value and the tie terms are exact at every size: both arms are sorted and
+    merged in linear time. Rows are processed in chunks on ``SORT_THREADS`` threads.
     """
     xs = _own_rows(canary, overwrite_input)
     ys = _own_rows(stable, overwrite_input)
@@ -389,7 +394,10 @@ def shift_test(
             nx=nx[big],
             ny=ny[big],
             targets=targets,
-            count_tol=np.maximum(COUNT_RTOL * sigma_ci[big], 1.0),
+            # A few of the count's smallest steps (a canary point's weight) at least.
+            count_tol=np.maximum(
+                COUNT_RTOL * sigma_ci[big], 4.0 * np.maximum(m[big] / COMPRESSED_POINTS, 1.0)
+            ),
         )
         lo[big], hi[big] = found[:, 0], found[:, 1]
         est[big] = found[:, 2]

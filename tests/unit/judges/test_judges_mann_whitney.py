@@ -194,3 +194,54 @@ def test_half_nodata_zeroes_the_score() -> None:
 def test_invalid_direction_names_the_field_and_allowed_values() -> None:
     with pytest.raises(ValueError, match=r"direction must be one of \('increase', 'decrease', 'either'\)"):
         mw.classify([[1.0]], [[1.0]], [_spec(direction="up")])
+
+
+def _exact_order_stat(x: np.ndarray, y: np.ndarray, rank: float) -> float:
+    """Independent check for large arms: bisect on the exact count #{x - y <= d} (no m*n array)."""
+    ys = np.sort(y)
+    lo, hi = float(x.min() - ys[-1]) - 1e-9, float(x.max() - ys[0])
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if not lo < mid < hi:
+            break
+        if np.sum(ys.size - np.searchsorted(ys, x - mid, side="left")) >= rank:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def test_large_arm_interval_is_within_half_a_percent_of_its_width_of_the_exact_ends() -> None:
+    rng = np.random.default_rng(8)
+    x, y = rng.lognormal(0.02, 0.5, 10_000), rng.lognormal(0.0, 0.5, 8_000)
+    res = _shift.shift_test(y[None, :], x[None, :])
+    m, n = x.size, y.size
+    sigma = np.sqrt(m * n * (m + n + 1) / 12.0)
+    r_low, r_high = _shift._ci_ranks(np.array([m * n * 1.0]), np.array([sigma]), 0.98)
+    lo, hi = _exact_order_stat(x, y, r_low[0]), _exact_order_stat(x, y, r_high[0])
+    med = 0.5 * (_exact_order_stat(x, y, m * n / 2) + _exact_order_stat(x, y, m * n / 2 + 1))
+    # Tolerance: the documented 0.5% of the width (about 0.2% is typical at this size).
+    got = np.array([res.ci_low[0], res.ci_high[0], res.estimate[0]])
+    assert np.all(np.abs(got - [lo, hi, med]) < 0.005 * (hi - lo))
+
+
+def test_large_discrete_arms_get_the_exact_lattice_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(9)
+    x = rng.poisson(31.0, size=(2, 2000)).astype(float)
+    y = rng.poisson(30.0, size=(2, 1500)).astype(float)
+    exact = _shift.shift_test(y, x)
+    monkeypatch.setattr(_shift, "EXACT_MAX_PAIRS", 0)
+    approx = _shift.shift_test(y, x)
+    for field in ("estimate", "ci_low", "ci_high"):
+        np.testing.assert_allclose(getattr(approx, field), getattr(exact, field), atol=1e-9)
+
+
+def test_u_and_pvalue_match_scipy_on_many_rows_with_and_without_ties() -> None:
+    rng = np.random.default_rng(10)
+    x = np.vstack([rng.normal(0.1, 1, (40, 300)), rng.integers(0, 9, (40, 300)).astype(float)])
+    y = np.vstack([rng.normal(0.0, 1, (40, 250)), rng.integers(0, 8, (40, 250)).astype(float)])
+    res = _shift.shift_test(y, x)
+    # Source: scipy.stats.mannwhitneyu, row by row (rows span several sorting chunks).
+    ref = stats.mannwhitneyu(x, y, axis=1, method="asymptotic", use_continuity=True)
+    np.testing.assert_allclose(res.statistic, ref.statistic, atol=1e-9)
+    np.testing.assert_allclose(res.pvalue, ref.pvalue, rtol=1e-12)
