@@ -12,7 +12,6 @@ what the cluster must look like for the step it stopped at.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,26 +25,18 @@ from canary.api.rollout import (
     RolloutAnalysisRunStatus,
     RolloutStatus,
 )
-from canary.engine import analysis_runs, targets
+from canary.engine import analysis_runs, converge
 from canary.engine import status as status_of
 from canary.engine import steps as step_list
 from canary.engine.actions import (
     Action,
     CreateAnalysisRun,
-    CreateReplicaSet,
-    DeleteAnalysisRun,
-    DeleteReplicaSet,
     PodHash,
-    RestartPods,
-    ScaleReplicaSet,
-    SetScaleDownDeadline,
-    SetServiceSelector,
-    SetTrafficWeight,
-    TerminateAnalysisRun,
     ordered,
 )
+from canary.engine.context import DecisionContext
 from canary.engine.hashing import HASH_LABEL, pod_template_hash
-from canary.engine.observed import Observed, ReplicaSetView
+from canary.engine.observed import Observed
 from canary.engine.progress import Progress
 
 
@@ -63,42 +54,6 @@ class Decision:
     requeue_after: float | None
 
 
-@dataclass(frozen=True)
-class _Context:
-    rollout: Rollout
-    observed: Observed
-    now: datetime
-    template: Mapping[str, Any]
-
-    @property
-    def steps(self) -> list[CanaryStep]:
-        return self.rollout.spec.strategy.canary.steps
-
-    def sides(self, progress: Progress) -> targets.Sides:
-        others = [
-            rs
-            for rs in self.observed.replica_sets
-            if rs.pod_template_hash not in (progress.canary, progress.stable)
-        ]
-        canary = None if progress.complete else self.observed.replica_set(progress.canary)
-        return targets.Sides(canary, self.observed.replica_set(progress.stable), others)
-
-    def applied_weight(self, progress: Progress) -> int:
-        weights = self.rollout.status.canary.weights
-        if weights is None or weights.canary.pod_template_hash != progress.canary:
-            return 0
-        return weights.canary.weight
-
-    def plan(self, progress: Progress, index: int) -> targets.Plan:
-        return targets.plan_step(
-            self.rollout,
-            index,
-            self.sides(progress),
-            self.applied_weight(progress),
-            self.observed.router_weight,
-        )
-
-
 def decide(rollout: Rollout, observed: Observed, now: datetime) -> Decision:
     """The next status and actions for `rollout` (see the module docstring)."""
     template = rollout.spec.template if rollout.spec.template is not None else observed.workload_template
@@ -114,13 +69,13 @@ def decide(rollout: Rollout, observed: Observed, now: datetime) -> Decision:
     )
     if problems:
         return _invalid(rollout, now, problems)
-    context = _Context(rollout, observed, now, template)
+    context = DecisionContext(rollout, observed, now, template)
     progress = _start(rollout, stable, canary)
     progress, run_actions, waits = _advance(context, progress)
     progress, deadline = status_of.progress_deadline(
         rollout, observed, progress, context.sides(progress), now
     )
-    actions, converge_waits, weight = _converge(context, progress)
+    actions, converge_waits, weight = converge.converge(context, progress)
     status = status_of.build(
         rollout, observed, progress, sides=context.sides(progress), weight=weight, deadline=deadline, now=now
     )
@@ -170,17 +125,14 @@ def _start(rollout: Rollout, stable: PodHash, canary: PodHash) -> Progress:
     return Progress.from_status(rollout.status, stable, canary)
 
 
-_Waits = list[float | None]
-
-
-def _advance(context: _Context, progress: Progress) -> tuple[Progress, list[Action], _Waits]:
+def _advance(context: DecisionContext, progress: Progress) -> tuple[Progress, list[Action], converge.Waits]:
     """Move the step machine as far as the cluster allows; promote at the end."""
     if progress.complete:
         return progress, [], []
     if progress.promote_full:
         progress = replace(progress, step_index=len(context.steps))
     actions: list[Action] = []
-    waits: _Waits = []
+    waits: converge.Waits = []
     if not progress.abort:
         progress, actions = _background_analysis(context, progress)
     if not progress.abort and not progress.promote_full:
@@ -192,7 +144,7 @@ def _advance(context: _Context, progress: Progress) -> tuple[Progress, list[Acti
     return progress, actions, waits
 
 
-def _walk(context: _Context, progress: Progress) -> tuple[Progress, list[Action], _Waits]:
+def _walk(context: DecisionContext, progress: Progress) -> tuple[Progress, list[Action], converge.Waits]:
     actions: list[Action] = []
     while progress.step_index < len(context.steps) and not progress.abort:
         if context.rollout.spec.paused or progress.paused_for(PauseReason.INCONCLUSIVE_ANALYSIS):
@@ -214,7 +166,9 @@ def _walk(context: _Context, progress: Progress) -> tuple[Progress, list[Action]
     return progress, actions, []
 
 
-def _pause_step(context: _Context, progress: Progress, step: CanaryStep) -> tuple[Progress, float | None]:
+def _pause_step(
+    context: DecisionContext, progress: Progress, step: CanaryStep
+) -> tuple[Progress, float | None]:
     """The pause after `step` ends: seconds left (0 = until promoted), None once it is over."""
     progress = progress.with_pause(PauseReason.CANARY_PAUSE_STEP, context.now)
     seconds = step_list.pause_seconds(step)
@@ -229,7 +183,7 @@ def _pause_step(context: _Context, progress: Progress, step: CanaryStep) -> tupl
 
 
 def _analysis_step(
-    context: _Context, progress: Progress, analysis: RolloutAnalysis, index: int
+    context: DecisionContext, progress: Progress, analysis: RolloutAnalysis, index: int
 ) -> tuple[Progress, list[Action], bool]:
     record = progress.step_run or _adopted(context, progress, "step", index)
     run = context.observed.analysis_run(record.name) if record else None
@@ -258,7 +212,7 @@ def _analysis_step(
     return progress, actions, False
 
 
-def _background_analysis(context: _Context, progress: Progress) -> tuple[Progress, list[Action]]:
+def _background_analysis(context: DecisionContext, progress: Progress) -> tuple[Progress, list[Action]]:
     analysis = context.rollout.spec.strategy.canary.analysis
     if analysis is None or progress.step_index < (analysis.starting_step or 0):
         return progress, []
@@ -295,7 +249,7 @@ def _background_analysis(context: _Context, progress: Progress) -> tuple[Progres
 
 
 def _adopted(
-    context: _Context, progress: Progress, kind: analysis_runs.RunKind, index: int
+    context: DecisionContext, progress: Progress, kind: analysis_runs.RunKind, index: int
 ) -> RolloutAnalysisRunStatus | None:
     """The record of a run created for this step whose status write was lost (a crash in between),
     so that the step does not start a second run."""
@@ -319,7 +273,7 @@ def _verdict_message(name: str, phase: AnalysisPhase, run: Any) -> str:
 
 
 def _create_run(
-    context: _Context,
+    context: DecisionContext,
     progress: Progress,
     analysis: RolloutAnalysis,
     *,
@@ -339,156 +293,3 @@ def _create_run(
         now=context.now,
     )
     return CreateAnalysisRun(run)
-
-
-def _converge(context: _Context, progress: Progress) -> tuple[list[Action], _Waits, int]:
-    """Actions that make pods, Services, traffic and runs match `progress`, and the weight routed."""
-    rollout = context.rollout
-    canary_strategy = rollout.spec.strategy.canary
-    routed = canary_strategy.traffic_routing is not None
-    sides = context.sides(progress)
-    waits: _Waits = []
-    if progress.complete:
-        canary_count, stable_count, weight = 0, rollout.spec.replicas, 0
-    elif progress.abort:
-        canary_count, wait = _aborted_canary_count(context, progress, sides)
-        stable_count, weight = rollout.spec.replicas, 0
-        waits.append(wait)
-    else:
-        plan = context.plan(progress, progress.step_index)
-        canary_count, stable_count, weight = plan.canary_replicas, plan.stable_replicas, plan.weight
-    actions: list[Action] = []
-    actions += _replica_set(context, progress.stable, sides.stable, stable_count)
-    if not progress.complete:
-        actions += _replica_set(context, progress.canary, sides.canary, canary_count)
-    spare = _spare_available(context, sides, canary_count, stable_count)
-    older, older_waits = _older_replica_sets(context, sides.others, routed, None if progress.abort else spare)
-    actions += older
-    waits += older_waits
-    canary_target = progress.stable if progress.complete or progress.abort else progress.canary
-    for service, pod_hash in (
-        (canary_strategy.stable_service, progress.stable),
-        (canary_strategy.canary_service, canary_target),
-    ):
-        if service:
-            actions.append(SetServiceSelector(service, pod_hash))
-    if routed:
-        actions.append(SetTrafficWeight(weight, progress.stable, canary_target))
-    actions += _settle_runs(context, progress)
-    actions += _restarts(context)
-    if not routed:
-        weight = 0 if progress.complete else targets.pod_share(sides)
-    return actions, waits, weight
-
-
-def _restarts(context: _Context) -> list[Action]:
-    """spec.restartAt: every ReplicaSet with pods restarts them once, when the time has come."""
-    restart_at = context.rollout.spec.restart_at
-    if restart_at is None or restart_at > context.now:
-        return []
-    return [
-        RestartPods(rs.pod_template_hash, restart_at)
-        for rs in context.observed.replica_sets
-        if rs.replicas > 0 and (rs.restarted_at is None or rs.restarted_at < restart_at)
-    ]
-
-
-def _aborted_canary_count(
-    context: _Context, progress: Progress, sides: targets.Sides
-) -> tuple[int, float | None]:
-    """After an abort the canary keeps its pods for abortScaleDownDelaySeconds (0 = for good) with a
-    router, so a retry finds them warm; without one its pods carry traffic and must go at once."""
-    strategy = context.rollout.spec.strategy.canary
-    current = sides.canary.replicas if sides.canary else 0
-    delay = strategy.abort_scale_down_delay_seconds
-    if strategy.traffic_routing is None or current == 0:
-        return 0, None
-    if delay == 0:
-        return current, None
-    aborted_at = progress.aborted_at or context.now
-    left = (aborted_at + timedelta(seconds=delay) - context.now).total_seconds()
-    return (current, left) if left > 0 else (0, None)
-
-
-def _replica_set(
-    context: _Context, pod_hash: PodHash, seen: ReplicaSetView | None, replicas: int
-) -> list[Action]:
-    if seen is not None:
-        return [ScaleReplicaSet(pod_hash, replicas)]
-    if pod_hash != pod_template_hash(context.template):
-        return []  # a stable ReplicaSet that vanished cannot be rebuilt: its template is gone with it
-    revision = max((rs.revision for rs in context.observed.replica_sets), default=0) + 1
-    return [CreateReplicaSet(pod_hash, _labelled(context.template, pod_hash), replicas, revision)]
-
-
-def _labelled(template: Mapping[str, Any], pod_hash: PodHash) -> dict[str, Any]:
-    metadata = dict(template.get("metadata") or {})
-    labels = {**(metadata.get("labels") or {}), HASH_LABEL: pod_hash}
-    return {**template, "metadata": {**metadata, "labels": labels}}
-
-
-def _spare_available(context: _Context, sides: targets.Sides, canary_count: int, stable_count: int) -> int:
-    """Available pods that may still go this decision without breaking maxUnavailable."""
-    _, unavailable = targets.surge_and_unavailable(context.rollout)
-    lost = max(0, sides.canary_available() - canary_count) + max(0, sides.stable_available() - stable_count)
-    total = sides.canary_available() + sides.stable_available() + sum(rs.available for rs in sides.others)
-    return total - lost - (context.rollout.spec.replicas - unavailable)
-
-
-def _older_replica_sets(
-    context: _Context, others: Sequence[ReplicaSetView], routed: bool, spare: int | None
-) -> tuple[list[Action], _Waits]:
-    """Scale down revisions that are neither stable nor canary. With a router after
-    scaleDownDelaySeconds (traffic drains first); without one their pods carry traffic, so unready
-    pods go at once and available ones as far as `spare` allows (None: all at once, after an abort).
-    Trim the history."""
-    delay = context.rollout.spec.strategy.canary.scale_down_delay_seconds
-    actions: list[Action] = []
-    waits: _Waits = []
-    budget = spare
-    for rs in others:
-        if rs.replicas == 0:
-            continue
-        if not routed and budget is not None:
-            removable = min(rs.available, max(budget, 0))
-            budget -= removable
-            actions.append(ScaleReplicaSet(rs.pod_template_hash, rs.available - removable))
-            continue
-        if not routed or delay == 0:
-            actions.append(ScaleReplicaSet(rs.pod_template_hash, 0))
-            continue
-        deadline = rs.scale_down_deadline or context.now + timedelta(seconds=delay)
-        if rs.scale_down_deadline is None:
-            actions.append(SetScaleDownDeadline(rs.pod_template_hash, deadline))
-        left = (deadline - context.now).total_seconds()
-        if left > 0:
-            waits.append(left)
-        else:
-            actions.append(ScaleReplicaSet(rs.pod_template_hash, 0))
-    idle = sorted(
-        (rs for rs in others if rs.replicas == 0 and rs.available == 0),
-        key=lambda rs: rs.revision,
-        reverse=True,
-    )
-    limit = context.rollout.spec.revision_history_limit
-    actions += [DeleteReplicaSet(rs.pod_template_hash) for rs in idle[limit:]]
-    return actions, waits
-
-
-def _settle_runs(context: _Context, progress: Progress) -> list[Action]:
-    """Stop runs nobody waits for any more; trim finished runs to the history limits."""
-    live = not progress.complete and not progress.abort
-    wanted = {record.name for record in (progress.step_run, progress.background_run) if record and live}
-    actions: list[Action] = [
-        TerminateAnalysisRun(run.metadata.name)
-        for run in context.observed.analysis_runs
-        if run.metadata.name not in wanted
-        and not AnalysisPhase(run.status.phase).completed
-        and not run.spec.terminate
-    ]
-    shown = [record.name for record in (progress.step_run, progress.background_run) if record]
-    actions += [
-        DeleteAnalysisRun(name)
-        for name in analysis_runs.finished_runs_to_delete(context.rollout, context.observed, shown)
-    ]
-    return actions

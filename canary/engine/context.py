@@ -1,0 +1,51 @@
+"""The inputs of one decision, with the views of them that the step machine and convergence share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from canary.api.rollout import CanaryStep, Rollout
+from canary.engine import targets
+from canary.engine.observed import Observed
+from canary.engine.progress import Progress
+
+
+@dataclass(frozen=True)
+class DecisionContext:
+    """What one decision reads: the Rollout, the observed cluster, the time and the current template."""
+
+    rollout: Rollout
+    observed: Observed
+    now: datetime
+    template: Mapping[str, Any]
+
+    @property
+    def steps(self) -> list[CanaryStep]:
+        return self.rollout.spec.strategy.canary.steps
+
+    def sides(self, progress: Progress) -> targets.Sides:
+        others = [
+            rs
+            for rs in self.observed.replica_sets
+            if rs.pod_template_hash not in (progress.canary, progress.stable)
+        ]
+        canary = None if progress.complete else self.observed.replica_set(progress.canary)
+        return targets.Sides(canary, self.observed.replica_set(progress.stable), others)
+
+    def applied_weight(self, progress: Progress) -> int:
+        weights = self.rollout.status.canary.weights
+        if weights is None or weights.canary.pod_template_hash != progress.canary:
+            return 0
+        return weights.canary.weight
+
+    def plan(self, progress: Progress, index: int) -> targets.Plan:
+        return targets.plan_step(
+            self.rollout,
+            index,
+            self.sides(progress),
+            self.applied_weight(progress),
+            self.observed.router_weight,
+        )

@@ -1,0 +1,187 @@
+"""Convergence: the actions that make pods, Services, traffic and AnalysisRuns match the step the
+step machine stopped at (scale-downs within maxUnavailable, delays before old pods go, history trimmed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from canary.api.analysis import AnalysisPhase
+from canary.engine import analysis_runs, targets
+from canary.engine.actions import (
+    Action,
+    CreateReplicaSet,
+    DeleteAnalysisRun,
+    DeleteReplicaSet,
+    PodHash,
+    RestartPods,
+    ScaleReplicaSet,
+    SetScaleDownDeadline,
+    SetServiceSelector,
+    SetTrafficWeight,
+    TerminateAnalysisRun,
+)
+from canary.engine.context import DecisionContext
+from canary.engine.hashing import HASH_LABEL, pod_template_hash
+from canary.engine.observed import ReplicaSetView
+from canary.engine.progress import Progress
+
+Waits = list[float | None]
+"""Seconds until something time-based is due, per pending wait (None: nothing)."""
+
+
+def converge(context: DecisionContext, progress: Progress) -> tuple[list[Action], Waits, int]:
+    """Actions that make pods, Services, traffic and runs match `progress`, and the weight routed."""
+    rollout = context.rollout
+    canary_strategy = rollout.spec.strategy.canary
+    routed = canary_strategy.traffic_routing is not None
+    sides = context.sides(progress)
+    waits: Waits = []
+    if progress.complete:
+        canary_count, stable_count, weight = 0, rollout.spec.replicas, 0
+    elif progress.abort:
+        canary_count, wait = _aborted_canary_count(context, progress, sides)
+        stable_count, weight = rollout.spec.replicas, 0
+        waits.append(wait)
+    else:
+        plan = context.plan(progress, progress.step_index)
+        canary_count, stable_count, weight = plan.canary_replicas, plan.stable_replicas, plan.weight
+    actions: list[Action] = []
+    actions += _replica_set(context, progress.stable, sides.stable, stable_count)
+    if not progress.complete:
+        actions += _replica_set(context, progress.canary, sides.canary, canary_count)
+    spare = _spare_available(context, sides, canary_count, stable_count)
+    older, older_waits = _older_replica_sets(context, sides.others, routed, None if progress.abort else spare)
+    actions += older
+    waits += older_waits
+    canary_target = progress.stable if progress.complete or progress.abort else progress.canary
+    for service, pod_hash in (
+        (canary_strategy.stable_service, progress.stable),
+        (canary_strategy.canary_service, canary_target),
+    ):
+        if service:
+            actions.append(SetServiceSelector(service, pod_hash))
+    if routed:
+        actions.append(SetTrafficWeight(weight, progress.stable, canary_target))
+    actions += _settle_runs(context, progress)
+    actions += _restarts(context)
+    if not routed:
+        weight = 0 if progress.complete else targets.pod_share(sides)
+    return actions, waits, weight
+
+
+def _restarts(context: DecisionContext) -> list[Action]:
+    """spec.restartAt: every ReplicaSet with pods restarts them once, when the time has come."""
+    restart_at = context.rollout.spec.restart_at
+    if restart_at is None or restart_at > context.now:
+        return []
+    return [
+        RestartPods(rs.pod_template_hash, restart_at)
+        for rs in context.observed.replica_sets
+        if rs.replicas > 0 and (rs.restarted_at is None or rs.restarted_at < restart_at)
+    ]
+
+
+def _aborted_canary_count(
+    context: DecisionContext, progress: Progress, sides: targets.Sides
+) -> tuple[int, float | None]:
+    """After an abort the canary keeps its pods for abortScaleDownDelaySeconds (0 = for good) with a
+    router, so a retry finds them warm; without one its pods carry traffic and must go at once."""
+    strategy = context.rollout.spec.strategy.canary
+    current = sides.canary.replicas if sides.canary else 0
+    delay = strategy.abort_scale_down_delay_seconds
+    if strategy.traffic_routing is None or current == 0:
+        return 0, None
+    if delay == 0:
+        return current, None
+    aborted_at = progress.aborted_at or context.now
+    left = (aborted_at + timedelta(seconds=delay) - context.now).total_seconds()
+    return (current, left) if left > 0 else (0, None)
+
+
+def _replica_set(
+    context: DecisionContext, pod_hash: PodHash, seen: ReplicaSetView | None, replicas: int
+) -> list[Action]:
+    if seen is not None:
+        return [ScaleReplicaSet(pod_hash, replicas)]
+    if pod_hash != pod_template_hash(context.template):
+        return []  # a stable ReplicaSet that vanished cannot be rebuilt: its template is gone with it
+    revision = max((rs.revision for rs in context.observed.replica_sets), default=0) + 1
+    return [CreateReplicaSet(pod_hash, _labelled(context.template, pod_hash), replicas, revision)]
+
+
+def _labelled(template: Mapping[str, Any], pod_hash: PodHash) -> dict[str, Any]:
+    metadata = dict(template.get("metadata") or {})
+    labels = {**(metadata.get("labels") or {}), HASH_LABEL: pod_hash}
+    return {**template, "metadata": {**metadata, "labels": labels}}
+
+
+def _spare_available(
+    context: DecisionContext, sides: targets.Sides, canary_count: int, stable_count: int
+) -> int:
+    """Available pods that may still go this decision without breaking maxUnavailable."""
+    _, unavailable = targets.surge_and_unavailable(context.rollout)
+    lost = max(0, sides.canary_available() - canary_count) + max(0, sides.stable_available() - stable_count)
+    total = sides.canary_available() + sides.stable_available() + sum(rs.available for rs in sides.others)
+    return total - lost - (context.rollout.spec.replicas - unavailable)
+
+
+def _older_replica_sets(
+    context: DecisionContext, others: Sequence[ReplicaSetView], routed: bool, spare: int | None
+) -> tuple[list[Action], Waits]:
+    """Scale down revisions that are neither stable nor canary. With a router after
+    scaleDownDelaySeconds (traffic drains first); without one their pods carry traffic, so unready
+    pods go at once and available ones as far as `spare` allows (None: all at once, after an abort).
+    Trim the history."""
+    delay = context.rollout.spec.strategy.canary.scale_down_delay_seconds
+    actions: list[Action] = []
+    waits: Waits = []
+    budget = spare
+    for rs in others:
+        if rs.replicas == 0:
+            continue
+        if not routed and budget is not None:
+            removable = min(rs.available, max(budget, 0))
+            budget -= removable
+            actions.append(ScaleReplicaSet(rs.pod_template_hash, rs.available - removable))
+            continue
+        if not routed or delay == 0:
+            actions.append(ScaleReplicaSet(rs.pod_template_hash, 0))
+            continue
+        deadline = rs.scale_down_deadline or context.now + timedelta(seconds=delay)
+        if rs.scale_down_deadline is None:
+            actions.append(SetScaleDownDeadline(rs.pod_template_hash, deadline))
+        left = (deadline - context.now).total_seconds()
+        if left > 0:
+            waits.append(left)
+        else:
+            actions.append(ScaleReplicaSet(rs.pod_template_hash, 0))
+    idle = sorted(
+        (rs for rs in others if rs.replicas == 0 and rs.available == 0),
+        key=lambda rs: rs.revision,
+        reverse=True,
+    )
+    limit = context.rollout.spec.revision_history_limit
+    actions += [DeleteReplicaSet(rs.pod_template_hash) for rs in idle[limit:]]
+    return actions, waits
+
+
+def _settle_runs(context: DecisionContext, progress: Progress) -> list[Action]:
+    """Stop runs nobody waits for any more; trim finished runs to the history limits."""
+    live = not progress.complete and not progress.abort
+    wanted = {record.name for record in (progress.step_run, progress.background_run) if record and live}
+    actions: list[Action] = [
+        TerminateAnalysisRun(run.metadata.name)
+        for run in context.observed.analysis_runs
+        if run.metadata.name not in wanted
+        and not AnalysisPhase(run.status.phase).completed
+        and not run.spec.terminate
+    ]
+    shown = [record.name for record in (progress.step_run, progress.background_run) if record]
+    actions += [
+        DeleteAnalysisRun(name)
+        for name in analysis_runs.finished_runs_to_delete(context.rollout, context.observed, shown)
+    ]
+    return actions
