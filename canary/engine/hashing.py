@@ -8,9 +8,10 @@ same template always gets the same hash, on any machine and in any process.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from canary.api.rollout import CanaryStep
 from canary.engine.actions import PodHash
 
 HASH_LABEL = "rollouts-pod-template-hash"
@@ -35,8 +36,18 @@ def _without_hash_label(template: Mapping[str, Any]) -> dict[str, Any]:
     return {**template, "metadata": {**metadata, "labels": labels}}
 
 
+def _short_hash(value: Any) -> str:
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    digits = str(_fnv1a_32(canonical.encode()))
+    return "".join(_ALPHABET[ord(char) % len(_ALPHABET)] for char in digits)
+
+
 def pod_template_hash(template: Mapping[str, Any]) -> PodHash:
     """The hash of a pod template; key order and the hash label itself do not change it."""
-    canonical = json.dumps(_without_hash_label(template), sort_keys=True, separators=(",", ":"))
-    digits = str(_fnv1a_32(canonical.encode()))
-    return PodHash("".join(_ALPHABET[ord(char) % len(_ALPHABET)] for char in digits))
+    return PodHash(_short_hash(_without_hash_label(template)))
+
+
+def steps_hash(steps: Sequence[CanaryStep]) -> str:
+    """The hash of a step list (status.currentStepHash): when it changes mid-rollout, the steps
+    restart from the first, as in Argo Rollouts, since the old index means nothing in the new list."""
+    return _short_hash([step.to_wire() for step in steps])

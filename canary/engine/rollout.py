@@ -35,7 +35,7 @@ from canary.engine.actions import (
     ordered,
 )
 from canary.engine.context import DecisionContext
-from canary.engine.hashing import HASH_LABEL, pod_template_hash
+from canary.engine.hashing import HASH_LABEL, pod_template_hash, steps_hash
 from canary.engine.observed import Observed
 from canary.engine.progress import Progress
 
@@ -112,7 +112,11 @@ def _spec_problems(rollout: Rollout, observed: Observed) -> list[str]:
 def _start(rollout: Rollout, stable: PodHash, canary: PodHash) -> Progress:
     """The step machine as the status left it, or fresh for a new revision (steps restart at 0)."""
     steps = len(rollout.spec.strategy.canary.steps)
-    if rollout.status.current_pod_hash != canary or canary == stable:
+    recorded_steps = rollout.status.current_step_hash
+    steps_changed = recorded_steps is not None and recorded_steps != steps_hash(
+        rollout.spec.strategy.canary.steps
+    )
+    if rollout.status.current_pod_hash != canary or canary == stable or steps_changed:
         fresh = Progress(stable=stable, canary=canary, step_index=steps if canary == stable else 0)
         if rollout.status.current_pod_hash == canary:
             # Same revision, already stable: keep the record of its last analysis.

@@ -25,6 +25,7 @@ from canary.api.rollout import (
 from canary.engine import steps as step_list
 from canary.engine import targets
 from canary.engine.actions import EmitEvent, EventType
+from canary.engine.hashing import steps_hash
 from canary.engine.observed import Observed
 from canary.engine.progress import ABORTED, Progress
 
@@ -221,7 +222,7 @@ def build(
         current_pod_hash=progress.canary,
         stable_rs=progress.stable,
         current_step_index=progress.step_index,
-        current_step_hash=old.current_step_hash,
+        current_step_hash=steps_hash(rollout.spec.strategy.canary.steps),
         pause_conditions=list(progress.pause_conditions),
         controller_pause=progress.controller_pause,
         abort=progress.abort,

@@ -356,3 +356,24 @@ def test_the_deadline_restarts_from_zero_when_a_pause_ends() -> None:
     resumed = paused.model_copy(update={"status": held.model_copy(update={"pause_conditions": []})})
     decision = decide(resumed, seen, NOW + timedelta(hours=1))
     assert decision.status.phase != "Degraded"
+
+
+def test_changed_steps_mid_rollout_restart_at_the_first_step() -> None:
+    old_steps = [{"setWeight": 20}, {"pause": {}}, {"setWeight": 60}]
+    paused = decide(with_status(routed(old_steps), current_step_index=1), observed(rs(V1, 4), rs(V2, 1)), NOW)
+    edited = routed([{"setWeight": 50}, {"pause": {}}, {"setWeight": 80}, {"pause": {}}])
+    decision = decide(
+        edited.model_copy(update={"status": paused.status}), observed(rs(V1, 4), rs(V2, 1)), NOW
+    )
+    assert decision.status.current_pod_hash == V2
+    assert decision.status.current_step_index == 0
+    assert decision.status.current_step_hash != paused.status.current_step_hash
+
+
+def test_unchanged_steps_keep_the_step_index() -> None:
+    steps = [{"setWeight": 20}, {"pause": {}}, {"setWeight": 60}]
+    first = decide(with_status(routed(steps), current_step_index=1), observed(rs(V1, 4), rs(V2, 1)), NOW)
+    again = decide(
+        routed(steps).model_copy(update={"status": first.status}), observed(rs(V1, 4), rs(V2, 1)), NOW
+    )
+    assert again.status.current_step_index == first.status.current_step_index == 1
