@@ -9,8 +9,9 @@ numpy: requests arrive as Poisson counts per 10 s interval, the judges are check
 interval for 1 h (360 checks), and a rollout "fails" at the first check that rejects.
 
 Judges per metric family:
-- ``sequential``: ours (counts: Lindon-Malek one-sided, k = 100; latency: one-sided normal
-  mixture on log latency; tail: p99 exceedances as counts after a 1,000-sample warm-up).
+- ``sequential``: ours, with the judges' default configs (counts: Lindon-Malek one-sided;
+  latency: one-sided normal mixture on log latency; tail: p99 exceedances as counts after a
+  1,000-sample warm-up).
 - ``mann-whitney``: the Kayenta-style judge re-run every interval on the per-interval series
   (error rate, mean log latency, p99), flagged when its two-sided U test at the judge's
   confidence 0.98 rejects in the bad direction (the interval then excludes 0; the judge's extra
@@ -125,8 +126,8 @@ def simulate(  # noqa: PLR0915, PLR0917 - one scenario's simulation reads best i
     reps: int,
     mw_reps: int,
     seed: int,
-    tuning_samples: float = sl.LocationConfig.tuning_samples,
-    k: float | None = None,
+    tuning_samples: float | tuple[float, ...] = sl.LocationConfig.tuning_samples,
+    k: float | tuple[float, ...] | None = None,
 ) -> dict[str, np.ndarray]:
     """First rejecting check per replication (-1: none) for each judge, and canary counts."""
     rng = np.random.default_rng(seed)
@@ -207,7 +208,7 @@ def simulate(  # noqa: PLR0915, PLR0917 - one scenario's simulation reads best i
 
     cn_c, cm_c, cv_c = cum(n_c, mean_c, m2_c)
     cn_s, cm_s, cv_s = cum(n_s, mean_s, m2_s)
-    rho = sl.mixture_precision(tuning_samples, ALPHA)
+    rho = sl.mixture_precisions(tuning_samples, ALPHA)
     log_e = sl.location_log_evalue(
         n_s=cn_s, mean_s=cm_s, var_s=cv_s, n_c=cn_c, mean_c=cm_c, var_c=cv_c, tolerance=0.0, rho=rho
     )
@@ -265,6 +266,12 @@ def summarise(sc_: Scenario, rate: float, share: float, sim: dict[str, np.ndarra
                 row["p80_canary_n"] = n80
                 row["oracle_canary_n"] = oracle
                 row["ratio_to_oracle"] = n80 / oracle
+                row["p80_checks"] = p80 / INTERVAL_S
+                # The oracle, too, can only decide at a check: its n rounded up to whole
+                # intervals of expected canary requests.
+                per_check = 2.0 * rate * INTERVAL_S * share
+                row["oracle_canary_n_at_check"] = math.ceil(oracle / per_check) * per_check
+                row["ratio_to_oracle_at_check"] = n80 / row["oracle_canary_n_at_check"]
         rows.append(row)
     return rows
 
@@ -341,17 +348,25 @@ def markdown(rows: list[dict[str, Any]], speed_row: dict[str, float] | None) -> 
         "",
         "### Detection (1 h horizon)",
         "",
+        "p80 checks: 80th percentile of the number of 10 s checks to detection. p80 canary n /",
+        "oracle: 80th-percentile canary requests at detection over the fixed-sample oracle's n.",
+        "/ oracle at a check: the same over the oracle's n rounded up to the end of the interval",
+        "where the oracle could first decide (expected canary requests per interval); at 100 and",
+        "1,000 req/s one interval can hold more than the oracle's whole sample.",
+        "",
         "| scenario | req/s per arm | split | judge | power | median TTD (s) | p80 TTD (s) | "
-        "p80 canary n / oracle |",
-        "|---|---|---|---|---|---|---|---|",
+        "p80 checks | p80 canary n / oracle | / oracle at a check |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if "power" in r:
             ratio = _fmt(r.get("ratio_to_oracle")) + "x" if "ratio_to_oracle" in r else "never"
+            at_check = _fmt(r.get("ratio_to_oracle_at_check")) + "x" if "ratio_to_oracle" in r else "never"
             lines.append(
                 f"| {r['scenario']} | {r['rate_per_arm']:.0f} | {r['split']} | {r['judge']} | "
                 f"{_fmt(r['power'], 'pct')} | {_fmt(r['median_ttd_s'], 's')} | "
-                f"{_fmt(r['p80_ttd_s'], 's')} | {ratio} |"
+                f"{_fmt(r['p80_ttd_s'], 's')} | {_fmt(r.get('p80_checks', math.inf), 's')} | "
+                f"{ratio} | {at_check} |"
             )
     if speed_row:
         lines += [

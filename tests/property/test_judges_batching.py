@@ -21,9 +21,11 @@ batch = st.tuples(st.integers(0, 30), st.integers(0, 30), st.integers(30, 3000),
 
 
 @settings(derandomize=True, max_examples=30, deadline=None)
-@given(st.lists(batch, min_size=1, max_size=12))
-def test_counts_many_batches_end_with_the_one_batch_e_value(batches: list[tuple[int, int, int, int]]) -> None:
-    cfg = sc.CountsConfig()
+@given(st.lists(batch, min_size=1, max_size=12), st.sampled_from([sc.DEFAULT_K, (10.0, 30.0, 100.0)]))
+def test_counts_many_batches_end_with_the_one_batch_e_value(
+    batches: list[tuple[int, int, int, int]], k: float | tuple[float, ...]
+) -> None:
+    cfg = sc.CountsConfig(k=k)
     state = sc.CountsState()
     res = None
     for es, ec, rs, rc in batches:
@@ -48,12 +50,18 @@ def test_counts_many_batches_end_with_the_one_batch_e_value(batches: list[tuple[
 
 
 @settings(derandomize=True, max_examples=40, deadline=None)
-@given(st.lists(st.integers(1, 80), min_size=1, max_size=10), st.integers(0, 2**31 - 1))
-def test_location_many_batches_end_with_the_one_batch_e_value(sizes: list[int], seed: int) -> None:
+@given(
+    st.lists(st.integers(1, 80), min_size=1, max_size=10),
+    st.integers(0, 2**31 - 1),
+    st.sampled_from([sl.DEFAULT_TUNING_SAMPLES, (100.0, 1000.0, 10000.0)]),
+)
+def test_location_many_batches_end_with_the_one_batch_e_value(
+    sizes: list[int], seed: int, tuning: float | tuple[float, ...]
+) -> None:
     rng = np.random.default_rng(seed)
     s = rng.normal(0, 1, sum(sizes))
     c = rng.normal(0.2, 1, sum(sizes))
-    cfg = sl.LocationConfig(min_samples=2)
+    cfg = sl.LocationConfig(min_samples=2, tuning_samples=tuning)
     state = sl.LocationState()
     res = None
     start = 0

@@ -33,7 +33,7 @@ mann-whitney (stateless, one metric)
     NodataFailMetric), ``pass`` for Pass, ``nodata`` for Nodata. Many metrics, groups and
     the score: :mod:`canary.analysis.judges.mann_whitney`.
 sequential-counts (observation: events = errors, total = requests, per arm)
-    alpha 0.05, k 100.0, tolerance 0.0 (null: canary rate <= (1 + tolerance) x stable's),
+    alpha 0.05, k 30.0, tolerance 0.0 (null: canary rate <= (1 + tolerance) x stable's),
     min_events 0.
 sequential-location (observation: samples, e.g. log latency)
     alpha 0.05, tolerance 0.0 (allowed canary - stable shift), tuning_samples 1000.0,
@@ -41,6 +41,9 @@ sequential-location (observation: samples, e.g. log latency)
 sequential-tail (observation: samples, e.g. latency)
     quantile 0.99, warmup_samples 1000, threshold None, alpha 0.05, k 30.0,
     tolerance 0.0, min_events 0.
+``k`` and ``tuning_samples`` also take a list, e.g. ``[10, 30, 100]``: the test then averages
+the e-values of one mixture per value with equal weights (still anytime-valid: an average of
+test martingales is a test martingale).
 """
 
 from __future__ import annotations
@@ -112,8 +115,9 @@ def _build(cls: type[Any], kind: str, config: Mapping[str, Any], keys: Sequence[
         raise JudgeConfigError(
             f"unknown config key {unknown[0]!r} for kind {kind!r}; allowed keys: {sorted(keys)}"
         )
+    values = {key: tuple(v) if key in _GRID_KEYS and isinstance(v, list) else v for key, v in config.items()}
     try:
-        return cls(**dict(config))
+        return cls(**values)
     except (TypeError, ValueError) as exc:  # pragma: no cover - dataclass init rarely fails
         raise JudgeConfigError(str(exc)) from exc
 
@@ -125,9 +129,20 @@ def _check(validator: Any, cfg: Any) -> None:
         raise JudgeConfigError(str(exc)) from exc
 
 
+_GRID_KEYS = ("k", "tuning_samples")
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
 def _num(config: Mapping[str, Any], key: str) -> None:
     v = config.get(key)
-    if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+    if key in _GRID_KEYS and isinstance(v, list | tuple):
+        if not v or not all(_is_num(x) for x in v):
+            raise JudgeConfigError(f"{key} must be a number or a non-empty list of numbers, got {v!r}")
+        return
+    if v is not None and not _is_num(v):
         raise JudgeConfigError(f"{key} must be a number, got {v!r}")
 
 

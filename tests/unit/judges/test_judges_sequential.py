@@ -18,6 +18,7 @@ if importlib.util.find_spec("matplotlib") is None:  # pragma: no cover - depends
     sys.modules.setdefault("matplotlib.pyplot", types.ModuleType("matplotlib.pyplot"))
 from savvi.multinomial import Multinomial
 
+from canary.analysis import judges
 from canary.analysis.judges import sequential_counts as sc
 from canary.analysis.judges import sequential_location as sl
 from canary.analysis.judges import sequential_tail as stail
@@ -56,6 +57,33 @@ def test_one_sided_e_value_of_a_hand_computed_case() -> None:
     # P(Beta(4, 2) > 1/2) = P(Binomial(5, 1/2) <= 3) = 26/32, so 0.8 * (26/32) / 0.5 = 1.3.
     e = math.exp(float(sc.log_bf_one_sided(np.array(3.0), np.array(1.0), np.array(0.5), 2.0)))
     assert e == pytest.approx(1.3)
+
+
+def test_mixture_over_k_averages_the_bayes_factors() -> None:
+    # Hand: k = 4, rho = 1/2 -> Beta(2, 2); 3 canary, 1 stable errors:
+    # B(5, 3) / B(2, 2) / 0.5**4 = (1/105) / (1/6) * 16 = 96/105; with k = 2 (above) 0.8.
+    # Equal-weight average: (0.8 + 96/105) / 2 = 6/7.
+    bf = math.exp(float(sc.log_bf_two_sided(np.array(3.0), np.array(1.0), np.array(0.5), (2.0, 4.0))))
+    assert bf == pytest.approx(6 / 7)
+
+
+def test_one_sided_mixture_over_k_averages_the_e_values() -> None:
+    # Hand: k = 4: 96/105 * P(Beta(5, 3) > 1/2) / P(Beta(2, 2) > 1/2), P(Beta(5, 3) > 1/2) =
+    # P(Binomial(7, 1/2) <= 4) = 99/128, so 96/105 * 99/64 = 1.4142857; with k = 2 (above) 1.3.
+    # Equal-weight average: (1.3 + 1.4142857) / 2 = 1.3571429.
+    e = math.exp(float(sc.log_bf_one_sided(np.array(3.0), np.array(1.0), np.array(0.5), (2.0, 4.0))))
+    assert e == pytest.approx((1.3 + 96 / 105 * 99 / 64) / 2)
+
+
+def test_a_one_value_grid_is_the_single_value_test() -> None:
+    args = (np.array(40.0), np.array(20.0), np.array(0.5))
+    assert float(sc.log_bf_one_sided(*args, (30.0,))) == float(sc.log_bf_one_sided(*args, 30.0))
+
+
+@pytest.mark.parametrize("k", [0.0, -1.0, (), (10.0, 0.0), (10.0, math.inf)])
+def test_counts_rejects_a_k_that_is_not_positive(k: float | tuple[float, ...]) -> None:
+    with pytest.raises(ValueError, match="k must be a number > 0"):
+        sc.validate(sc.CountsConfig(k=k))
 
 
 def test_request_shares_set_rho_for_unequal_splits() -> None:
@@ -130,9 +158,8 @@ def test_counts_running_p_value_never_rises() -> None:
     assert ps == sorted(ps, reverse=True)
 
 
-def test_location_e_value_of_a_hand_computed_case() -> None:
-    # Hand: n = 100 per arm, variances 1, shift 0.5 -> v = 50, se = sqrt(0.02), z = 0.5 / se = 3.5355;
-    # rho = 1: E = 2 sqrt(1/51) exp(z^2 * 50 / 102) Phi(z sqrt(50/51)) = 0.28006 * 459.4 * 0.99976
+def _hand_case_e_value(rho: float | tuple[float, ...]) -> float:
+    """E-value of n = 100 per arm, variances 1, shift 0.5 (v = 50, se = sqrt(0.02))."""
     le = sl.location_log_evalue(
         n_s=np.array(100.0),
         mean_s=np.array(0.0),
@@ -141,17 +168,44 @@ def test_location_e_value_of_a_hand_computed_case() -> None:
         mean_c=np.array(0.5),
         var_c=np.array(1.0),
         tolerance=0.0,
-        rho=1.0,
+        rho=rho,
     )
+    return math.exp(float(le))
+
+
+def _hand_e_value(rho: float) -> float:
+    # E(rho) = 2 sqrt(rho/(v+rho)) exp(z^2 v / (2 (v+rho))) Phi(z sqrt(v/(v+rho))), v = 50,
+    # z = 0.5 / sqrt(0.02) = 3.5355.
     z = 0.5 / math.sqrt(0.02)
-    hand = (
-        2
-        * math.sqrt(1 / 51)
-        * math.exp(z * z * 50 / 102)
-        * 0.5
-        * math.erfc(-z * math.sqrt(50 / 51) / math.sqrt(2))
-    )
-    assert math.exp(float(le)) == pytest.approx(hand, rel=1e-12)
+    frac = 50 / (50 + rho)
+    phi = 0.5 * math.erfc(-z * math.sqrt(frac) / math.sqrt(2))
+    return 2 * math.sqrt(rho / (50 + rho)) * math.exp(z * z * frac / 2) * phi
+
+
+def test_location_e_value_of_a_hand_computed_case() -> None:
+    # Hand: rho = 1: E = 2 sqrt(1/51) exp(z^2 * 50 / 102) Phi(z sqrt(50/51)) = 0.280056 * 458.267 * 0.999768
+    assert _hand_case_e_value(1.0) == pytest.approx(0.280056 * 458.267 * 0.999768, rel=1e-5)
+
+
+def test_location_mixture_over_tunings_averages_the_e_values() -> None:
+    # Hand: the closed form above at rho = 1 and rho = 4, averaged.
+    hand = (_hand_e_value(1.0) + _hand_e_value(4.0)) / 2
+    assert _hand_case_e_value((1.0, 4.0)) == pytest.approx(hand, rel=1e-12)
+
+
+def test_half_width_of_one_tuning_is_howards_closed_form() -> None:
+    # Hand: n = 100 per arm, variances 1: v = 50, se = sqrt(0.02); rho = 10, alpha = 0.05:
+    # se sqrt(60/50 ln(60 / (10 * 0.0025))) = 0.141421 * sqrt(1.2 * 7.783224) = 0.432201.
+    hw = sl.half_width(n_s=100, var_s=1.0, n_c=100, var_c=1.0, rho=10.0, alpha=0.05)
+    assert hw == pytest.approx(0.432201, abs=1e-6)
+
+
+def test_half_width_of_a_mixture_is_where_its_two_sided_e_value_reaches_one_over_alpha() -> None:
+    rhos, v, se = (10.0, 100.0), 50.0, math.sqrt(0.02)
+    hw = sl.half_width(n_s=100, var_s=1.0, n_c=100, var_c=1.0, rho=rhos, alpha=0.05)
+    z = hw / se
+    e = sum(math.sqrt(r / (v + r)) * math.exp(z * z * v / (2 * (v + r))) for r in rhos) / len(rhos)
+    assert e == pytest.approx(20.0, rel=1e-9)
 
 
 def test_mixture_precision_follows_howard_rule() -> None:
@@ -223,5 +277,22 @@ def test_fast_rejection_agrees_with_the_full_e_value() -> None:
     rc = rng.integers(1, 20_000, 500).astype(float)
     es = rng.binomial(rs.astype(int), 0.01).astype(float)
     ec = rng.binomial(rc.astype(int), rng.choice([0.01, 0.02], 500)).astype(float)
-    full = sc.counts_evidence(es, ec, rs, rc) >= 20.0
-    assert np.array_equal(sc.rejects(es, ec, rs, rc, alpha=0.05), full)
+    for k in (sc.DEFAULT_K, 100.0, (10.0, 30.0, 100.0)):
+        full = sc.counts_evidence(es, ec, rs, rc, k=k) >= 20.0
+        assert np.array_equal(sc.rejects(es, ec, rs, rc, alpha=0.05, k=k), full)
+
+
+def test_judge_config_takes_a_list_of_k_and_keeps_json_state() -> None:
+    obs = judges.ArmObservation(stable_events=10, canary_events=30, stable_total=1000, canary_total=1000)
+    res = judges.judge("sequential-counts", {"k": [10, 30, 100]}, obs)
+    e = sc.counts_evidence(
+        np.array(10.0), np.array(30.0), np.array(1000.0), np.array(1000.0), k=(10.0, 30.0, 100.0)
+    )
+    assert res.evidence["e_value"] == pytest.approx(float(e))
+    assert res.state == json.loads(json.dumps(res.state))
+
+
+@pytest.mark.parametrize("value", [[], ["a"], [True]])
+def test_judge_config_rejects_a_list_that_is_not_numbers(value: list[object]) -> None:
+    with pytest.raises(judges.JudgeConfigError, match="tuning_samples must be a number or a non-empty list"):
+        judges.validate_config("sequential-location", {"tuning_samples": value})
