@@ -10,7 +10,7 @@ benchmarks run an hour-long rollout in milliseconds. `next_due` says when someth
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ from canary.api.analysis import AnalysisPhase, AnalysisRun, AnalysisTemplate, Cl
 from canary.api.rollout import Rollout, RolloutStatus
 from canary.cluster.port import Conflict, NotFound, RecordedEvent
 from canary.engine import actions as act
-from canary.engine.analysis_runs import ROLLOUT_LABEL
+from canary.engine.analysis_runs import ROLLOUT_LABEL, referenced
 from canary.engine.clock import Clock
 from canary.engine.commands import Patch, apply_patch
 from canary.engine.observed import Observed, ReplicaSetView
@@ -96,8 +96,15 @@ class MemoryCluster:
         elif isinstance(obj, AnalysisTemplate):
             self._templates[(namespace, obj.metadata.name)] = obj
         else:
+            version = self._next_version()
             metadata = obj.metadata.model_copy(
-                update={"namespace": namespace, "generation": 1, "resource_version": self._next_version()}
+                update={
+                    "namespace": namespace,
+                    "uid": f"memory-{version}",
+                    "creation_timestamp": self.clock.now(),
+                    "generation": 1,
+                    "resource_version": version,
+                }
             )
             self._rollouts[(namespace, obj.metadata.name)] = obj.model_copy(update={"metadata": metadata})
 
@@ -128,6 +135,7 @@ class MemoryCluster:
             for (ns, _), run in sorted(self._runs.items())
             if ns == key[0] and run.metadata.labels.get(ROLLOUT_LABEL) == key[1]
         )
+        refs = [ref for _, analysis in referenced(rollout) for ref in analysis.templates]
         strategy = rollout.spec.strategy.canary
         services = {
             name: self._services[(key[0], name)]
@@ -137,8 +145,16 @@ class MemoryCluster:
         return Observed(
             replica_sets=sets,
             analysis_runs=runs,
-            templates={name: t for (ns, name), t in self._templates.items() if ns == key[0]},
-            cluster_templates=dict(self._cluster_templates),
+            templates={
+                r.template_name: self._templates[(key[0], r.template_name)]
+                for r in refs
+                if not r.cluster_scope and (key[0], r.template_name) in self._templates
+            },
+            cluster_templates={
+                r.template_name: self._cluster_templates[r.template_name]
+                for r in refs
+                if r.cluster_scope and r.template_name in self._cluster_templates
+            },
             service_selectors=services,
             router_weight=self._weights.get(key, 0) if strategy.traffic_routing else None,
         )
@@ -146,7 +162,7 @@ class MemoryCluster:
     # --- writers ----------------------------------------------------------------------------------
 
     def apply(self, rollout: Rollout, actions: Sequence[act.Action]) -> None:
-        for action in actions:
+        for action in act.ordered(list(actions)):
             self._apply_one(_key(rollout), action)
 
     def _apply_one(self, key: Key, action: act.Action) -> None:
@@ -159,25 +175,22 @@ class MemoryCluster:
                     sets[action.pod_template_hash] = rs
                     self._scale(rs, action.replicas)
             case act.ScaleReplicaSet():
-                if action.pod_template_hash in sets:
-                    self._scale(sets[action.pod_template_hash], action.replicas)
+                self._scale(_existing(sets, action.pod_template_hash), action.replicas)
             case act.SetScaleDownDeadline():
-                if action.pod_template_hash in sets:
-                    sets[action.pod_template_hash].scale_down_deadline = action.deadline
+                _existing(sets, action.pod_template_hash).scale_down_deadline = action.deadline
             case act.DeleteReplicaSet():
                 sets.pop(action.pod_template_hash, None)
             case act.RestartPods():
-                restarting = sets.get(action.pod_template_hash)
-                if restarting is not None and (
-                    restarting.restarted_at is None or restarting.restarted_at < action.restart_at
-                ):
+                restarting = _existing(sets, action.pod_template_hash)
+                if restarting.restarted_at is None or restarting.restarted_at < action.restart_at:
                     count = len(restarting.pods)
                     restarting.pods = []
                     self._scale(restarting, count)
                     restarting.restarted_at = action.restart_at
             case act.SetServiceSelector():
-                if (key[0], action.service) in self._services:
-                    self._services[(key[0], action.service)] = action.pod_template_hash
+                if (key[0], action.service) not in self._services:
+                    raise NotFound(f"Service {key[0]}/{action.service} not found")
+                self._services[(key[0], action.service)] = action.pod_template_hash
             case act.SetTrafficWeight():
                 self._weights[key] = action.canary_weight
             case act.CreateAnalysisRun():
@@ -217,12 +230,10 @@ class MemoryCluster:
             rs.pods.append(_Pod(started_at=now, ready_at=ready))
 
     def _record_event(self, key: Key, event: act.EmitEvent, now: datetime) -> None:
-        events = self._events.setdefault(key, [])
-        last = events[-1] if events else None
-        if last is not None and (last.reason, last.message) == (event.reason, event.message):
-            events[-1] = replace(last, timestamp=now, count=last.count + 1)
-        else:
-            events.append(RecordedEvent(key[0], key[1], event.type, event.reason, event.message, now))
+        # One Event per emission, as the Kubernetes adapter creates them (no client-side aggregation).
+        self._events.setdefault(key, []).append(
+            RecordedEvent(key[0], key[1], event.type, event.reason, event.message, now)
+        )
 
     def patch_rollout(self, namespace: str, name: str, patch: Patch) -> Rollout:
         current = self.get_rollout(namespace, name)
@@ -323,6 +334,12 @@ class MemoryCluster:
 
 def _key(rollout: Rollout) -> Key:
     return (rollout.metadata.namespace or "default", rollout.metadata.name)
+
+
+def _existing(sets: dict[act.PodHash, _ReplicaSet], pod_hash: act.PodHash) -> _ReplicaSet:
+    if pod_hash not in sets:
+        raise NotFound(f"ReplicaSet of revision {pod_hash} not found (will be re-created)")
+    return sets[pod_hash]
 
 
 def _ready(pod: _Pod, now: datetime, min_ready: timedelta = timedelta(0)) -> bool:
