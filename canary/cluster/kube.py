@@ -15,7 +15,8 @@ its lease cannot write even if a reconcile was already under way.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ from canary.api.analysis import AnalysisRun, AnalysisTemplate, ClusterAnalysisTe
 from canary.api.rollout import Rollout, RolloutStatus
 from canary.cluster.kube_actions import (
     INSTANCE_ID_LABEL,
+    POD_TEMPLATE_ANNOTATION,
     RESTARTED_AT_ANNOTATION,
     REVISION_ANNOTATION,
     SCALE_DOWN_DEADLINE_ANNOTATION,
@@ -309,7 +311,7 @@ def _replica_set_view(obj: Obj) -> ReplicaSetView:
     return ReplicaSetView(
         name=meta["name"],
         pod_template_hash=act.PodHash((meta.get("labels") or {}).get(HASH_LABEL, "")),
-        template=spec.get("template") or {},
+        template=_template_as_written(annotations, spec),
         revision=int(annotations.get(REVISION_ANNOTATION) or 0),
         replicas=int(spec.get("replicas") or 0),
         ready=int(status.get("readyReplicas") or 0),
@@ -319,6 +321,19 @@ def _replica_set_view(obj: Obj) -> ReplicaSetView:
         restarted_at=parse_time(annotations.get(RESTARTED_AT_ANNOTATION)),
         annotations=dict(annotations),
     )
+
+
+def _template_as_written(annotations: Mapping[str, str], spec: Obj) -> Obj:
+    """The template the Rollout asked for, not the apiserver's defaulted copy (see kube_actions)."""
+    written = annotations.get(POD_TEMPLATE_ANNOTATION)
+    if written:
+        try:
+            template = json.loads(written)
+        except json.JSONDecodeError:
+            template = None
+        if isinstance(template, dict):
+            return template
+    return dict(spec.get("template") or {})
 
 
 def _without_managed_fields(obj: Obj) -> Obj:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -34,6 +35,9 @@ from canary.engine.hashing import HASH_LABEL
 REVISION_ANNOTATION = "canary.dev/revision"
 SCALE_DOWN_DEADLINE_ANNOTATION = "canary.dev/scale-down-deadline"
 RESTARTED_AT_ANNOTATION = "canary.dev/restarted-at"
+POD_TEMPLATE_ANNOTATION = "canary.dev/pod-template"
+"""The pod template exactly as the Rollout wrote it: the apiserver fills defaults into the
+ReplicaSet's own copy, which would hash to another revision (and break `undo`)."""
 INSTANCE_ID_LABEL = "canary.dev/controller-instance-id"
 COMPONENT = "canary-controller"
 
@@ -150,7 +154,12 @@ class ActionWriter:
                 "name": replica_set_name(rollout, action.pod_template_hash),
                 "namespace": namespace,
                 "labels": dict(template["metadata"]["labels"]),
-                "annotations": {REVISION_ANNOTATION: str(action.revision)},
+                "annotations": {
+                    REVISION_ANNOTATION: str(action.revision),
+                    POD_TEMPLATE_ANNOTATION: json.dumps(
+                        action.template, sort_keys=True, separators=(",", ":")
+                    ),
+                },
                 "ownerReferences": [rollout.owner_reference()],
             },
             "spec": {

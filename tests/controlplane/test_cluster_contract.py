@@ -318,6 +318,18 @@ def test_observe_reports_at_least_the_template_the_replica_set_was_created_with(
     assert container.items() >= create.template["spec"]["containers"][0].items()
 
 
+def test_observe_reports_the_template_as_written_so_its_hash_names_the_same_revision(
+    backend: Backend,
+) -> None:
+    # `undo` copies an old ReplicaSet's template back into the spec: with the apiserver's defaults
+    # in it, it would hash to a new revision and the rollout would run every step again.
+    rollout = rollout_in(backend)
+    create = create_replica_set(rollout)
+    backend.port.apply(rollout, [create])
+    template = backend.port.observe(rollout).replica_sets[0].template
+    assert pod_template_hash(template) == create.pod_template_hash
+
+
 def test_observe_counts_pods_ready_and_available_once_they_run(backend: Backend) -> None:
     rollout = rollout_in(backend)
     create = create_replica_set(rollout, replicas=1)
