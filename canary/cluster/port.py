@@ -56,7 +56,7 @@ class RolloutReader(Protocol):
 
 class RolloutWriter(Protocol):
     def apply(self, rollout: Rollout, actions: Sequence[Action]) -> None:
-        """Make each action true, in order, writing only where the cluster differs."""
+        """Make each action true in the fixed action order (`actions.ordered`), writing only where the cluster differs."""
         ...
 
     def patch_rollout(self, namespace: str, name: str, patch: Patch) -> Rollout:
