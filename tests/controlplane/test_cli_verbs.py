@@ -109,3 +109,22 @@ def test_abort_sends_all_traffic_back_to_stable_and_status_reports_degraded(
     assert waited.returncode == 1, waited.stdout + waited.stderr
     status = status_of(admin_api, namespace, NAME)
     assert status["phase"] == "Degraded" and status["abort"] is True and status["stableRS"] == stable
+
+
+def test_undo_of_a_paused_canary_returns_to_stable_without_a_new_revision(
+    control_plane: LocalControlPlane, admin_api: Any, namespace: str, namespace_controller: ControllerProcess
+) -> None:
+    stable, canary = paused_canary(admin_api, namespace, namespace_controller)
+
+    undone = canary_cli(control_plane.kubeconfig, namespace, "undo", NAME)
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+
+    waited = canary_cli(
+        control_plane.kubeconfig, namespace, "status", NAME, "--timeout", "60s", "--interval", "1"
+    )
+    assert waited.returncode == 0, waited.stdout + waited.stderr + diagnose(admin_api, namespace, [NAME])
+    status = status_of(admin_api, namespace, NAME)
+    assert status["stableRS"] == stable and status["currentPodHash"] == stable
+    hashes = {rs.metadata.labels[HASH_LABEL] for rs in replica_sets(admin_api, namespace, NAME)}
+    assert hashes == {stable, canary}, "undo must reuse the stable ReplicaSet, not make a third revision"
+    assert route_weights(admin_api, namespace, NAME) == {f"{NAME}-stable": 100, f"{NAME}-canary": 0}
