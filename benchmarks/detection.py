@@ -10,8 +10,8 @@ interval for 1 h (360 checks), and a rollout "fails" at the first check that rej
 
 Judges per metric family:
 - ``sequential``: ours, with the judges' default configs (counts: Lindon-Malek one-sided;
-  latency: one-sided normal mixture on log latency; tail: p99 exceedances as counts after a
-  1,000-sample warm-up).
+  latency: one-sided normal mixture on log latency; tail: p99 exceedances as counts after the
+  stable warm-up that fixes the p99, 300 samples).
 - ``mann-whitney``: the Kayenta-style judge re-run every interval on the per-interval series
   (error rate, mean log latency, p99), flagged when its two-sided U test at the judge's
   confidence 0.98 rejects in the bad direction (the interval then excludes 0; the judge's extra
@@ -140,21 +140,26 @@ def simulate(  # noqa: PLR0915, PLR0917 - one scenario's simulation reads best i
         p_s = np.full((reps, 1), sc_.base)
         p_c = np.full((reps, 1), sc_.effect)
         start = np.zeros(reps, dtype=int)
+        n_s_counted = n_s
         if sc_.family == "tail":
-            # Warm-up: stable's p99 from its first 1,000 samples (standard normal log scale).
-            warm = np.sort(rng.standard_normal((reps, 1000)), axis=1)
-            q = warm[:, 989] + 0.01 * (warm[:, 990] - warm[:, 989])  # numpy's linear quantile
+            # Warm-up: stable's p99 from its first samples (standard normal log scale); the
+            # stable samples after them in the same interval are counted.
+            warmup = stail.TailConfig.warmup_samples
+            q = np.quantile(rng.standard_normal((reps, warmup)), 0.99, axis=1)
             shift = Z99 - special.ndtri(1 - sc_.effect)
             p_s = special.ndtr(-q)[:, None]
             p_c = special.ndtr(-(q - shift))[:, None]
-            start = np.argmax(np.cumsum(n_s, axis=1) >= 1000, axis=1) + 1
-        e_s = rng.binomial(n_s, p_s)
+            cum_s = np.cumsum(n_s, axis=1)
+            start = np.argmax(cum_s >= warmup, axis=1)
+            at = np.arange(t)[None, :] - start[:, None]
+            n_s_counted = np.where(at > 0, n_s, np.where(at == 0, cum_s - warmup, 0))
+        e_s = rng.binomial(n_s_counted, p_s)
         e_c = rng.binomial(n_c, p_c)
         counted = np.arange(t)[None, :] >= start[:, None]
-        ce_s = np.cumsum(e_s * counted, axis=1)
-        cr_s = np.cumsum(n_s * counted, axis=1)
-        # Canary warm-up samples are kept and counted once the threshold is set (a cap of
-        # 1,000 kept samples is not modelled; it binds only when canary outpaces stable).
+        ce_s = np.cumsum(e_s, axis=1)
+        cr_s = np.cumsum(n_s_counted, axis=1)
+        # Canary warm-up samples are kept and counted once the threshold is set (the cap on
+        # samples kept across updates is not modelled; it binds only when canary outpaces stable).
         ce_c = np.cumsum(e_c, axis=1)
         cr_c = np.cumsum(n_c, axis=1)
         if k is None:

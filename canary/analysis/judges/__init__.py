@@ -39,7 +39,7 @@ sequential-location (observation: samples, e.g. log latency)
     alpha 0.05, tolerance 0.0 (allowed canary - stable shift), tuning_samples 1000.0,
     min_samples 100, min_variance 1e-12.
 sequential-tail (observation: samples, e.g. latency)
-    quantile 0.99, warmup_samples 1000, threshold None, alpha 0.05, k 30.0,
+    quantile 0.99, warmup_samples 300, threshold None, alpha 0.05, k 30.0,
     tolerance 0.0, min_events 0.
 ``k`` and ``tuning_samples`` also take a list, e.g. ``[10, 30, 100]``: the test then averages
 the e-values of one mixture per value with equal weights (still anytime-valid: an average of

@@ -257,6 +257,19 @@ def test_tail_is_inconclusive_during_warm_up_then_counts_exceedances() -> None:
     assert state.counts.requests_canary == 100 and state.counts.errors_canary == 0
 
 
+def test_tail_counts_every_canary_sample_of_the_update_that_ends_the_warm_up() -> None:
+    cfg = stail.TailConfig(warmup_samples=10)
+    state, _ = stail.update(stail.TailState(), np.arange(20.0), np.arange(50.0), cfg)
+    # 10 stable samples fix the threshold, the other 10 are counted; no canary sample is dropped.
+    assert state.counts.requests_stable == 10 and state.counts.requests_canary == 50
+
+
+def test_tail_keeps_at_most_warmup_samples_canary_samples_across_updates() -> None:
+    cfg = stail.TailConfig(warmup_samples=10)
+    state, _ = stail.update(stail.TailState(), np.arange(5.0), np.arange(50.0), cfg)
+    assert len(state.warmup_canary) == 10
+
+
 def test_tail_fails_when_canary_tail_is_heavier() -> None:
     rng = np.random.default_rng(3)
     cfg = stail.TailConfig(threshold=float(np.quantile(rng.lognormal(0, 0.5, 100_000), 0.99)))
