@@ -88,8 +88,12 @@ class KubeApi:
         plural: str,
         namespace: str | None = None,
         labels: Mapping[str, str] | None = None,
+        *,
+        selector: str | None = None,
     ) -> ObjectList:
-        query = {"labelSelector": label_selector(labels)} if labels else {}
+        """Objects matching `labels` (equality) and `selector` (any label selector, e.g. `key` for exists)."""
+        terms = [t for t in (label_selector(labels) if labels else "", selector or "") if t]
+        query = {"labelSelector": ",".join(terms)} if terms else {}
         body = self._json("GET", resource_path(api_version, plural, namespace), query=query)
         kind = body.get("kind", "List").removesuffix("List")
         items = [{"apiVersion": api_version, "kind": kind, **item} for item in body.get("items") or []]
@@ -102,6 +106,8 @@ class KubeApi:
         namespace: str | None,
         resource_version: str,
         timeout_seconds: int,
+        *,
+        selector: str | None = None,
     ) -> Iterator[WatchEvent]:
         """Events after `resource_version` until the server ends the stream; `Gone` when it is too old."""
         query = {
@@ -110,6 +116,8 @@ class KubeApi:
             "allowWatchBookmarks": "true",
             "timeoutSeconds": str(timeout_seconds),
         }
+        if selector:
+            query["labelSelector"] = selector
         response = self._send("GET", resource_path(api_version, plural, namespace), query=query, stream=True)
         try:
             for line in _lines(response):

@@ -34,6 +34,8 @@ class Resource:
     api_version: str
     plural: str
     namespaced: bool = True
+    selector: str | None = None
+    """A label selector the cache is limited to, so the controller holds only objects it can own."""
 
 
 class Informer:
@@ -99,7 +101,9 @@ class Informer:
                 self._stop.wait(delay)
 
     def _list(self) -> None:
-        listed = self._api.list(self.resource.api_version, self.resource.plural, self._namespace)
+        listed = self._api.list(
+            self.resource.api_version, self.resource.plural, self._namespace, selector=self.resource.selector
+        )
         fresh = {_cache_key(obj): obj for obj in listed.items}
         with self._lock:
             gone = [obj for key, obj in self._objects.items() if key not in fresh]
@@ -119,6 +123,7 @@ class Informer:
                 self._namespace,
                 self.resource_version,
                 self._watch_timeout,
+                selector=self.resource.selector,
             )
             for event in events:
                 self._apply(event.type, event.object)

@@ -24,6 +24,7 @@ from canary.controller.metrics import Metrics
 from canary.controller.queue import Key, WorkQueue, key_of
 from canary.controller.reconciler import AnalysisRunReconciler, RolloutReconciler
 from canary.controller.workers import Workers
+from canary.engine.hashing import HASH_LABEL
 from canary.traffic.routers import router_for
 
 log = structlog.get_logger(__name__)
@@ -33,8 +34,10 @@ WATCHED = {
     "analysisruns": Resource(*kube_api.ANALYSIS_RUNS),
     "analysistemplates": Resource(*kube_api.ANALYSIS_TEMPLATES),
     "clusteranalysistemplates": Resource(*kube_api.CLUSTER_ANALYSIS_TEMPLATES, namespaced=False),
-    "replicasets": Resource(*kube_api.REPLICA_SETS),
-    "pods": Resource(*kube_api.PODS),
+    # Only the ReplicaSets and pods of Rollouts carry the hash label: caching every Deployment's too
+    # would cost memory in proportion to the cluster, not to the Rollouts.
+    "replicasets": Resource(*kube_api.REPLICA_SETS, selector=HASH_LABEL),
+    "pods": Resource(*kube_api.PODS, selector=HASH_LABEL),
     "services": Resource(*kube_api.SERVICES),
 }
 

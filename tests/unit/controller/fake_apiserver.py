@@ -100,7 +100,10 @@ def _matches(obj: Obj, selector: str | None) -> bool:
     if not selector:
         return True
     labels = obj.get("metadata", {}).get("labels") or {}
-    return all(labels.get(k) == v for k, v in (term.split("=", 1) for term in selector.split(",")))
+    return all(
+        labels.get(term.split("=", 1)[0]) == term.split("=", 1)[1] if "=" in term else term in labels
+        for term in selector.split(",")
+    )
 
 
 def _status(code: int, reason: str, message: str) -> Obj:

@@ -95,3 +95,26 @@ def test_list_errors_are_retried_with_backoff(apiserver: FakeApiServer, api: Kub
     assert apiserver.count("GET", "/services", status=500) == 3
     informer.stop()
     thread.join(3)
+
+
+def test_a_selector_limits_the_cache_to_matching_objects_listed_and_watched(
+    apiserver: FakeApiServer, api: KubeApi
+) -> None:
+    # The controller caches only the pods and ReplicaSets of Rollouts (those with the hash label),
+    # so its memory grows with the Rollouts, not with the whole cluster.
+    labelled = _service("ours")
+    labelled["metadata"]["labels"] = {"rollouts-pod-template-hash": "abc"}  # type: ignore[index]
+    apiserver.put(labelled)
+    apiserver.put(_service("theirs"))
+    informer = Informer(api, Resource("v1", "services", selector="rollouts-pod-template-hash"), "ns")
+    thread = threading.Thread(target=informer.run, daemon=True)
+    thread.start()
+    assert informer.wait_synced(5)
+    watched = _service("ours-later")
+    watched["metadata"]["labels"] = {"rollouts-pod-template-hash": "def"}  # type: ignore[index]
+    apiserver.put(_service("theirs-later"))
+    apiserver.put(watched)
+    _eventually(lambda: informer.get("ns", "ours-later") is not None)
+    assert sorted(obj["metadata"]["name"] for obj in informer.list("ns")) == ["ours", "ours-later"]
+    informer.stop()
+    thread.join(3)
