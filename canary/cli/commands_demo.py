@@ -160,8 +160,19 @@ class _Show:
         table.add_row("step", step)
         table.add_row("traffic", f"canary {'#' * (canary_weight // 5):<20} {canary_weight}%")
         table.add_row("revisions", f"stable {status.stable_rs}  canary {status.current_pod_hash}")
-        table.add_row("analysis", f"{run.name} {run.status}" if run else "-")
+        table.add_row("analysis", self.latest_verdict(run.name) if run else "-")
         return table
+
+    def latest_verdict(self, run_name: str) -> str:
+        """The run's phase and its newest measurement, e.g. the judge's e-value as evidence grows."""
+        run = next(
+            (r for r in self.sim.cluster.list_analysis_runs(NAMESPACE) if r.metadata.name == run_name), None
+        )
+        if run is None:
+            return run_name
+        latest = [m for result in run.status.metric_results for m in result.measurements[-1:]]
+        detail = f"  {latest[-1].message}" if latest and latest[-1].message else ""
+        return f"{run.status.phase}{detail}"
 
     def events(self) -> None:
         events = self.sim.cluster.list_events(NAMESPACE, NAME)

@@ -51,3 +51,24 @@ def test_the_demo_judges_with_the_shipped_templates_queries_at_its_own_pace() ->
     shipped = AnalysisTemplate.model_validate(yaml.safe_load(SHIPPED.read_text()))
     at_demo_pace = [q.replace("[1m]", "[10s]") for q in judge_queries(shipped)]
     assert judge_queries(demo) == at_demo_pace
+
+
+def test_the_live_view_shows_the_judges_evidence_while_the_analysis_runs() -> None:
+    from rich.console import Console
+
+    sim = commands_demo.build_simulation(0)
+    show = commands_demo._Show(sim, Console(record=True, width=200), None)
+    show.run_until(lambda r: r.status.phase == "Healthy", None, 120)
+    commands_demo._release(sim, "checkout:1.1", commands_demo.GOOD)
+    show.run_until(
+        lambda r: (
+            (run := r.status.canary.current_step_analysis_run_status) is not None
+            and run.status == "Running"
+            and "e_value=" in show.latest_verdict(run.name)
+        ),
+        None,
+        600,
+    )
+    console = Console(record=True, width=200)
+    console.print(show.table())
+    assert "Running  sequential-counts: pass (e_value=" in console.export_text()
