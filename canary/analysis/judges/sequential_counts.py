@@ -7,15 +7,15 @@ arm and may be checked after every interval without inflating its false-alarm ra
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 from scipy import special
 
 from canary.analysis.judges._mixture import Grid, as_grid, check_grid, log_mean_exp
+from canary.analysis.judges._state import NumericState
 
 FloatArray = npt.NDArray[np.float64]
 Verdict = Literal["pass", "fail", "inconclusive", "nodata"]
@@ -45,7 +45,7 @@ class CountsConfig:
 
 
 @dataclass(frozen=True)
-class CountsState:
+class CountsState(NumericState):
     """Running state: cumulative counts and the running minimum of the p-value."""
 
     errors_stable: int = 0
@@ -53,19 +53,6 @@ class CountsState:
     requests_stable: int = 0
     requests_canary: int = 0
     p_value: float = 1.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> CountsState:
-        return cls(
-            errors_stable=int(data["errors_stable"]),
-            errors_canary=int(data["errors_canary"]),
-            requests_stable=int(data["requests_stable"]),
-            requests_canary=int(data["requests_canary"]),
-            p_value=float(data["p_value"]),
-        )
 
 
 @dataclass(frozen=True)

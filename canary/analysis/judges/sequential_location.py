@@ -7,15 +7,15 @@ means and variances per arm and may be checked after every interval.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 from scipy import special
 
 from canary.analysis.judges._mixture import Grid, as_grid, check_grid, log_mean_exp
+from canary.analysis.judges._state import NumericState
 
 FloatArray = npt.NDArray[np.float64]
 Verdict = Literal["pass", "fail", "inconclusive", "nodata"]
@@ -49,7 +49,7 @@ class LocationConfig:
 
 
 @dataclass(frozen=True)
-class LocationState:
+class LocationState(NumericState):
     """Running count, mean and sum of squared deviations per arm, and the running-min p."""
 
     n_stable: int = 0
@@ -59,21 +59,6 @@ class LocationState:
     mean_canary: float = 0.0
     m2_canary: float = 0.0
     p_value: float = 1.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> LocationState:
-        return cls(
-            n_stable=int(data["n_stable"]),
-            mean_stable=float(data["mean_stable"]),
-            m2_stable=float(data["m2_stable"]),
-            n_canary=int(data["n_canary"]),
-            mean_canary=float(data["mean_canary"]),
-            m2_canary=float(data["m2_canary"]),
-            p_value=float(data["p_value"]),
-        )
 
 
 @dataclass(frozen=True)
