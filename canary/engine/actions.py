@@ -2,13 +2,14 @@
 
 The engine returns them; adapters (`canary.cluster.memory`, `canary.cluster.kube`, the traffic
 routers) make them true and write only on a difference, so applying the same decision twice does
-nothing. The shell applies a decision's actions in the order given; `decide` orders them so traffic
-moves away from a ReplicaSet before that ReplicaSet shrinks (see `ORDER`).
+nothing. The shell applies a decision's actions in the order given; `decide` orders them so a
+Service selects its new pods before the weight sends traffic through it, and traffic moves away
+from a ReplicaSet before that ReplicaSet shrinks (see `ORDER`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, NewType
@@ -126,8 +127,8 @@ Action = (
 
 ORDER: tuple[type, ...] = (
     CreateReplicaSet,
-    SetTrafficWeight,
     SetServiceSelector,
+    SetTrafficWeight,
     ScaleReplicaSet,
     SetScaleDownDeadline,
     RestartPods,
@@ -141,6 +142,6 @@ ORDER: tuple[type, ...] = (
 so stable traffic is never sent to pods that are going away; scale-ups come with the creations."""
 
 
-def ordered(actions: list[Action]) -> tuple[Action, ...]:
+def ordered(actions: Sequence[Action]) -> tuple[Action, ...]:
     """`actions` in `ORDER`, keeping the engine's order within a kind (a stable sort)."""
     return tuple(sorted(actions, key=lambda action: ORDER.index(type(action))))

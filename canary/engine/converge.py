@@ -43,7 +43,10 @@ def converge(context: DecisionContext, progress: Progress) -> tuple[list[Action]
         canary_count, stable_count, weight = 0, rollout.spec.replicas, 0
     elif progress.abort:
         canary_count, wait = _aborted_canary_count(context, progress, sides)
-        stable_count, weight = rollout.spec.replicas, 0
+        stable_count = rollout.spec.replicas
+        weight = targets.weight_stable_cannot_take(rollout, sides, context.applied_weight(progress))
+        if weight > 0:  # stable is still scaling back up: the canary keeps its pods and that share
+            canary_count = max(canary_count, sides.canary.replicas if sides.canary else 0)
         waits.append(wait)
     else:
         plan = context.plan(progress, progress.step_index)
@@ -56,13 +59,14 @@ def converge(context: DecisionContext, progress: Progress) -> tuple[list[Action]
     older, older_waits = _older_replica_sets(context, sides.others, routed, None if progress.abort else spare)
     actions += older
     waits += older_waits
-    canary_target = progress.stable if progress.complete or progress.abort else progress.canary
-    for service, pod_hash in (
-        (canary_strategy.stable_service, progress.stable),
-        (canary_strategy.canary_service, canary_target),
+    back_to_stable = progress.complete or (progress.abort and weight == 0)
+    canary_target = progress.stable if back_to_stable else progress.canary
+    if canary_strategy.stable_service and _may_select(
+        context, canary_strategy.stable_service, progress.stable
     ):
-        if service:
-            actions.append(SetServiceSelector(service, pod_hash))
+        actions.append(SetServiceSelector(canary_strategy.stable_service, progress.stable))
+    if canary_strategy.canary_service:
+        actions.append(SetServiceSelector(canary_strategy.canary_service, canary_target))
     if routed:
         actions.append(SetTrafficWeight(weight, progress.stable, canary_target))
     actions += _settle_runs(context, progress)
@@ -70,6 +74,17 @@ def converge(context: DecisionContext, progress: Progress) -> tuple[list[Action]
     if not routed:
         weight = 0 if progress.complete else targets.pod_share(sides)
     return actions, waits, weight
+
+
+def _may_select(context: DecisionContext, service: str, pod_hash: PodHash) -> bool:
+    """Whether the stable Service may select `pod_hash` now: only once that ReplicaSet has all its
+    pods available (or nothing else is there to serve), so a first deploy, a migration from a
+    Deployment or a restore never points live traffic at pods that are still starting."""
+    if context.observed.service_selectors.get(service) == pod_hash:
+        return True
+    target = context.observed.replica_set(pod_hash)
+    wanted = context.rollout.spec.replicas
+    return wanted == 0 or (target is not None and target.available >= min(wanted, max(target.replicas, 1)))
 
 
 def _restarts(context: DecisionContext) -> list[Action]:

@@ -12,6 +12,7 @@ what the cluster must look like for the step it stopped at.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +33,7 @@ from canary.engine.actions import (
     Action,
     CreateAnalysisRun,
     PodHash,
+    SetServiceSelector,
     ordered,
 )
 from canary.engine.context import DecisionContext
@@ -62,14 +64,13 @@ def decide(rollout: Rollout, observed: Observed, now: datetime) -> Decision:
         return _invalid(
             rollout, now, [f"spec.workloadRef: Deployment '{ref}' not found; create it or fix the name"]
         )
-    canary = pod_template_hash(template)
-    stable = PodHash(rollout.status.stable_rs) if rollout.status.stable_rs else canary
+    stable, canary = _hashes(rollout, template)
     problems = _spec_problems(rollout, observed) + analysis_runs.analysis_problems(
         rollout, observed, stable, canary
     )
-    if problems:
-        return _invalid(rollout, now, problems)
     context = DecisionContext(rollout, observed, now, template)
+    if problems:
+        return _invalid(rollout, now, problems, converging=context)
     progress = _start(rollout, stable, canary)
     progress, run_actions, waits = _advance(context, progress)
     progress, deadline = status_of.progress_deadline(
@@ -84,9 +85,29 @@ def decide(rollout: Rollout, observed: Observed, now: datetime) -> Decision:
     return Decision(status, ordered([*run_actions, *actions, *events]), min(due) if due else None)
 
 
-def _invalid(rollout: Rollout, now: datetime, problems: list[str]) -> Decision:
+def _invalid(
+    rollout: Rollout, now: datetime, problems: list[str], *, converging: DecisionContext | None = None
+) -> Decision:
+    """InvalidSpec: nothing moves forward. An abort still takes effect (traffic back to stable,
+    through the Services that exist), whatever else is wrong with the spec."""
     status = status_of.invalid(rollout, problems, now)
-    return Decision(status, ordered(list(status_of.events_between(rollout, rollout.status, status))), None)
+    events = list(status_of.events_between(rollout, rollout.status, status))
+    if converging is None:
+        return Decision(status, ordered(events), None)
+    progress = _start(rollout, *_hashes(rollout, converging.template))
+    if not progress.abort or progress.complete:
+        return Decision(status, ordered(events), None)
+    actions, waits, _ = converge.converge(converging, progress)
+    existing = converging.observed.service_selectors
+    kept = [a for a in actions if not (isinstance(a, SetServiceSelector) and a.service not in existing)]
+    due = [w for w in waits if w is not None]
+    return Decision(status, ordered([*kept, *events]), min(due) if due else None)
+
+
+def _hashes(rollout: Rollout, template: Mapping[str, Any]) -> tuple[PodHash, PodHash]:
+    """(stable, canary): the canary is the current template; stable is the status's, else the canary."""
+    canary = pod_template_hash(template)
+    return (PodHash(rollout.status.stable_rs) if rollout.status.stable_rs else canary), canary
 
 
 def _spec_problems(rollout: Rollout, observed: Observed) -> list[str]:
@@ -221,7 +242,7 @@ def _background_analysis(context: DecisionContext, progress: Progress) -> tuple[
     if analysis is None or progress.step_index < (analysis.starting_step or 0):
         return progress, []
     if progress.step_index >= len(context.steps):
-        return progress, []
+        return _final_background_verdict(context, progress), []
     record = progress.background_run or _adopted(context, progress, "background", 0)
     run = context.observed.analysis_run(record.name) if record else None
     acknowledged = (
@@ -250,6 +271,19 @@ def _background_analysis(context: DecisionContext, progress: Progress) -> tuple[
     if phase == AnalysisPhase.INCONCLUSIVE and previous != AnalysisPhase.INCONCLUSIVE:
         return progress.with_pause(PauseReason.INCONCLUSIVE_ANALYSIS, context.now), actions
     return progress, actions
+
+
+def _final_background_verdict(context: DecisionContext, progress: Progress) -> Progress:
+    """Past the last step the canary is still scaling up: a failure that arrives now still aborts,
+    but no new run starts (and promote --full skips the analysis altogether)."""
+    record = progress.background_run
+    if record is None or progress.promote_full:
+        return progress
+    run = context.observed.analysis_run(record.name)
+    phase = analysis_runs.verdict(run)
+    if run is not None and phase in (AnalysisPhase.FAILED, AnalysisPhase.ERROR):
+        return progress.aborted(context.now, _verdict_message(record.name, phase, run))
+    return progress
 
 
 def _adopted(

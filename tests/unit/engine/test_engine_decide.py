@@ -377,3 +377,115 @@ def test_unchanged_steps_keep_the_step_index() -> None:
         routed(steps).model_copy(update={"status": first.status}), observed(rs(V1, 4), rs(V2, 1)), NOW
     )
     assert again.status.current_step_index == first.status.current_step_index == 1
+
+
+# Safety under dynamicStableScale, service switching, invalid specs and late verdicts
+
+DYNAMIC = {"dynamicStableScale": True, "scaleDownDelaySeconds": 0}
+
+
+def _weights(canary: int) -> dict[str, object]:
+    return {
+        "weights": {
+            "canary": {"weight": canary, "podTemplateHash": V2},
+            "stable": {"weight": 100 - canary, "podTemplateHash": V1},
+        }
+    }
+
+
+def test_abort_with_dynamic_stable_scale_keeps_the_canary_share_until_stable_has_pods() -> None:
+    rollout = with_status(
+        routed([{"setWeight": 100}, {"pause": {}}], canary=DYNAMIC),
+        current_step_index=1,
+        abort=True,
+        aborted_at=NOW,
+        canary=_weights(100),
+    )
+    decision = decide(rollout, observed(rs(V1, 0, 0), rs(V2, 4, 4, revision=2), router_weight=100), NOW)
+    assert kinds(decision, SetTrafficWeight)[0].canary_weight == 100
+    assert ScaleReplicaSet(PodHash(V1), 4) in decision.actions
+    assert ScaleReplicaSet(PodHash(V2), 4) in decision.actions
+
+
+def test_abort_with_dynamic_stable_scale_returns_traffic_as_stable_pods_become_available() -> None:
+    rollout = with_status(
+        routed([{"setWeight": 100}, {"pause": {}}], canary=DYNAMIC),
+        current_step_index=1,
+        abort=True,
+        aborted_at=NOW,
+        canary=_weights(100),
+    )
+    half = decide(rollout, observed(rs(V1, 4, 2), rs(V2, 4, 4, revision=2), router_weight=100), NOW)
+    full = decide(rollout, observed(rs(V1, 4, 4), rs(V2, 4, 4, revision=2), router_weight=50), NOW)
+    assert kinds(half, SetTrafficWeight)[0].canary_weight == 50
+    assert kinds(full, SetTrafficWeight)[0].canary_weight == 0
+
+
+def test_lowering_the_weight_with_dynamic_stable_scale_waits_for_stable_pods() -> None:
+    steps = [{"setWeight": 80}, {"pause": {}}, {"setWeight": 20}, {"pause": {}}]
+    rollout = with_status(routed(steps, canary=DYNAMIC), current_step_index=2, canary=_weights(80))
+    decision = decide(rollout, observed(rs(V1, 1, 1), rs(V2, 4, 4, revision=2), router_weight=80), NOW)
+    assert kinds(decision, SetTrafficWeight)[0].canary_weight == 75  # stable's 1 of 4 pods carry 25%
+    assert ScaleReplicaSet(PodHash(V2), 3) in decision.actions  # and the canary keeps pods for 75%
+    assert decision.status.current_step_index == 2
+
+
+def test_services_select_their_pods_before_the_weight_sends_traffic_through_them() -> None:
+    rollout = with_status(
+        routed([{"setWeight": 100}], canary=DYNAMIC), current_step_index=1, canary=_weights(100)
+    )
+    decision = decide(rollout, observed(rs(V1, 0, 0), rs(V2, 4, 4, revision=2), router_weight=100), NOW)
+    order = [type(a) for a in decision.actions if isinstance(a, SetTrafficWeight | SetServiceSelector)]
+    assert order.index(SetTrafficWeight) > max(
+        i for i, kind in enumerate(order) if kind is SetServiceSelector
+    )
+
+
+def test_the_stable_service_waits_for_its_pods_on_a_first_deploy() -> None:
+    # e.g. migrating from a Deployment: the Service still selects the Deployment's pods.
+    rollout = scenarios.rollout(image="web:1", routed=True, steps=[{"setWeight": 20}])
+    services = {"web-stable": None, "web-canary": None}
+    starting = decide(rollout, Observed(replica_sets=(rs(V1, 4, 0),), service_selectors=services), NOW)
+    ready = decide(rollout, Observed(replica_sets=(rs(V1, 4, 4),), service_selectors=services), NOW)
+    assert SetServiceSelector("web-stable", PodHash(V1)) not in starting.actions
+    assert SetServiceSelector("web-stable", PodHash(V1)) in ready.actions
+
+
+def test_abort_still_sends_traffic_to_stable_when_the_spec_has_become_invalid() -> None:
+    steps = [{"setWeight": 50}, {"analysis": {"templates": [{"templateName": "error-rate"}]}}]
+    rollout = with_status(
+        routed(steps), current_step_index=1, abort=True, aborted_at=NOW, canary=_weights(50)
+    )
+    decision = decide(
+        rollout, observed(rs(V1, 4), rs(V2, 2, revision=2), router_weight=50), NOW
+    )  # template gone
+    assert decision.status.phase == "Degraded"
+    assert kinds(decision, SetTrafficWeight)[0].canary_weight == 0
+
+
+def test_a_background_analysis_failing_after_the_last_step_still_aborts() -> None:
+    name = f"web-{V2}-bg-1"
+    rollout = with_status(
+        scenarios.rollout(
+            image="web:2",
+            steps=[{"setWeight": 50}],
+            canary={"analysis": {"templates": [{"templateName": "error-rate"}]}},
+        ),
+        current_step_index=1,
+        canary={"currentBackgroundAnalysisRunStatus": {"name": name, "status": "Running"}},
+    )
+    run = AnalysisRun.model_validate(
+        {
+            "metadata": {"name": name, "namespace": "default", "labels": {"rollouts-pod-template-hash": V2}},
+            "spec": {"metrics": [{"name": "m", "provider": {"web": {"url": "http://x"}}}]},
+            "status": {"phase": "Failed", "message": "5xx 40%"},
+        }
+    )
+    seen = Observed(
+        replica_sets=(rs(V1, 2), rs(V2, 2, revision=2)),
+        analysis_runs=(run,),
+        templates={"error-rate": scenarios.error_rate_template()},
+    )
+    decision = decide(rollout, seen, NOW)
+    assert decision.status.abort
+    assert decision.status.phase == "Degraded"
