@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import quote, quote_plus
 
 from pydantic import ValidationError
 
@@ -318,7 +319,9 @@ def mask(text: str, secrets: frozenset[str]) -> str:
     Error messages often quote a token of a secret rather than all of it (a parser stopping at a
     `-`), so each alphanumeric run of 4+ characters of a secret is masked too; longest first.
     """
-    pieces = set(secrets) | {fragment for secret in secrets for fragment in _FRAGMENT.findall(secret)}
+    # URLs carry secrets percent-encoded (`ab cd` -> `ab%20cd`), so those spellings are masked too.
+    spelled = set(secrets) | {quote(s, safe="") for s in secrets} | {quote_plus(s) for s in secrets}
+    pieces = spelled | {fragment for secret in secrets for fragment in _FRAGMENT.findall(secret)}
     for piece in sorted(pieces, key=len, reverse=True):
         if piece:
             text = text.replace(piece, MASK)

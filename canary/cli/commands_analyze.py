@@ -90,9 +90,12 @@ def register(verbs: Any) -> None:
 
 def _read_arm(path: Path) -> arm_samples.ArmData:
     try:
-        return arm_samples.parse(path.read_text(encoding="utf-8"), str(path))
+        # utf-8-sig: spreadsheets write a byte-order mark that would otherwise rename the first column.
+        return arm_samples.parse(path.read_text(encoding="utf-8-sig"), str(path))
     except OSError as error:
         raise CLIError(f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise CLIError(f"{path}: not a UTF-8 text file; export the samples as CSV (time,value)") from None
     except arm_samples.SampleFileError as error:
         raise CLIError(str(error)) from None
 

@@ -231,6 +231,11 @@ def test_masking_hides_the_fragments_an_error_message_may_quote() -> None:
     )
 
 
+def test_masking_hides_a_secret_spelled_percent_encoded_in_a_url() -> None:
+    message = "Max retries exceeded with url: /pa%20ss%20w0rd?t=pa+ss+w0rd"
+    assert mask(message, frozenset({"pa ss w0rd"})) == f"Max retries exceeded with url: /{MASK}?t={MASK}"
+
+
 def test_a_condition_may_not_use_a_secret_argument() -> None:
     metric = Metric.model_validate(
         {"name": "m", "successCondition": "result < {{args.t}}", "provider": PROVIDER}

@@ -124,6 +124,35 @@ def test_a_bad_csv_is_one_line_naming_file_line_and_fix(
     assert message in err and err.count("\n") == 1
 
 
+def test_a_binary_file_is_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    binary = tmp_path / "bin.csv"
+    binary.write_bytes(b"\xff\xfe\x00time")
+    good = write_samples(tmp_path / "good.csv", 0.0, seed=1)
+    code = main(
+        ["analyze", "samples", "--judge", "mann-whitney", "--stable", str(good), "--canary", str(binary)]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "not a UTF-8 text file" in err and "Traceback" not in err
+
+
+def test_a_csv_saved_with_a_byte_order_mark_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = write_samples(tmp_path / "plain.csv", 0.0, seed=1)
+    marked = tmp_path / "marked.csv"
+    marked.write_bytes(b"\xef\xbb\xbf" + write_samples(tmp_path / "c.csv", 0.0, seed=2).read_bytes())
+    assert (
+        main(
+            ["analyze", "samples", "--judge", "mann-whitney", "--stable", str(plain), "--canary", str(marked)]
+        )
+        == 0
+    )
+    assert "verdict: pass" in capsys.readouterr().out
+
+
 def test_an_unknown_judge_setting_names_the_allowed_keys(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
