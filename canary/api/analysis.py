@@ -7,12 +7,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import cel
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from canary.api.base import CRDModel, Duration, ObjectMeta
+from canary.api.base import CRDModel, Duration, ObjectMeta, parse_duration
 
 
 class SecretKeyRef(CRDModel):
@@ -58,17 +58,34 @@ class Header(CRDModel):
 EmptyResult = Literal["inconclusive", "error", "failed"]
 
 
+def _check_http_address(value: str) -> str:
+    # An address made of {{args}} is checked once substituted, at measurement time.
+    if "{{" not in value and not re.match(r"^https?://[^/\s]", value):
+        raise ValueError(f"'{value}' needs a scheme and a host: write http://{value} or https://{value}")
+    return value
+
+
+def _check_positive_duration(value: int | str) -> int | str:
+    if parse_duration(value) <= 0:
+        raise ValueError(f"'{value}' must be longer than 0, e.g. 10s")
+    return value
+
+
+HttpAddress = Annotated[str, Field(min_length=1), AfterValidator(_check_http_address)]
+Timeout = Annotated[Duration, AfterValidator(_check_positive_duration)]
+
+
 class PrometheusProvider(CRDModel):
-    address: str = Field(min_length=1)
+    address: HttpAddress
     query: str = Field(min_length=1)
-    timeout: Duration = "30s"
+    timeout: Timeout = "30s"
     headers: list[Header] = Field(default_factory=list)
     insecure: bool = False
     on_empty_result: EmptyResult = "inconclusive"
 
 
 class WebProvider(CRDModel):
-    url: str = Field(min_length=1)
+    url: HttpAddress
     method: Literal["GET", "POST", "PUT"] = "GET"
     headers: list[Header] = Field(default_factory=list)
     body: str | None = None
@@ -102,10 +119,10 @@ class JudgeProvider(CRDModel):
     """
 
     kind: Literal["mann-whitney", "sequential-counts", "sequential-location", "sequential-tail"]
-    address: str = Field(min_length=1)
+    address: HttpAddress
     queries: ArmQueries
     totals: ArmQueries | None = None
-    timeout: Duration = "30s"
+    timeout: Timeout = "30s"
     config: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -67,10 +67,26 @@ def parse_resource(data: Any, source: str = "<input>") -> Document:
         return Document(source, None, problems_from_validation_error(error, model))
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML that rejects a key repeated in one mapping: plain YAML keeps the last one silently,
+    which would let `replicas: 10` ... `replicas: 3` in one spec lint as valid."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key '{key}' appears twice in one mapping; keep one", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_text(text: str, source: str) -> list[Document]:
     """Every document in a YAML stream (empty documents are skipped, syntax errors are problems)."""
     try:
-        decoded = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+        decoded = [doc for doc in yaml.load_all(text, Loader=_UniqueKeyLoader) if doc is not None]
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

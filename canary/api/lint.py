@@ -7,9 +7,10 @@ and the Rollout never passes).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 
-from canary.api.analysis import AnalysisTemplate, ClusterAnalysisTemplate
+from canary.api.analysis import ARG_REFERENCE, AnalysisTemplate, ClusterAnalysisTemplate
 from canary.api.documents import Document
 from canary.api.problems import Problem
 from canary.api.rollout import CanaryStrategy, Rollout, RolloutAnalysis
@@ -26,6 +27,8 @@ def lint_documents(documents: Sequence[Document]) -> dict[str, list[Problem]]:
         problems = list(document.problems)
         if isinstance(document.resource, Rollout):
             problems += list(_rollout_problems(document.resource, templates))
+        if isinstance(document.resource, AnalysisTemplate | ClusterAnalysisTemplate):
+            problems += list(_undeclared_arg_problems(document.resource))
         report[document.source] = sorted(problems, key=lambda p: (p.path, p.message))
     return report
 
@@ -58,6 +61,18 @@ def _rollout_problems(
     for index, step in enumerate(canary.steps):
         if step.analysis is not None:
             yield from _analysis_arg_problems(step.analysis, f"{base}.steps[{index}].analysis", templates)
+
+
+def _undeclared_arg_problems(template: AnalysisTemplate | ClusterAnalysisTemplate) -> Iterator[Problem]:
+    """`{{args.x}}` used in a metric (query, URL, condition, ...) but not declared in spec.args."""
+    declared = {arg.name for arg in template.spec.args} | BUILT_IN_ARGS
+    for index, metric in enumerate(template.spec.metrics):
+        used = sorted(set(ARG_REFERENCE.findall(json.dumps(metric.to_wire()))) - declared)
+        for name in used:
+            yield Problem(
+                f"spec.metrics[{index}]",
+                f"uses {{{{args.{name}}}}} but spec.args declares no '{name}'; add {{name: {name}}} to spec.args",
+            )
 
 
 def _step_problems(canary: CanaryStrategy, base: str) -> Iterator[Problem]:

@@ -49,7 +49,10 @@ def _expand(paths: list[Path]) -> list[Path]:
 
 def run_lint(args: argparse.Namespace) -> int:
     documents: list[Document] = []
-    for path in _expand(args.files):
+    files = _expand(args.files)
+    if not files:
+        raise CLIError(f"no .yaml or .yml files in {', '.join(map(str, args.files))}; check the path")
+    for path in files:
         documents += load_text(sys.stdin.read(), "<stdin>") if str(path) == "-" else load_file(path)
     report = lint_documents(documents)
     for document in documents:

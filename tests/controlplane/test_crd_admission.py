@@ -47,6 +47,10 @@ NOT_AN_OBJECT = {"empty-file", "not-a-mapping", "yaml-syntax-error"}  # never le
 SEMANTIC_ONLY = {  # the schema admits them; canary lint (and the controller's InvalidSpec) rejects them
     "analysis-step-missing-template-arg",
     "template-judge-config-misspelt",
+    "template-undeclared-arg",
+    "duplicate-key",
+    "template-address-without-scheme",
+    "template-zero-timeout",
     "bad-max-surge",
     "bad-pause-duration",
     "empty-step",

@@ -47,3 +47,11 @@ def test_lint_of_a_missing_file_is_one_line_error(capsys: pytest.CaptureFixture[
     _, err = capsys.readouterr()
     assert code == 1
     assert err.strip() == "error: does/not/exist.yaml: no such file or directory"
+
+
+def test_lint_of_a_directory_without_yaml_fails_instead_of_passing_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["lint", str(tmp_path)])
+    assert code == 1
+    assert "no .yaml or .yml files" in capsys.readouterr().err
