@@ -59,6 +59,8 @@ def _message(item: Any, root: type[BaseModel], loc: tuple[int | str, ...]) -> st
         return f"must be one of {ctx.get('expected')}"
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return "must be an integer"
+    if kind == "finite_number":
+        return "must be a finite number, not .inf or .nan"
     if kind in ("bool_type", "bool_parsing"):
         return "must be true or false"
     if kind in ("string_type",):

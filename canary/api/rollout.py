@@ -99,7 +99,7 @@ class SetCanaryScale(CRDModel):
 class CanaryStep(CRDModel):
     """One step; exactly one field is set."""
 
-    set_weight: int | None = Field(default=None, ge=0, le=100)
+    set_weight: int | None = Field(default=None, ge=0, le=100, strict=True)
     pause: PauseStep | None = None
     analysis: RolloutAnalysis | None = None
     set_canary_scale: SetCanaryScale | None = None
@@ -211,7 +211,7 @@ class AnalysisHistory(CRDModel):
 
 
 class RolloutSpec(CRDModel):
-    replicas: int = Field(default=1, ge=0)
+    replicas: int = Field(default=1, ge=0, le=2**31 - 1, strict=True)
     selector: LabelSelector | None = None
     template: dict[str, Any] | None = None
     workload_ref: WorkloadRef | None = None

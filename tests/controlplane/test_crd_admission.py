@@ -35,6 +35,8 @@ SCHEMA_REJECTS = {  # 422 Invalid: the OpenAPI schema (types, ranges, required, 
     "weight-above-100": "should be less than or equal to 100",
     "weight-negative": "should be greater than or equal to 0",
     "weight-not-integer": "must be of type integer",
+    "weight-boolean": "must be of type integer",
+    "replicas-beyond-int32": "spec.replicas",
 }
 UNKNOWN_FIELDS = {  # 400 BadRequest: strict decoding refuses fields the schema does not declare
     "blue-green-strategy": 'unknown field "spec.strategy.blueGreen"',
