@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -119,11 +119,7 @@ class KubeCluster:
         replica_sets = tuple(
             _replica_set_view(obj) for obj in self._reads.list(*REPLICA_SETS, namespace) if owned_by(obj, uid)
         )
-        runs = tuple(
-            AnalysisRun.model_validate(_without_managed_fields(obj))
-            for obj in self._reads.list(*ANALYSIS_RUNS, namespace)
-            if owned_by(obj, uid)
-        )
+        runs = _valid_runs(obj for obj in self._reads.list(*ANALYSIS_RUNS, namespace) if owned_by(obj, uid))
         router = self._router_for(rollout)
         return Observed(
             replica_sets=replica_sets,
@@ -158,10 +154,7 @@ class KubeCluster:
         return sorted(recorded, key=lambda event: event.timestamp)
 
     def list_analysis_runs(self, namespace: str | None = None) -> list[AnalysisRun]:
-        return [
-            AnalysisRun.model_validate(_without_managed_fields(o))
-            for o in self._reads.list(*ANALYSIS_RUNS, namespace)
-        ]
+        return list(_valid_runs(self._reads.list(*ANALYSIS_RUNS, namespace)))
 
     def get_analysis_run(self, namespace: str, name: str) -> AnalysisRun:
         obj = self._reads.get(*ANALYSIS_RUNS, namespace, name)
@@ -321,6 +314,18 @@ def _replica_set_view(obj: Obj) -> ReplicaSetView:
         restarted_at=parse_time(annotations.get(RESTARTED_AT_ANNOTATION)),
         annotations=dict(annotations),
     )
+
+
+def _valid_runs(objects: Iterable[Obj]) -> tuple[AnalysisRun, ...]:
+    """The runs that parse. One malformed run (e.g. edited by hand) must not block its Rollout:
+    an abort must still go through; a run the engine waits for and cannot read counts as Pending."""
+    runs = []
+    for obj in objects:
+        try:
+            runs.append(AnalysisRun.model_validate(_without_managed_fields(obj)))
+        except ValueError as error:
+            log.warning("skipping invalid AnalysisRun", name=obj["metadata"]["name"], error=str(error))
+    return tuple(runs)
 
 
 def _template_as_written(annotations: Mapping[str, str], spec: Obj) -> Obj:

@@ -134,3 +134,26 @@ def test_events_are_recorded_on_the_rollout(apiserver: FakeApiServer, cluster: K
 def test_a_missing_rollout_is_not_found(cluster: KubeCluster) -> None:
     with pytest.raises(NotFound):
         cluster.get_rollout("ns", "nope")
+
+
+def test_a_malformed_analysis_run_is_skipped_instead_of_blocking_its_rollout(
+    apiserver: FakeApiServer, cluster: KubeCluster
+) -> None:
+    stored = install(apiserver)
+    owner = {
+        "apiVersion": "canary.dev/v1alpha1",
+        "kind": "Rollout",
+        "name": "web",
+        "uid": stored["metadata"]["uid"],
+    }
+    apiserver.put(
+        {
+            "apiVersion": "canary.dev/v1alpha1",
+            "kind": "AnalysisRun",
+            "metadata": {"name": "hand-edited", "namespace": "ns", "ownerReferences": [owner]},
+            "spec": {"metrics": []},  # invalid: a run needs at least one metric
+        }
+    )
+    observed = cluster.observe(cluster.get_rollout("ns", "web"))
+    assert observed.analysis_runs == ()
+    assert cluster.list_analysis_runs("ns") == []
