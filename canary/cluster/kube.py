@@ -25,6 +25,7 @@ import structlog
 from canary.analysis.providers.base import MeasurementError
 from canary.analysis.providers.job import JobState
 from canary.api.analysis import AnalysisRun, AnalysisTemplate, ClusterAnalysisTemplate
+from canary.api.base import GROUP_VERSION
 from canary.api.rollout import Rollout, RolloutStatus
 from canary.cluster.kube_actions import (
     INSTANCE_ID_LABEL,
@@ -274,9 +275,31 @@ class KubeCluster:
             raise KeyError(f"Secret {namespace}/{name} has no key '{key}'")
         return base64.b64decode(secret["data"][key]).decode()
 
-    def create_job(self, namespace: str, name: str, metadata: dict[str, Any], spec: dict[str, Any]) -> None:
+    def create_job(
+        self, namespace: str, name: str, metadata: dict[str, Any], spec: dict[str, Any], *, owner_run: str
+    ) -> None:
         self._guard()
-        body = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {**metadata, "name": name}, "spec": spec}
+        run = self._reads.get(*ANALYSIS_RUNS, namespace, owner_run)
+        # Owned by its run, the Job is garbage-collected with the run's history, never left behind.
+        owners = (
+            []
+            if run is None
+            else [
+                {
+                    "apiVersion": GROUP_VERSION,
+                    "kind": "AnalysisRun",
+                    "name": owner_run,
+                    "uid": run["metadata"]["uid"],
+                    "controller": True,
+                }
+            ]
+        )
+        body = {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {**metadata, "name": name, "ownerReferences": owners},
+            "spec": spec,
+        }
         try:
             self.api.create(*JOBS, namespace, body)
         except Conflict:

@@ -39,8 +39,11 @@ class JobState:
 class JobPort(Protocol):
     """The two Job operations this provider needs; the cluster adapter implements them."""
 
-    def create_job(self, namespace: str, name: str, metadata: dict[str, Any], spec: dict[str, Any]) -> None:
-        """Create the Job (doing nothing if it exists already); raise MeasurementError when refused."""
+    def create_job(
+        self, namespace: str, name: str, metadata: dict[str, Any], spec: dict[str, Any], *, owner_run: str
+    ) -> None:
+        """Create the Job owned by AnalysisRun `owner_run` (so it goes when the run does), doing
+        nothing if it exists already; raise MeasurementError when refused."""
         ...
 
     def job_state(self, namespace: str, name: str) -> JobState:
@@ -67,7 +70,9 @@ class JobMetricProvider:
         name = in_flight.metadata.get(JOB_NAME_KEY) if in_flight is not None else None
         if name is None:
             name = job_name(context.run_name, metric.name, context.index)
-            self._port.create_job(context.namespace, name, dict(config.metadata), dict(config.spec))
+            self._port.create_job(
+                context.namespace, name, dict(config.metadata), dict(config.spec), owner_run=context.run_name
+            )
             return InFlight(POLL_SECONDS, f"job {name} started", {JOB_NAME_KEY: name})
         state = self._port.job_state(context.namespace, name)
         if state.failed:

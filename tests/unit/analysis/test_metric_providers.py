@@ -116,7 +116,9 @@ class InMemoryJobs:
         self.created: list[str] = []
         self.states: dict[str, JobState] = {}
 
-    def create_job(self, namespace: str, name: str, metadata: dict[str, Any], spec: dict[str, Any]) -> None:
+    def create_job(
+        self, namespace: str, name: str, metadata: dict[str, Any], spec: dict[str, Any], *, owner_run: str
+    ) -> None:
         self.created.append(name)
         self.states.setdefault(name, JobState())
 

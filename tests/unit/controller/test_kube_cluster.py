@@ -157,3 +157,22 @@ def test_a_malformed_analysis_run_is_skipped_instead_of_blocking_its_rollout(
     observed = cluster.observe(cluster.get_rollout("ns", "web"))
     assert observed.analysis_runs == ()
     assert cluster.list_analysis_runs("ns") == []
+
+
+def test_a_job_for_a_measurement_is_owned_by_its_analysis_run(
+    apiserver: FakeApiServer, cluster: KubeCluster
+) -> None:
+    install(apiserver)
+    apiserver.put(
+        {
+            "apiVersion": "canary.dev/v1alpha1",
+            "kind": "AnalysisRun",
+            "metadata": {"name": "web-run-1", "namespace": "ns", "uid": "run-uid"},
+            "spec": {"metrics": [{"name": "m", "provider": {"job": {"spec": {}}}}]},
+        }
+    )
+    cluster.create_job("ns", "web-run-1-m-0", {}, {"template": {}}, owner_run="web-run-1")
+    job = apiserver.read("batch/v1", "jobs", "ns", "web-run-1-m-0")
+    assert job is not None
+    (owner,) = job["metadata"]["ownerReferences"]
+    assert (owner["kind"], owner["name"], owner["uid"]) == ("AnalysisRun", "web-run-1", "run-uid")
