@@ -107,4 +107,4 @@ def test_a_replica_that_is_not_leader_never_writes(api: KubeApi) -> None:
     b.try_acquire_or_renew()
     cluster = KubeCluster(api, may_write=b.is_leader)
     with pytest.raises(NotLeader):
-        cluster.create_job("ns", "j", {}, {})
+        cluster.create_job("ns", "j", {}, {}, owner_run="r")
