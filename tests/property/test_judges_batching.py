@@ -49,29 +49,48 @@ def test_counts_many_batches_end_with_the_one_batch_e_value(
         assert res.verdict == "fail"
 
 
-@settings(derandomize=True, max_examples=40, deadline=None)
-@given(
-    st.lists(st.integers(1, 80), min_size=1, max_size=10),
-    st.integers(0, 2**31 - 1),
-    st.sampled_from([sl.DEFAULT_TUNING_SAMPLES, (100.0, 1000.0, 10000.0)]),
-)
-def test_location_many_batches_end_with_the_one_batch_e_value(
-    sizes: list[int], seed: int, tuning: float | tuple[float, ...]
-) -> None:
-    rng = np.random.default_rng(seed)
-    s = rng.normal(0, 1, sum(sizes))
-    c = rng.normal(0.2, 1, sum(sizes))
-    cfg = sl.LocationConfig(min_samples=2, tuning_samples=tuning)
+def _run_location(
+    sizes: list[int], s: np.ndarray, c: np.ndarray, cfg: sl.LocationConfig
+) -> sl.LocationResult:
     state = sl.LocationState()
     res = None
     start = 0
     for n in sizes:
         state, res = sl.update(state, s[start : start + n], c[start : start + n], cfg)
         start += n
-    _, one = sl.update(sl.LocationState(), s, c, cfg)
     assert res is not None
+    return res
+
+
+location_batches = st.lists(st.integers(1, 80), min_size=1, max_size=10)
+tunings = st.sampled_from([sl.DEFAULT_TUNING_SAMPLES, (100.0, 1000.0, 10000.0)])
+
+
+@settings(derandomize=True, max_examples=40, deadline=None)
+@given(location_batches, st.integers(0, 2**31 - 1), tunings)
+def test_location_many_batches_end_with_the_one_batch_e_value(
+    sizes: list[int], seed: int, tuning: float | tuple[float, ...]
+) -> None:
+    rng = np.random.default_rng(seed)
+    s, c = rng.normal(0, 1, sum(sizes)), rng.normal(0.2, 1, sum(sizes))
+    cfg = sl.LocationConfig(min_samples=2, tuning_samples=tuning, looks_per_update=1)
+    res = _run_location(sizes, s, c, cfg)
+    _, one = sl.update(sl.LocationState(), s, c, cfg)
     assert res.e_value == pytest.approx(one.e_value, rel=1e-6)
     assert res.p_value <= one.p_value * (1 + 1e-6)
+
+
+@settings(derandomize=True, max_examples=40, deadline=None)
+@given(location_batches, st.integers(0, 2**31 - 1), st.integers(2, 20))
+def test_location_looks_inside_updates_never_raise_the_p_value_or_change_the_e_value(
+    sizes: list[int], seed: int, looks: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    s, c = rng.normal(0, 1, sum(sizes)), rng.normal(0.2, 1, sum(sizes))
+    at_ends = _run_location(sizes, s, c, sl.LocationConfig(min_samples=2, looks_per_update=1))
+    inside = _run_location(sizes, s, c, sl.LocationConfig(min_samples=2, looks_per_update=looks))
+    assert inside.e_value == pytest.approx(at_ends.e_value, rel=1e-6)
+    assert inside.p_value <= at_ends.p_value * (1 + 1e-6)
 
 
 @pytest.mark.parametrize("scenario", ["errors A/A 1%", "latency A/A sigma 0.5", "p99 A/A"])

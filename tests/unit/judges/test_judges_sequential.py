@@ -246,6 +246,46 @@ def test_location_running_moments_match_numpy_across_batches() -> None:
     assert state.m2_stable == pytest.approx(data.var() * data.size, rel=1e-10)
 
 
+def test_look_sizes_split_a_batch_evenly_and_end_with_all_of_it() -> None:
+    # Hand: floor(j * 25 / 10) for j = 1..10.
+    assert sl.look_sizes(25, 10).tolist() == [2, 5, 7, 10, 12, 15, 17, 20, 22, 25]
+
+
+def test_merged_moments_at_each_look_match_numpy_on_the_prefix() -> None:
+    rng = np.random.default_rng(4)
+    old, batch = rng.normal(5, 2, 40), rng.normal(7, 3, 25)
+    sizes = sl.look_sizes(batch.size, 10)
+    n, mean, m2 = sl.merged_moments(old.size, old.mean(), old.var() * old.size, batch, sizes)
+    for i, k in enumerate(sizes):
+        whole = np.concatenate([old, batch[:k]])
+        assert (n[i], mean[i], m2[i]) == pytest.approx((whole.size, whole.mean(), whole.var() * whole.size))
+
+
+def _regression_that_recovers() -> tuple[np.ndarray, np.ndarray]:
+    """Canary 0.5 sd slower for the first half of the interval, 0.5 sd faster for the second."""
+    rng = np.random.default_rng(5)
+    canary = np.concatenate([rng.normal(0.5, 1, 300), rng.normal(-0.5, 1, 300)])
+    return rng.normal(0, 1, 600), canary
+
+
+def test_location_fails_on_a_regression_seen_inside_an_update_that_its_end_hides() -> None:
+    stable, canary = _regression_that_recovers()
+    _, res = sl.update(sl.LocationState(), stable, canary, sl.LocationConfig())
+    assert res.verdict == "fail" and res.e_value < 1.0
+
+
+def test_location_with_one_look_per_update_judges_only_the_end() -> None:
+    stable, canary = _regression_that_recovers()
+    _, res = sl.update(sl.LocationState(), stable, canary, sl.LocationConfig(looks_per_update=1))
+    assert res.verdict == "pass"
+
+
+@pytest.mark.parametrize("looks", [0, 2.5, True])
+def test_location_rejects_looks_that_are_not_a_whole_number_from_one(looks: object) -> None:
+    with pytest.raises(judges.JudgeConfigError, match=r"looks_per_update must be a (whole )?number"):
+        judges.judge("sequential-location", {"looks_per_update": looks}, judges.ArmObservation())
+
+
 def test_tail_is_inconclusive_during_warm_up_then_counts_exceedances() -> None:
     cfg = stail.TailConfig(warmup_samples=100)
     state, res = stail.update(stail.TailState(), np.arange(50.0), np.arange(50.0), cfg)
