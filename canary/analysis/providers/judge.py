@@ -17,7 +17,7 @@ What the queries return, by judge kind:
   are rounded to whole events and requests.
 - the sample kinds (`mann-whitney`, `sequential-location`, `sequential-tail`): `queries.<arm>`
   samples, as a scalar, a vector (one sample per series, e.g. per pod) or a range vector (every
-  sample of every series).
+  sample of every series, merged oldest first).
 
 An arm with no data is Inconclusive without asking the judge: nothing was measured. A config the
 judge rejects (unknown key, bad value) is an InvalidSpecError before anything is queried.
@@ -147,16 +147,21 @@ def observe(kind: str, results: Mapping[str, list[Any]]) -> judges.ArmObservatio
 
 
 def samples(result: list[Any]) -> tuple[float, ...]:
-    """Every finite sample in a query result (scalar, vector or range vector)."""
+    """Every finite sample in a query result (scalar, vector or range vector), oldest first.
+
+    The sequential judges read an interval's samples in arrival order (they judge it at several
+    looks), so the samples of all series are merged by timestamp; equal timestamps keep the
+    order of the series.
+    """
     if result and not isinstance(result[0], dict):
         raw: list[Any] = [result]
     else:
         raw = [s["value"] for s in result if "value" in s] + [v for s in result for v in s.get("values", [])]
     try:
-        numbers = [float(text) for _, text in raw]
+        timed = sorted(((float(at), float(text)) for at, text in raw), key=lambda pair: pair[0])
     except (TypeError, ValueError):
         raise MeasurementError("a judge query returned samples that are not numbers") from None
-    return tuple(n for n in numbers if math.isfinite(n))
+    return tuple(n for _, n in timed if math.isfinite(n))
 
 
 def counts(results: Mapping[str, list[Any]], arm: str) -> tuple[int, int]:

@@ -101,6 +101,12 @@ def test_judge_samples_take_every_finite_sample(result: list[Any], expected: tup
     assert samples(result) == expected
 
 
+def test_judge_samples_of_several_series_come_oldest_first() -> None:
+    pod_a = {"metric": {"pod": "a"}, "values": [[10.0, "1"], [30.0, "3"]]}
+    pod_b = {"metric": {"pod": "b"}, "values": [[20.0, "2"], [40.0, "4"]]}
+    assert samples([pod_a, pod_b]) == (1.0, 2.0, 3.0, 4.0)
+
+
 def test_counts_are_the_events_query_and_the_totals_query_rounded() -> None:
     results = {"queries.stable": [series("2.9")], "totals.stable": [series("600.4")]}
     assert counts(results, "stable") == (3, 600)
