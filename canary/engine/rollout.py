@@ -26,7 +26,7 @@ from canary.api.rollout import (
     RolloutAnalysisRunStatus,
     RolloutStatus,
 )
-from canary.engine import analysis_runs, converge
+from canary.engine import analysis_runs, converge, recovery
 from canary.engine import status as status_of
 from canary.engine import steps as step_list
 from canary.engine.actions import (
@@ -64,7 +64,7 @@ def decide(rollout: Rollout, observed: Observed, now: datetime) -> Decision:
         return _invalid(
             rollout, now, [f"spec.workloadRef: Deployment '{ref}' not found; create it or fix the name"]
         )
-    stable, canary = _hashes(rollout, template)
+    stable, canary = _hashes(rollout, observed, template)
     problems = _spec_problems(rollout, observed) + analysis_runs.analysis_problems(
         rollout, observed, stable, canary
     )
@@ -94,7 +94,7 @@ def _invalid(
     events = list(status_of.events_between(rollout, rollout.status, status))
     if converging is None:
         return Decision(status, ordered(events), None)
-    progress = _start(rollout, *_hashes(rollout, converging.template))
+    progress = _start(rollout, *_hashes(rollout, converging.observed, converging.template))
     if not progress.abort or progress.complete:
         return Decision(status, ordered(events), None)
     actions, waits, _ = converge.converge(converging, progress)
@@ -104,10 +104,13 @@ def _invalid(
     return Decision(status, ordered([*kept, *events]), min(due) if due else None)
 
 
-def _hashes(rollout: Rollout, template: Mapping[str, Any]) -> tuple[PodHash, PodHash]:
-    """(stable, canary): the canary is the current template; stable is the status's, else the canary."""
+def _hashes(rollout: Rollout, observed: Observed, template: Mapping[str, Any]) -> tuple[PodHash, PodHash]:
+    """(stable, canary): the canary is the current template; stable is the status's, else the
+    revision that still serves, else (a first deploy) the canary."""
     canary = pod_template_hash(template)
-    return (PodHash(rollout.status.stable_rs) if rollout.status.stable_rs else canary), canary
+    if rollout.status.stable_rs:
+        return PodHash(rollout.status.stable_rs), canary
+    return recovery.stable_without_status(rollout, observed, canary), canary
 
 
 def _spec_problems(rollout: Rollout, observed: Observed) -> list[str]:

@@ -41,6 +41,7 @@ DEADLINE_EXCEEDED = "ProgressDeadlineExceeded"
 ROLLOUT_ABORTED = "RolloutAborted"
 REPLICA_SET_UPDATED = "ReplicaSetUpdated"
 ROLLOUT_PAUSED = "RolloutPaused"
+STABLE_RECOVERED = "StableRecovered"
 
 
 @dataclass(frozen=True)
@@ -307,7 +308,14 @@ def invalid(rollout: Rollout, problems: list[str], now: datetime) -> RolloutStat
 def events_between(rollout: Rollout, old: RolloutStatus, new: RolloutStatus) -> Iterator[EmitEvent]:
     """One Event per change that users follow: revision, steps, pauses, verdicts, promotion, failure."""
     steps = rollout.spec.strategy.canary.steps
-    if new.current_pod_hash != old.current_pod_hash and new.current_pod_hash is not None:
+    if old.stable_rs is None and new.stable_rs not in (None, new.current_pod_hash):
+        yield EmitEvent(
+            "Warning",
+            STABLE_RECOVERED,
+            f"the status named no stable revision; revision {new.stable_rs}, whose pods still serve, "
+            f"is stable again and revision {new.current_pod_hash} goes through the steps",
+        )
+    elif new.current_pod_hash != old.current_pod_hash and new.current_pod_hash is not None:
         if old.current_pod_hash is None:
             yield EmitEvent("Normal", "RolloutCreated", f"revision {new.current_pod_hash} deployed")
         elif new.current_pod_hash == new.stable_rs == old.stable_rs:

@@ -489,3 +489,48 @@ def test_a_background_analysis_failing_after_the_last_step_still_aborts() -> Non
     decision = decide(rollout, seen, NOW)
     assert decision.status.abort
     assert decision.status.phase == "Degraded"
+
+
+def _lost_status(rollout: Rollout) -> Rollout:
+    return rollout.model_copy(update={"status": RolloutStatus()})
+
+
+def test_a_lost_status_takes_the_revision_still_serving_back_as_stable_and_restarts_the_steps() -> None:
+    rollout = _lost_status(scenarios.rollout(image="web:2", steps=[{"setWeight": 20}, {"pause": {}}]))
+    decision = decide(rollout, Observed(replica_sets=(rs(V1, 4), rs(V2, 1, 0, revision=2))), NOW)
+    assert (decision.status.stable_rs, decision.status.current_pod_hash) == (V1, V2)
+    assert decision.status.current_step_index == 0
+    assert ScaleReplicaSet(V1, 0) not in decision.actions
+    assert [e.reason for e in kinds(decision, EmitEvent)] == ["StableRecovered"]
+
+
+def test_a_lost_status_takes_the_revision_the_stable_service_selects_over_a_bigger_one() -> None:
+    rollout = _lost_status(routed([{"setWeight": 20}, {"pause": {}}]))
+    seen = observed(rs(V1, 1), rs(V3, 3, revision=2), rs(V2, 1, revision=3))
+    assert decide(rollout, seen, NOW).status.stable_rs == V1
+
+
+def test_a_lost_status_takes_the_newest_of_equally_serving_older_revisions() -> None:
+    rollout = _lost_status(scenarios.rollout(image="web:3"))
+    seen = Observed(replica_sets=(rs(V2, 2, revision=2), rs(V1, 2, revision=1), rs(V3, 1, 0, revision=3)))
+    assert decide(rollout, seen, NOW).status.stable_rs == V2
+
+
+def test_a_lost_status_keeps_the_current_template_stable_when_the_stable_service_selects_it() -> None:
+    # A finished rollout whose previous revision is still draining after scaleDownDelaySeconds.
+    rollout = _lost_status(routed([{"setWeight": 20}, {"pause": {}}]))
+    seen = Observed(
+        replica_sets=(rs(V1, 4), rs(V2, 4, revision=2)),
+        service_selectors={"web-stable": V2, "web-canary": V2},
+    )
+    decision = decide(rollout, seen, NOW)
+    assert decision.status.stable_rs == V2
+    assert not [e for e in kinds(decision, EmitEvent) if e.reason == "StableRecovered"]
+
+
+def test_a_lost_status_with_only_the_current_revision_serving_is_a_first_deploy() -> None:
+    rollout = _lost_status(scenarios.rollout(image="web:2", steps=[{"setWeight": 20}, {"pause": {}}]))
+    drained = rs(V1, 0, 0)
+    decision = decide(rollout, Observed(replica_sets=(drained, rs(V2, 4, revision=2))), NOW)
+    assert decision.status.stable_rs == V2
+    assert decision.status.current_step_index == 2

@@ -1,0 +1,36 @@
+"""The stable revision of a Rollout whose status names none.
+
+A status can be lost while the Rollout's pods keep serving: restored from a backup without status,
+the status subresource wiped, the Rollout deleted with `--cascade=orphan` and re-created. Taking the
+current template for a first deploy would then promote it at once, past every step and analysis, on
+no evidence at all; the revision whose pods still serve is taken back as stable instead, so the
+current template runs its steps against it.
+"""
+
+from __future__ import annotations
+
+from canary.api.rollout import Rollout
+from canary.engine.actions import PodHash
+from canary.engine.observed import Observed, ReplicaSetView
+
+
+def stable_without_status(rollout: Rollout, observed: Observed, current: PodHash) -> PodHash:
+    """The stable revision when the status names none.
+
+    The one the stable Service selects, if its pods serve (that may be `current`: a finished
+    rollout); else the older revision with the most available pods, the newest on a tie; else
+    `current`, which is then a first deploy.
+    """
+    serving = [rs for rs in observed.replica_sets if rs.available > 0 and rs.pod_template_hash]
+    service = rollout.spec.strategy.canary.stable_service
+    selected = observed.service_selectors.get(service) if service else None
+    if selected is not None and any(rs.pod_template_hash == selected for rs in serving):
+        return selected
+    older = [rs for rs in serving if rs.pod_template_hash != current]
+    return max(older, key=_serving_order).pod_template_hash if older else current
+
+
+def _serving_order(rs: ReplicaSetView) -> tuple[int, int, float, str]:
+    # The name last, so that the choice never depends on the order the cluster listed them in.
+    created = rs.created_at.timestamp() if rs.created_at is not None else float("-inf")
+    return rs.available, rs.revision, created, rs.name
