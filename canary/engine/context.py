@@ -37,9 +37,19 @@ class DecisionContext:
 
     def applied_weight(self, progress: Progress) -> int:
         weights = self.rollout.status.canary.weights
-        if weights is None or weights.canary.pod_template_hash != progress.canary:
+        if weights is None:
+            return self._routed_without_status(progress)
+        if weights.canary.pod_template_hash != progress.canary:
             return 0
         return weights.canary.weight
+
+    def _routed_without_status(self, progress: Progress) -> int:
+        # A lost status lost the weight with it; the router still sends its weight to the canary
+        # Service, and assuming 0 would move that share at once onto a stable that may lack the pods.
+        service = self.rollout.spec.strategy.canary.canary_service
+        if service is None or self.observed.service_selectors.get(service) != progress.canary:
+            return 0
+        return self.observed.router_weight or 0
 
     def plan(self, progress: Progress, index: int) -> targets.Plan:
         return targets.plan_step(

@@ -534,3 +534,15 @@ def test_a_lost_status_with_only_the_current_revision_serving_is_a_first_deploy(
     decision = decide(rollout, Observed(replica_sets=(drained, rs(V2, 4, revision=2))), NOW)
     assert decision.status.stable_rs == V2
     assert decision.status.current_step_index == 2
+
+
+def test_a_lost_status_keeps_the_share_the_router_sends_the_canary_until_stable_has_the_pods() -> None:
+    rollout = _lost_status(routed([{"setWeight": 20}, {"setWeight": 50}, {"pause": {}}], canary=DYNAMIC))
+    seen = Observed(
+        replica_sets=(rs(V1, 2), rs(V2, 2, revision=2)),
+        service_selectors={"web-stable": V1, "web-canary": V2},
+        router_weight=50,
+    )
+    decision = decide(rollout, seen, NOW)
+    assert kinds(decision, SetTrafficWeight) == [SetTrafficWeight(50, V1, V2)]
+    assert ScaleReplicaSet(PodHash(V1), 4) in decision.actions
