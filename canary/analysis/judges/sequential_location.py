@@ -207,13 +207,15 @@ def validate(config: LocationConfig) -> None:
         raise ValueError(f"looks_per_update must be a whole number >= 1, got {looks!r}")
 
 
-def look_sizes(n: int, looks: int) -> IntArray:
-    """Samples of an ``n``-sample batch judged at each look: ``floor(j n / looks)``, ``j = 1..looks``.
+def look_sizes(n: int | IntArray, looks: int) -> IntArray:
+    """Samples of an ``n``-sample batch judged at each look: ``floor(j n / looks)``, ``j = 1..looks``
+    (on a last, new axis when ``n`` is an array of batch sizes).
 
     The slices depend on the counts only, never on the values, so the looks are a sequence of
     stopping points fixed in advance and Ville's bound covers them all.
     """
-    return np.asarray((np.arange(1, looks + 1, dtype=np.int64) * n) // looks, dtype=np.int64)
+    j = np.arange(1, looks + 1, dtype=np.int64)
+    return np.asarray(np.asarray(n, dtype=np.int64)[..., None] * j // looks, dtype=np.int64)
 
 
 def merged_moments(
