@@ -1,7 +1,8 @@
 """Invariants of the rollout engine at every reconcile, over random steps, events and clocks.
 
 Each example deploys a stable revision on the in-memory cluster, then applies a random sequence of
-user verbs, template changes, pod failures, analysis outcomes and clock jumps, reconciling after each.
+user verbs, template changes, pod failures, analysis outcomes, clock jumps and losses of the status,
+reconciling after each.
 """
 
 import math
@@ -10,7 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from canary.api.rollout import Rollout
+from canary.api.rollout import Rollout, RolloutStatus
 from canary.cluster.memory import MemoryCluster
 from canary.engine import commands, targets
 from canary.engine.actions import EmitEvent, ScaleReplicaSet, SetTrafficWeight
@@ -38,6 +39,7 @@ events = st.lists(
             st.sampled_from(["promote", "promote-full", "abort", "retry", "pause", "resume"]), st.none()
         ),
         st.tuples(st.just("release"), st.sampled_from(["good", "bad", "crash"])),
+        st.tuples(st.just("lose-status"), st.none()),
     ),
     min_size=1,
     max_size=25,
@@ -61,6 +63,7 @@ class World:
         for service in ("web-stable", "web-canary"):
             self.cluster.create_service("default", service)
         self.promoted_since_last = True
+        self.stable_before_loss: str | None = None
         self.version = 1
 
     def rollout(self) -> Rollout:
@@ -95,6 +98,12 @@ class World:
         if kind == "crash":
             self.crashing.add(pod_hash)
 
+    def lose_status(self) -> None:
+        """The status is wiped (a restore without status, a re-created Rollout); the pods keep serving."""
+        rollout = self.rollout()
+        self.stable_before_loss = rollout.status.stable_rs
+        self.cluster.update_status(rollout, RolloutStatus())
+
     def reconcile(self) -> None:
         for _ in range(5):
             self.cluster.advance_analysis_runs()
@@ -103,6 +112,8 @@ class World:
             now = self.clock.now()
             decision = decide(rollout, observed, now)
             check_invariants(rollout, observed, decision, self.promoted_since_last)
+            check_recovered_stable(rollout, observed, decision, self.stable_before_loss)
+            self.stable_before_loss = None
             assert decide(rollout, observed, now) == decision, "same input, same output"
             again = decide(rollout.model_copy(update={"status": decision.status}), observed, now)
             assert again.status == decision.status, "a decision is a fixed point of itself"
@@ -144,6 +155,22 @@ def check_invariants(rollout: Rollout, observed: Any, decision: Decision, promot
             )
             if step is not None and step.pause is not None:
                 assert step.pause.duration is not None, "an indefinite pause is only passed by promote"
+
+
+def check_recovered_stable(
+    rollout: Rollout, observed: Any, decision: Decision, stable_before: str | None
+) -> None:
+    """After a lost status, the revision that was stable and still serves is stable again, and a
+    revision that was not stable passes no indefinite pause and no analysis step on the way."""
+    before = observed.replica_set(stable_before)
+    if before is None or before.available == 0:
+        return
+    assert decision.status.stable_rs == stable_before, "the serving stable revision is recovered"
+    if decision.status.current_pod_hash == stable_before:
+        return
+    steps = rollout.spec.strategy.canary.steps
+    gates = [i for i, s in enumerate(steps) if s.analysis or (s.pause and s.pause.duration is None)]
+    assert not gates or (decision.status.current_step_index or 0) <= gates[0], "no gate is skipped"
 
 
 def check_stable_capacity(rollout: Rollout, observed: Any, decision: Decision) -> None:
@@ -190,6 +217,9 @@ def test_engine_invariants_hold_at_every_reconcile(
             world.tick(value)
         elif kind == "release":
             world.release(value)
+            world.reconcile()
+        elif kind == "lose-status":
+            world.lose_status()
             world.reconcile()
         else:
             world.verb(kind)
