@@ -10,7 +10,9 @@ import threading
 from typing import Any
 
 from canarytier import (
+    GROUP,
     HASH_LABEL,
+    VERSION,
     ControllerProcess,
     HealthEndpoint,
     analysis_runs,
@@ -22,6 +24,7 @@ from canarytier import (
     ready_pods,
     release,
     replica_sets,
+    rollout_events,
     route_weights,
     service_selector,
     status_of,
@@ -169,3 +172,41 @@ def test_a_failing_analysis_aborts_and_returns_all_traffic_to_stable(
     assert run["status"]["phase"] == "Failed"
     reasons = {e.reason for e in client.CoreV1Api(admin_api).list_namespaced_event(namespace).items}
     assert "RolloutAborted" in reasons or any("Abort" in r for r in reasons)
+
+
+def test_a_release_whose_status_is_wiped_keeps_its_stable_and_waits_at_its_pause_again(
+    admin_api: Any, namespace: str, namespace_controller: ControllerProcess
+) -> None:
+    rollout = example_rollout(NAME, steps=[{"setWeight": 25}, {"pause": {}}])
+    stable = deploy_stable(admin_api, namespace, rollout, namespace_controller)
+    explain = lambda: diagnose(admin_api, namespace, [NAME], namespace_controller)  # noqa: E731
+    release(admin_api, namespace, NAME, "ghcr.io/example/search:7.3.0")
+    paused = eventually(
+        "the release to wait at its pause",
+        lambda: (s := status_of(admin_api, namespace, NAME)).get("phase") == "Paused" and s,
+        timeout=60,
+        explain=explain,
+    )
+
+    # What a restore without status does: the status subresource is emptied while the pods serve.
+    custom(admin_api).patch_namespaced_custom_object_status(
+        GROUP, VERSION, namespace, "rollouts", NAME, {"status": None}
+    )
+    eventually(
+        "the controller to recover the stable revision",
+        lambda: any(e.reason == "StableRecovered" for e in rollout_events(admin_api, namespace, NAME)),
+        timeout=30,
+        explain=explain,
+    )
+    status = eventually(
+        "the release to wait at its pause again",
+        lambda: (s := status_of(admin_api, namespace, NAME)).get("phase") == "Paused" and s,
+        timeout=30,
+        explain=explain,
+    )
+
+    assert (status["stableRS"], status["currentPodHash"]) == (stable, paused["currentPodHash"])
+    assert status["currentStepIndex"] == 1
+    assert service_selector(admin_api, namespace, f"{NAME}-stable")[HASH_LABEL] == stable
+    assert route_weights(admin_api, namespace, NAME) == {f"{NAME}-stable": 75, f"{NAME}-canary": 25}
+    assert len(ready_pods(admin_api, namespace, stable)) == 2
