@@ -1,10 +1,10 @@
 """The stable revision of a Rollout whose status names none.
 
-A status can be lost while the Rollout's pods keep serving: restored from a backup without status,
-the status subresource wiped, the Rollout deleted with `--cascade=orphan` and re-created. Taking the
-current template for a first deploy would then promote it at once, past every step and analysis, on
-no evidence at all; the revision whose pods still serve is taken back as stable instead, so the
-current template runs its steps against it.
+A status can be lost while the Rollout's ReplicaSets keep serving: the Rollout restored from a
+backup without status, or its status subresource wiped. Taking the current template for a first
+deploy would then promote it at once, past every step and analysis, on no evidence at all; the
+revision whose pods still serve is taken back as stable instead, so the current template runs its
+steps against it.
 """
 
 from __future__ import annotations
