@@ -2,7 +2,7 @@
 
 Two sources: a `Judgement` of two arms' CSV data (canary vs stable over time, their distributions,
 the evidence against its threshold), and an AnalysisRun taken offline from a template (each metric's
-measurements over time; a judge metric's p-value against its threshold).
+measurements over time; a judge metric's p-value, against its threshold where that decides).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 
 from canary.api.analysis import AnalysisRun, Metric, MetricResult
-from canary.cli import offline_judge, svg_plots
+from canary.cli import mann_whitney_why, offline_judge, svg_plots
 from canary.cli.arm_samples import ArmData, aligned_labels, summary_value
 from canary.cli.report_html import Figure, Report
 from canary.cli.svg_plots import CANARY_COLOUR, STABLE_COLOUR, Series, Threshold
@@ -28,6 +28,8 @@ def why(judgement: offline_judge.Judgement) -> str:
     deciding = judgement.deciding
     if deciding is None:
         return "no intervals to judge"
+    if judgement.kind == "mann-whitney":
+        return mann_whitney_why.why(judgement, deciding)
     p = deciding.evidence.get("p_value")
     estimate = deciding.evidence.get("estimate")
     verdict = judgement.verdict
@@ -60,16 +62,18 @@ def judgement_report(judgement: offline_judge.Judgement, stable: ArmData, canary
     figures.append(Figure(_distributions(stable, canary), "How the values of the two arms are distributed."))
     figures.append(
         Figure(
-            svg_plots.line_chart(
+            _p_value_chart(
                 "Evidence: p-value after each interval",
                 labels,
-                [Series("p-value", offline_judge.p_values(judgement), CANARY_COLOUR)],
-                y_label="p-value (log)",
-                log_y=True,
-                threshold=Threshold(judgement.significance, f"fails at ≤ {judgement.significance:g}"),
+                offline_judge.p_values(judgement),
+                judgement.kind,
+                judgement.significance,
             ),
-            "The judge fails the canary once the p-value falls to the dashed threshold"
-            + (" (sequential: it never rises again)." if judgement.kind != "mann-whitney" else "."),
+            "The p-value of each interval's test, for reference: the verdict comes from the interval "
+            "of the shift, as the line above says."
+            if judgement.kind == "mann-whitney"
+            else "The judge fails the canary once the p-value falls to the dashed threshold "
+            "(sequential: it never rises again).",
         )
     )
     rows = [
@@ -125,18 +129,27 @@ def _judge_p_values(result: MetricResult) -> list[float]:
     return values
 
 
+def _p_value_chart(title: str, labels: Sequence[str], p_values: list[float], kind: str, alpha: float) -> str:
+    """P-values on a log scale, with the threshold only where it decides: mann-whitney decides by the
+    interval of the shift, so a p-value under its 1 - confidence may still pass and one above it fail."""
+    threshold = None if kind == "mann-whitney" else Threshold(alpha, f"fails at ≤ {alpha:g}")
+    return svg_plots.line_chart(
+        title,
+        labels,
+        [Series("p-value", p_values, CANARY_COLOUR)],
+        y_label="p-value (log)",
+        log_y=True,
+        threshold=threshold,
+    )
+
+
 def metric_figure(metric: Metric, result: MetricResult) -> Figure:
     labels = [m.started_at.strftime("%H:%M:%S") if m.started_at else "" for m in result.measurements]
     judge = metric.provider.judge
     if judge is not None:
         alpha = offline_judge.significance(judge.kind, judge.config)
-        svg = svg_plots.line_chart(
-            f"{metric.name}: judge {judge.kind} p-value",
-            labels,
-            [Series("p-value", _judge_p_values(result), CANARY_COLOUR)],
-            y_label="p-value (log)",
-            log_y=True,
-            threshold=Threshold(alpha, f"fails at ≤ {alpha:g}"),
+        svg = _p_value_chart(
+            f"{metric.name}: judge {judge.kind} p-value", labels, _judge_p_values(result), judge.kind, alpha
         )
         return Figure(svg, f"{metric.name} ({result.phase}): the judge's evidence at each measurement.")
     svg = svg_plots.line_chart(

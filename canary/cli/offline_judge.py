@@ -12,11 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from canary.analysis import judges
 from canary.analysis.judges import ArmObservation, judge
 from canary.cli.arm_samples import ArmData, Interval, aligned_labels
 
 SEQUENTIAL_DEFAULT_ALPHA = 0.05
-MANN_WHITNEY_DEFAULT_CONFIDENCE = 0.98
+MANN_WHITNEY_DEFAULTS: Mapping[str, Any] = judges._MW_KEYS
+"""The judge's own defaults (judges exports no public name for them), so an explanation matches it."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class Judgement:
 
 def significance(kind: str, config: Mapping[str, Any]) -> float:
     if kind == "mann-whitney":
-        return 1.0 - float(config.get("confidence", MANN_WHITNEY_DEFAULT_CONFIDENCE))
+        return 1.0 - float(config.get("confidence", MANN_WHITNEY_DEFAULTS["confidence"]))
     return float(config.get("alpha", SEQUENTIAL_DEFAULT_ALPHA))
 
 

@@ -1,0 +1,156 @@
+"""Why the mann-whitney judge decided as it did, in the words of the rule it applies.
+
+The judge does not compare the p-value with a threshold: it fails an interval when the confidence
+interval of the Hodges-Lehmann shift (canary minus stable, in the samples' units) lies entirely
+beyond tolerance x |estimate| in a direction the config calls bad, and the mean ratio canary / stable
+reaches allowed_increase (or allowed_decrease). This module says which of those held.
+
+A rank test on few samples cannot reach the configured confidence at all: the widest interval,
+from the smallest to the largest canary - stable difference, holds with probability at most
+1 - 2 / C(n_stable + n_canary, n_canary). Below that the line says the sample is too small
+instead of quoting the interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from canary.cli.offline_judge import MANN_WHITNEY_DEFAULTS, JudgedInterval, Judgement
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of zero the shift can lie on, and how the judge's rule reads there."""
+
+    change: str
+    where: str
+    sign: str
+    reaches: str
+    short_of: str
+
+    def bound(self, margin: float) -> str:
+        return f"{self.sign}{_fmt(margin)}" if margin else "0"
+
+    def allows(self, ratio: float, allowed: float) -> bool:
+        """Whether the mean ratio stays short of allowed_<change> (then the change passes)."""
+        return ratio < allowed if self.change == "increase" else ratio > allowed
+
+
+INCREASE = Side("increase", "above", "+", "≥", "<")
+DECREASE = Side("decrease", "below", "-", "≤", ">")
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The judge's effective config: its defaults overridden by the judgement's config."""
+
+    direction: str
+    tolerance: float
+    confidence: float
+    allowed: Mapping[str, float]
+    """allowed_increase and allowed_decrease, by side."""
+
+    @classmethod
+    def of(cls, config: Mapping[str, Any]) -> Rule:
+        merged = {**MANN_WHITNEY_DEFAULTS, **config}
+        return cls(
+            direction=str(merged["direction"]),
+            tolerance=float(merged["tolerance"]),
+            confidence=float(merged["confidence"]),
+            allowed={side.change: float(merged[f"allowed_{side.change}"]) for side in (INCREASE, DECREASE)},
+        )
+
+    def bad(self, side: Side) -> bool:
+        return self.direction in (side.change, "either")
+
+    @property
+    def level(self) -> str:
+        return f"{self.confidence * 100:g}%"
+
+
+def reachable(n_stable: int, n_canary: int, confidence: float) -> bool:
+    """Whether any rank interval of the shift can hold with `confidence` on samples of these sizes."""
+    total, smaller = n_stable + n_canary, min(n_stable, n_canary)
+    arrangements = 1
+    for i in range(1, smaller + 1):
+        # C(total - smaller + i, i) grows to C(total, smaller); stop once it is large enough.
+        arrangements = arrangements * (total - smaller + i) // i
+        if 1 - 2 / arrangements >= confidence:
+            return True
+    return False
+
+
+def samples_needed(confidence: float) -> int:
+    """The fewest samples per arm, equal in both, at which a rank interval reaches `confidence`."""
+    n = 1
+    while not reachable(n, n, confidence):
+        n += 1
+    return n
+
+
+def why(judgement: Judgement, deciding: JudgedInterval) -> str:
+    """One sentence: the verdict, where it was decided, and the part of the rule that decided it."""
+    rule = Rule.of(judgement.config)
+    evidence = deciding.evidence
+    n_stable, n_canary = int(evidence["n_stable"]), int(evidence["n_canary"])
+    head = _head(judgement, deciding)
+    if not n_stable or not n_canary:
+        empty = " and ".join(arm for arm, n in (("stable", n_stable), ("canary", n_canary)) if not n)
+        must = ", and must_have_data is set" if deciding.verdict == "fail" else ""
+        return f"{head}: no {empty} samples to compare{must}."
+    if not reachable(n_stable, n_canary, rule.confidence):
+        return (
+            f"{head}, but the sample is too small to conclude: with {n_stable} stable and {n_canary} "
+            f"canary samples no interval of the shift reaches {rule.level} confidence; give each arm at "
+            f"least {samples_needed(rule.confidence)} samples per interval."
+        )
+    low, high = evidence["ci_low"], evidence["ci_high"]
+    return (
+        f"{head}: the {rule.level} interval of the shift canary - stable is [{_fmt(low)}, {_fmt(high)}] "
+        f"(estimate {_fmt(evidence['estimate'])}, {n_stable} stable and {n_canary} canary samples); "
+        f"{_decision(rule, evidence)}."
+    )
+
+
+def _head(judgement: Judgement, deciding: JudgedInterval) -> str:
+    """Mann-whitney judges each interval on its own: the first failing one decides, else the last."""
+    count = len(judgement.intervals)
+    if deciding.verdict == "fail":
+        return f"fail at interval {deciding.label} of {count}"
+    return f"{deciding.verdict} at interval {deciding.label}, the last of {count}"
+
+
+def _decision(rule: Rule, evidence: Mapping[str, float]) -> str:
+    margin = rule.tolerance * abs(evidence["estimate"])
+    allowance = f"(tolerance {rule.tolerance:g} times |estimate|)"
+    if evidence["ci_low"] > margin:
+        side = INCREASE
+    elif evidence["ci_high"] < -margin:
+        side = DECREASE
+    else:
+        bad = [s for s in (INCREASE, DECREASE) if rule.bad(s)]
+        bounds = " or ".join(f"{s.where} {s.bound(margin)}" for s in bad)
+        change = "change" if len(bad) == 2 else bad[0].change
+        return f"it does not lie entirely {bounds} {allowance}: no significant {change}"
+    beyond = f"it lies {side.where} {side.bound(margin)} {allowance}"
+    if not rule.bad(side):
+        return f"{beyond}, a {side.change}, which direction {rule.direction} lets pass"
+    return f"{beyond}: a significant {side.change}, {_ratio(side, evidence['mean_ratio'], rule)}"
+
+
+def _ratio(side: Side, ratio: float, rule: Rule) -> str:
+    """The mean-ratio half of the rule: a significant change fails only when the ratio reaches allowed_*."""
+    allowed = rule.allowed[side.change]
+    name = f"allowed_{side.change} {allowed:g}"
+    if math.isnan(ratio):
+        return f"and {name} is not checked as a mean is 0"
+    if side.allows(ratio, allowed):
+        return f"but the mean ratio canary / stable {_fmt(ratio)} {side.short_of} {name}, so it passes"
+    return f"and the mean ratio canary / stable {_fmt(ratio)} {side.reaches} {name}"
