@@ -8,14 +8,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from analysis_harness import no_secrets
 from prometheus_server import KnownPrometheus
 
-from canary.analysis import runner
 from canary.analysis.providers.base import MeasureContext, MeasurementError, Reading
 from canary.analysis.providers.prometheus import PrometheusMetricProvider
-from canary.analysis.providers.registry import default_registry
-from canary.api.analysis import AnalysisPhase, AnalysisRun, Metric
+from canary.api.analysis import Metric
 
 pytestmark = pytest.mark.prometheus
 
@@ -54,7 +51,7 @@ def test_a_vector_of_several_series_is_a_list(known_prometheus: KnownPrometheus,
 def test_a_query_the_server_rejects_is_an_error_with_its_message(
     known_prometheus: KnownPrometheus, measure: Measure
 ) -> None:
-    with pytest.raises(MeasurementError, match=r"rejected the query: .*parse error.* \(HTTP 400\)$"):
+    with pytest.raises(MeasurementError, match=r"rejected the query: .*parse error.*HTTP Status Code 400"):
         measure(known_prometheus.address, "sum(rate(http_requests_total[2m])")
 
 
@@ -63,31 +60,6 @@ def test_a_range_vector_is_an_error_asking_for_an_instant_query(
 ) -> None:
     with pytest.raises(MeasurementError, match="range vector"):
         measure(known_prometheus.address, "http_requests_total[1m]")
-
-
-def test_a_quoted_number_is_a_string_and_an_error_measurement(known_prometheus: KnownPrometheus) -> None:
-    run = AnalysisRun.model_validate(
-        {
-            "metadata": {"name": "r", "namespace": "shop"},
-            "spec": {
-                "metrics": [
-                    {
-                        "name": "m",
-                        "provider": {"prometheus": {"address": known_prometheus.address, "query": '"1"'}},
-                    }
-                ]
-            },
-        }
-    )
-    advanced = runner.advance(
-        run, now=known_prometheus.end, providers=default_registry(), read_secret=no_secrets
-    )
-    measurement = advanced.run.status.metric_results[0].measurements[0]
-    assert measurement.phase == AnalysisPhase.ERROR
-    assert measurement.message == (
-        "the query returned the string '1', not a number; write a query returning numbers "
-        '(a number has no quotes: 1, not "1")'
-    )
 
 
 @pytest.fixture

@@ -9,9 +9,7 @@ What a query result becomes:
                                  never Successful, since nothing was measured
     NaN / +Inf / -Inf         -> passed on as such; conditions.assess makes it Inconclusive unless a
                                  condition handles it with isNaN/isInf
-    range vector              -> Error: write an instant query (no [5m] selector at the end)
-    string (e.g. `"1"`)       -> Error: write a query returning numbers; the provider tells it from
-                                 a scalar by the answer's `resultType`, as both look like [ts, "1"]
+    range vector, string      -> Error: write an instant query returning numbers
 
 Unreachable server, timeout, an error answer (its message is kept) or a malformed body raise
 MeasurementError, recorded as an Error measurement.
@@ -19,11 +17,16 @@ MeasurementError, recorded as an Error measurement.
 
 from __future__ import annotations
 
+import ast
+import json
 import re
 from typing import Any
 
 import requests
 import urllib3
+from prometheus_api_client import PrometheusConnect
+from prometheus_api_client.exceptions import PrometheusApiClientException
+from urllib3.util.retry import Retry
 
 from canary.analysis.conditions import MeasuredValue
 from canary.analysis.providers.base import MeasureContext, MeasurementError, ProviderResult, Reading, Verdict
@@ -59,58 +62,40 @@ def empty_result(config: PrometheusProvider) -> Verdict:
 
 
 def query(config: PrometheusProvider, promql: str, *, at: float) -> list[Any]:
-    """The `data.result` of an instant query at unix time `at`: a scalar, vector or range vector.
-    MeasurementError when the query fails or returns a string."""
-    response = _ask(config, promql, at)
-    try:
-        return numeric_result(response.json())
-    except ValueError as error:
-        raise MeasurementError(f"Prometheus at {config.address} sent a malformed answer: {error}") from None
-
-
-def numeric_result(body: Any) -> list[Any]:
-    """`data.result` of a query's JSON answer when `data.resultType` says it holds numbers.
-
-    A string result is a MeasurementError: by its shape alone, `[ts, "1"]`, it would pass for a scalar.
-    A body without a known resultType is a ValueError.
-    """
-    match body:
-        case {"data": {"resultType": "scalar" | "vector" | "matrix", "result": list() as result}}:
-            return result
-        case {"data": {"resultType": "string", "result": [_, str() as text]}}:
+    """The raw `data.result` of an instant query at unix time `at`; MeasurementError when it fails."""
+    timeout = parse_duration(config.timeout)
+    headers = {h.key: h.value or "" for h in config.headers}
+    with requests.Session() as session:
+        session.verify = not config.insecure
+        client = PrometheusConnect(
+            url=config.address.rstrip("/"),
+            headers=headers or None,
+            session=session,
+            # No retries here (the run's schedule retries); read=False lets a read timeout surface as one.
+            retry=Retry(total=0, read=False),
+            timeout=timeout,
+        )
+        try:
+            result = client.custom_query(promql, params={"time": at})
+        except requests.exceptions.Timeout:
             raise MeasurementError(
-                f"the query returned the string {text!r}, not a number; write a query returning "
-                'numbers (a number has no quotes: 1, not "1")'
-            )
-    raise ValueError(f"no data.resultType scalar, vector, matrix or string with its result in {body!r:.200}")
-
-
-def _ask(config: PrometheusProvider, promql: str, at: float) -> requests.Response:
-    """The server's 200 answer to an instant query; MeasurementError for any other outcome.
-
-    requests does not retry by default, as wanted: the run's schedule retries.
-    """
-    address = config.address.rstrip("/")
-    params: dict[str, str | float] = {"query": promql, "time": at}
-    try:
-        response = requests.get(
-            f"{address}/api/v1/query",
-            params=params,
-            headers={h.key: h.value or "" for h in config.headers},
-            timeout=parse_duration(config.timeout),
-            verify=not config.insecure,
-        )
-    except requests.exceptions.Timeout:
+                f"Prometheus at {config.address} did not answer within {config.timeout}"
+            ) from None
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as error:
+            raise MeasurementError(f"cannot reach Prometheus at {config.address}: {_reason(error)}") from None
+        except PrometheusApiClientException as error:
+            raise MeasurementError(
+                f"Prometheus at {config.address} rejected the query: {_server_message(error)}"
+            ) from None
+        except (ValueError, KeyError, TypeError) as error:
+            raise MeasurementError(
+                f"Prometheus at {config.address} sent a malformed answer: {error}"
+            ) from None
+    if not isinstance(result, list):
         raise MeasurementError(
-            f"Prometheus at {config.address} did not answer within {config.timeout}"
-        ) from None
-    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as error:
-        raise MeasurementError(f"cannot reach Prometheus at {config.address}: {_reason(error)}") from None
-    if response.status_code != 200:
-        raise MeasurementError(
-            f"Prometheus at {config.address} rejected the query: {_server_message(response)}"
+            f"Prometheus at {config.address} sent a malformed answer: result is not a list"
         )
-    return response
+    return result
 
 
 def value_of(result: list[Any]) -> MeasuredValue:
@@ -136,12 +121,15 @@ def _number(sample: Any, what: str) -> float:
         raise MeasurementError(f"the query returned a {what} that is not a number: {sample!r}") from None
 
 
-def _server_message(response: requests.Response) -> str:
-    """The `error` field of Prometheus' JSON error body and the HTTP status, e.g. `parse error ... (HTTP 400)`."""
+def _server_message(error: PrometheusApiClientException) -> str:
+    """The `error` field of the JSON body the client quotes as a bytes literal: `HTTP Status Code 400 (b'...')`."""
+    text = str(error)
+    status, _, quoted = text.partition(" (")
     try:
-        return f"{response.json()['error']} (HTTP {response.status_code})"
-    except (ValueError, KeyError, TypeError):
-        return f"HTTP {response.status_code}: {response.text[:200]}"
+        body = json.loads(ast.literal_eval(quoted.removesuffix(")")))
+        return f"{body['error']} ({status})"
+    except (ValueError, SyntaxError, TypeError, KeyError):
+        return text
 
 
 def _reason(error: Exception) -> str:

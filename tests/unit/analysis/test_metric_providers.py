@@ -11,7 +11,7 @@ import pytest
 
 from canary.analysis.providers.base import InFlight, MeasureContext, MeasurementError, Verdict
 from canary.analysis.providers.job import JOB_NAME_KEY, JobMetricProvider, JobState, job_name
-from canary.analysis.providers.prometheus import empty_result, numeric_result, value_of
+from canary.analysis.providers.prometheus import empty_result, value_of
 from canary.analysis.providers.web import select
 from canary.api.analysis import AnalysisPhase, Measurement, Metric, PrometheusProvider
 
@@ -54,45 +54,6 @@ def test_a_nan_sample_stays_nan() -> None:
 def test_prometheus_results_that_are_not_numbers_are_errors(result: list[Any], message: str) -> None:
     with pytest.raises(MeasurementError, match=message):
         value_of(result)
-
-
-def answer(result_type: str, result: Any) -> dict[str, Any]:
-    return {"status": "success", "data": {"resultType": result_type, "result": result}}
-
-
-@pytest.mark.parametrize(
-    ("result_type", "result"),
-    [
-        ("scalar", [1704067200.0, "1"]),
-        ("vector", [series("1")]),
-        ("matrix", [{"metric": {}, "values": [[1704067200.0, "1"]]}]),
-    ],
-)
-def test_answers_holding_numbers_pass_on_their_result(result_type: str, result: list[Any]) -> None:
-    assert numeric_result(answer(result_type, result)) == result
-
-
-def test_a_string_answer_is_an_error_even_when_its_text_is_a_number() -> None:
-    with pytest.raises(
-        MeasurementError,
-        match=r"^the query returned the string '1', not a number; write a query returning numbers "
-        r'\(a number has no quotes: 1, not "1"\)$',
-    ):
-        numeric_result(answer("string", [1704067200.0, "1"]))
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"status": "success", "data": {"result": [1704067200.0, "1"]}},
-        answer("histogram", []),
-        answer("vector", None),
-        {"status": "success"},
-    ],
-)
-def test_an_answer_without_a_known_result_type_is_malformed(body: Any) -> None:
-    with pytest.raises(ValueError, match=r"no data\.resultType"):
-        numeric_result(body)
 
 
 @pytest.mark.parametrize(
