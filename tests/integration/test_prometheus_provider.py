@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import requests
 from prometheus_server import KnownPrometheus
 
 from canary.analysis.providers.base import MeasureContext, MeasurementError, Reading
@@ -60,6 +61,21 @@ def test_a_range_vector_is_an_error_asking_for_an_instant_query(
 ) -> None:
     with pytest.raises(MeasurementError, match="range vector"):
         measure(known_prometheus.address, "http_requests_total[1m]")
+
+
+def test_the_server_sends_a_string_in_the_shape_of_a_scalar(known_prometheus: KnownPrometheus) -> None:
+    # Why the provider checks the query text: the client keeps only data.result, [ts, "1"] here.
+    answer = requests.get(
+        f"{known_prometheus.address}/api/v1/query", params={"query": '"1"'}, timeout=5
+    ).json()
+    assert answer["data"]["resultType"] == "string" and answer["data"]["result"][1] == "1"
+
+
+def test_a_quoted_number_is_an_error_naming_the_fix(
+    known_prometheus: KnownPrometheus, measure: Measure
+) -> None:
+    with pytest.raises(MeasurementError, match=r'^the query "1" is a string, not a number; .*1, not "1"'):
+        measure(known_prometheus.address, '"1"')
 
 
 @pytest.fixture

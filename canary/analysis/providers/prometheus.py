@@ -61,8 +61,19 @@ def empty_result(config: PrometheusProvider) -> Verdict:
     return Verdict(_EMPTY_PHASE[config.on_empty_result], message)
 
 
+# PromQL's only string-typed expressions are string literals (in any parentheses), and the server
+# sends a string result in the shape of a scalar, which the client cannot tell apart: so a string
+# is caught from the query text.
+_STRING_LITERAL = re.compile(r"""^[\s(]*["'`]""")
+
+
 def query(config: PrometheusProvider, promql: str, *, at: float) -> list[Any]:
     """The raw `data.result` of an instant query at unix time `at`; MeasurementError when it fails."""
+    if _STRING_LITERAL.match(promql):
+        raise MeasurementError(
+            f"the query {promql.strip()} is a string, not a number; write a query returning numbers "
+            '(a number has no quotes: 1, not "1")'
+        )
     timeout = parse_duration(config.timeout)
     headers = {h.key: h.value or "" for h in config.headers}
     with requests.Session() as session:

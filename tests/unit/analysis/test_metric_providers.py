@@ -11,7 +11,7 @@ import pytest
 
 from canary.analysis.providers.base import InFlight, MeasureContext, MeasurementError, Verdict
 from canary.analysis.providers.job import JOB_NAME_KEY, JobMetricProvider, JobState, job_name
-from canary.analysis.providers.prometheus import empty_result, value_of
+from canary.analysis.providers.prometheus import empty_result, query, value_of
 from canary.analysis.providers.web import select
 from canary.api.analysis import AnalysisPhase, Measurement, Metric, PrometheusProvider
 
@@ -41,6 +41,13 @@ def test_a_nan_sample_stays_nan() -> None:
     value = value_of([series("NaN")])
     assert isinstance(value, float)
     assert math.isnan(value)
+
+
+@pytest.mark.parametrize("promql", ['"1"', " ( '0.5' )", "`text`"])
+def test_a_string_query_is_an_error_before_anything_is_sent(promql: str) -> None:
+    unreachable = PrometheusProvider(address="http://127.0.0.1:9", query=promql)
+    with pytest.raises(MeasurementError, match="is a string, not a number; write a query returning numbers"):
+        query(unreachable, promql, at=0.0)
 
 
 @pytest.mark.parametrize(
