@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from canary.cli.offline_judge import MANN_WHITNEY_DEFAULTS, JudgedInterval, Judgement
+from canary.analysis import judges
+from canary.cli.offline_judge import JudgedInterval, Judgement
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Rule:
 
     @classmethod
     def of(cls, config: Mapping[str, Any]) -> Rule:
-        merged = {**MANN_WHITNEY_DEFAULTS, **config}
+        merged = {**judges.MANN_WHITNEY_DEFAULTS, **config}
         return cls(
             direction=str(merged["direction"]),
             tolerance=float(merged["tolerance"]),

@@ -17,8 +17,6 @@ from canary.analysis.judges import ArmObservation, judge
 from canary.cli.arm_samples import ArmData, Interval, aligned_labels
 
 SEQUENTIAL_DEFAULT_ALPHA = 0.05
-MANN_WHITNEY_DEFAULTS: Mapping[str, Any] = judges._MW_KEYS
-"""The judge's own defaults (judges exports no public name for them), so an explanation matches it."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +45,7 @@ class Judgement:
 
 def significance(kind: str, config: Mapping[str, Any]) -> float:
     if kind == "mann-whitney":
-        return 1.0 - float(config.get("confidence", MANN_WHITNEY_DEFAULTS["confidence"]))
+        return 1.0 - float(config.get("confidence", judges.MANN_WHITNEY_DEFAULTS["confidence"]))
     return float(config.get("alpha", SEQUENTIAL_DEFAULT_ALPHA))
 
 

@@ -91,7 +91,7 @@ class JudgeResult:
     state: dict[str, Any] | None = None
 
 
-_MW_KEYS = {
+MANN_WHITNEY_DEFAULTS = {
     "direction": "either",
     "tolerance": 0.25,
     "confidence": 0.98,
@@ -226,12 +226,12 @@ def _counts_evidence(res: sc.CountsResult, new: sc.CountsState) -> dict[str, flo
 
 
 def _mann_whitney(config: Mapping[str, Any], observation: ArmObservation) -> JudgeResult:
-    unknown = sorted(set(config) - set(_MW_KEYS))
+    unknown = sorted(set(config) - set(MANN_WHITNEY_DEFAULTS))
     if unknown:
         raise JudgeConfigError(
-            f"unknown config key {unknown[0]!r} for kind 'mann-whitney'; allowed keys: {sorted(_MW_KEYS)}"
+            f"unknown config key {unknown[0]!r} for kind 'mann-whitney'; allowed keys: {sorted(MANN_WHITNEY_DEFAULTS)}"
         )
-    merged = {**_MW_KEYS, **config}
+    merged = {**MANN_WHITNEY_DEFAULTS, **config}
     tolerance = float(merged.pop("tolerance"))
     confidence = float(merged.pop("confidence"))
     spec = mw.MetricSpec(**merged)
