@@ -5,10 +5,9 @@ interval of the Hodges-Lehmann shift (canary minus stable, in the samples' units
 beyond tolerance x |estimate| in a direction the config calls bad, and the mean ratio canary / stable
 reaches allowed_increase (or allowed_decrease). This module says which of those held.
 
-A rank test on few samples cannot reach the configured confidence at all: the widest interval,
-from the smallest to the largest canary - stable difference, holds with probability at most
-1 - 2 / C(n_stable + n_canary, n_canary). Below that the line says the sample is too small
-instead of quoting the interval.
+A rank test on few samples cannot reach the configured confidence at all
+(`mann_whitney.interval_reachable`); the judge then has no data to judge, and the line says the
+sample is too small instead of quoting the interval.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from canary.analysis import judges
+from canary.analysis.judges import mann_whitney as mw
 from canary.cli.offline_judge import JudgedInterval, Judgement
 
 
@@ -76,26 +76,6 @@ class Rule:
         return f"{self.confidence * 100:g}%"
 
 
-def reachable(n_stable: int, n_canary: int, confidence: float) -> bool:
-    """Whether any rank interval of the shift can hold with `confidence` on samples of these sizes."""
-    total, smaller = n_stable + n_canary, min(n_stable, n_canary)
-    arrangements = 1
-    for i in range(1, smaller + 1):
-        # C(total - smaller + i, i) grows to C(total, smaller); stop once it is large enough.
-        arrangements = arrangements * (total - smaller + i) // i
-        if 1 - 2 / arrangements >= confidence:
-            return True
-    return False
-
-
-def samples_needed(confidence: float) -> int:
-    """The fewest samples per arm, equal in both, at which a rank interval reaches `confidence`."""
-    n = 1
-    while not reachable(n, n, confidence):
-        n += 1
-    return n
-
-
 def why(judgement: Judgement, deciding: JudgedInterval) -> str:
     """One sentence: the verdict, where it was decided, and the part of the rule that decided it."""
     rule = Rule.of(judgement.config)
@@ -106,11 +86,11 @@ def why(judgement: Judgement, deciding: JudgedInterval) -> str:
         empty = " and ".join(arm for arm, n in (("stable", n_stable), ("canary", n_canary)) if not n)
         must = ", and must_have_data is set" if deciding.verdict == "fail" else ""
         return f"{head}: no {empty} samples to compare{must}."
-    if not reachable(n_stable, n_canary, rule.confidence):
+    if not mw.interval_reachable(n_stable, n_canary, rule.confidence):
         return (
-            f"{head}, but the sample is too small to conclude: with {n_stable} stable and {n_canary} "
+            f"{head}: the sample is too small to conclude; with {n_stable} stable and {n_canary} "
             f"canary samples no interval of the shift reaches {rule.level} confidence; give each arm at "
-            f"least {samples_needed(rule.confidence)} samples per interval."
+            f"least {mw.samples_needed(rule.confidence)} samples per interval."
         )
     low, high = evidence["ci_low"], evidence["ci_high"]
     return (

@@ -3,7 +3,8 @@
 Each metric's canary samples are compared with its stable samples. The null hypothesis of the
 per-metric test is that both come from the same distribution (two-sided Mann-Whitney U test);
 the Hodges-Lehmann shift (canary minus stable) and its confidence interval decide whether the
-metric is ``High``, ``Low`` or ``Pass`` (``Nodata`` when an arm is empty). Metrics sit in groups
+metric is ``High``, ``Low`` or ``Pass`` (``Nodata`` when an arm is empty, or too small for any
+interval to reach the confidence: :func:`interval_reachable`). Metrics sit in groups
 with weights; the score is the weighted share of passing metrics, and the pass / marginal
 thresholds turn it into ``Pass`` / ``Marginal`` / ``Fail``.
 
@@ -19,6 +20,7 @@ References
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -182,6 +184,28 @@ def validate_spec(spec: MetricSpec) -> None:
         raise ValueError(f"outlier_factor must be >= 0, got {spec.outlier_factor!r}")
 
 
+def interval_reachable(n_stable: int, n_canary: int, confidence: float) -> bool:
+    """Whether any rank interval of the shift can hold with `confidence` on samples of these sizes.
+
+    The widest one, from the smallest to the largest canary - stable difference, holds with
+    probability ``1 - 2 / C(n_stable + n_canary, n_canary)`` (every other ordering of the pooled
+    ranks is inside it); below `confidence`, an interval the test reports is not one at that level.
+    """
+    if n_stable < 1 or n_canary < 1:
+        return False
+    total, arm = n_stable + n_canary, n_canary
+    log_orderings = math.lgamma(total + 1) - math.lgamma(arm + 1) - math.lgamma(total - arm + 1)
+    return log_orderings >= math.log(2.0 / (1.0 - confidence)) - 1e-12
+
+
+def samples_needed(confidence: float) -> int:
+    """The fewest samples per arm, equal in both, at which a rank interval reaches `confidence`."""
+    n = 1
+    while not interval_reachable(n, n, confidence):
+        n += 1
+    return n
+
+
 def classify(
     stable: npt.ArrayLike | Sequence[npt.ArrayLike],
     canary: npt.ArrayLike | Sequence[npt.ArrayLike],
@@ -224,7 +248,9 @@ def classify(
     ``ci_high < -tolerance * |estimate|`` and ``mean_ratio <= allowed_decrease``;
     otherwise ``Pass``. The mean ratio is NaN when a mean is 0 and its check is then
     skipped. Identical samples or a single distinct value over both arms is ``Pass``. An
-    empty arm is ``Nodata`` (``NodataFailMetric`` with ``must_have_data``).
+    empty arm is ``Nodata`` (``NodataFailMetric`` with ``must_have_data``), and so are arms
+    too small for the confidence (e.g. 4 samples each at 0.98): the normal approximation would
+    otherwise report the range of the differences as a 98% interval and fail on 3 samples.
     """
     for s in specs:
         validate_spec(s)
@@ -253,6 +279,9 @@ def classify(
             continue
         if single_value[i]:
             labels.append("Pass")
+            continue
+        if not interval_reachable(int(res.n_stable[i]), int(res.n_canary[i]), confidence):
+            labels.append("Nodata")
             continue
         r = ratio[i]
         high = (

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from canary.analysis.judges.mann_whitney import interval_reachable as reachable
+from canary.analysis.judges.mann_whitney import samples_needed
 from canary.cli.main import main
-from canary.cli.mann_whitney_why import reachable, samples_needed
 
 STABLE = [100.0 + (7 * i) % 40 for i in range(40)]
 """Forty distinct latencies, 100 to 139 ms."""
@@ -108,7 +109,7 @@ def test_a_decrease_fails_by_the_interval_below_the_negative_margin(why: Why) ->
 def test_three_samples_per_arm_are_too_small_to_conclude_instead_of_an_interval(why: Why) -> None:
     line = why(one_interval([100, 101, 102]), one_interval([200, 201, 202]))
     assert line == (
-        "fail at interval 1 of 1, but the sample is too small to conclude: with 3 stable and 3 canary "
+        "nodata at interval 1, the last of 1: the sample is too small to conclude; with 3 stable and 3 canary "
         "samples no interval of the shift reaches 98% confidence; give each arm at least 5 samples per "
         "interval."
     )

@@ -134,6 +134,17 @@ def test_empty_arm_with_must_have_data_is_nodata_fail_metric() -> None:
     assert res.classification == ("NodataFailMetric",)
 
 
+def test_arms_too_small_for_the_confidence_are_nodata_not_high() -> None:
+    # Hand: 1 - 2 / C(6, 3) = 0.9 < 0.98: no 98% interval exists on 3 samples per arm.
+    res = mw.classify([[1.0, 2.0, 3.0]], [[10.0, 11.0, 12.0]], [_spec()], confidence=0.98)
+    assert res.classification == ("Nodata",)
+
+
+def test_five_samples_per_arm_can_reach_98_percent() -> None:
+    # Hand: 1 - 2 / C(10, 5) = 1 - 2 / 252 = 0.992 >= 0.98; C(8, 4) = 70 gives 0.971 < 0.98.
+    assert mw.interval_reachable(5, 5, 0.98) and not mw.interval_reachable(4, 4, 0.98)
+
+
 def test_single_distinct_value_is_pass() -> None:
     assert mw.classify([[3.0] * 50], [[3.0] * 60], [_spec()]).classification == ("Pass",)
 
