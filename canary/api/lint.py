@@ -78,19 +78,9 @@ def _undeclared_arg_problems(template: AnalysisTemplate | ClusterAnalysisTemplat
 def _step_problems(canary: CanaryStrategy, base: str) -> Iterator[Problem]:
     routing = canary.traffic_routing
     for index, step in enumerate(canary.steps):
-        path = f"{base}.steps[{index}]"
-        if (
-            step.set_weight is not None
-            and routing is not None
-            and step.set_weight > routing.max_traffic_weight
-        ):
-            yield Problem(
-                f"{path}.setWeight",
-                f"{step.set_weight} exceeds trafficRouting.maxTrafficWeight {routing.max_traffic_weight}",
-            )
         if step.set_canary_scale is not None and routing is None:
             yield Problem(
-                f"{path}.setCanaryScale",
+                f"{base}.steps[{index}].setCanaryScale",
                 "needs trafficRouting: without a router the canary's share is set by replica counts",
             )
 

@@ -99,7 +99,9 @@ class SetCanaryScale(CRDModel):
 class CanaryStep(CRDModel):
     """One step; exactly one field is set."""
 
-    set_weight: int | None = Field(default=None, ge=0, le=100, strict=True)
+    # In units of trafficRouting.maxTrafficWeight (percent without a router), so the upper bound is
+    # checked by CanaryStrategy, which holds the trafficRouting.
+    set_weight: int | None = Field(default=None, ge=0, strict=True)
     pause: PauseStep | None = None
     analysis: RolloutAnalysis | None = None
     set_canary_scale: SetCanaryScale | None = None
@@ -193,6 +195,23 @@ class CanaryStrategy(CRDModel):
             raise ValueError("trafficRouting needs both canaryService and stableService")
         return self
 
+    @property
+    def max_weight(self) -> int:
+        """What every weight is out of: trafficRouting.maxTrafficWeight, or 100 (percent) without a router."""
+        return self.traffic_routing.max_traffic_weight if self.traffic_routing else 100
+
+    @model_validator(mode="after")
+    def _weights_within_max(self) -> CanaryStrategy:
+        bound = (
+            f"trafficRouting.maxTrafficWeight {self.max_weight}"
+            if self.traffic_routing
+            else "100: without trafficRouting a weight is a percentage of the pods"
+        )
+        for index, step in enumerate(self.steps):
+            if step.set_weight is not None and step.set_weight > self.max_weight:
+                raise ValueError(f"steps[{index}].setWeight {step.set_weight} exceeds {bound}")
+        return self
+
 
 class Strategy(CRDModel):
     canary: CanaryStrategy
@@ -259,7 +278,9 @@ class PauseCondition(CRDModel):
 
 
 class WeightDestination(CRDModel):
-    weight: int = Field(ge=0, le=100)
+    """A traffic share in units of maxTrafficWeight, as the router is given it (percent without one)."""
+
+    weight: int = Field(ge=0)
     pod_template_hash: str | None = None
     service_name: str | None = None
 

@@ -23,6 +23,7 @@ from canary.analysis.providers.base import Provider
 from canary.analysis.providers.judge import JudgeMetricProvider
 from canary.api.analysis import AnalysisTemplate
 from canary.api.rollout import Rollout
+from canary.cli import render_rollout
 from canary.cli.output import quiet_library_logs
 from canary.cluster.memory import MemoryCluster, ready_after
 from canary.engine import commands
@@ -147,8 +148,7 @@ class _Show:
         status = rollout.status
         steps = rollout.spec.strategy.canary.steps
         index = status.current_step_index or 0
-        weights = status.canary.weights
-        canary_weight = weights.canary.weight if weights else 0
+        canary_weight, _ = render_rollout.weights(rollout, self.sim.cluster.observe(rollout))
         run = status.canary.current_step_analysis_run_status
         table = Table(
             title=f"rollout {NAME}  [{self.elapsed(self.sim.clock.now())} virtual]", show_header=False
@@ -158,7 +158,7 @@ class _Show:
             f"{index + 1}/{len(steps)} {step_list.describe(steps[index])}" if index < len(steps) else "done"
         )
         table.add_row("step", step)
-        table.add_row("traffic", f"canary {'#' * (canary_weight // 5):<20} {canary_weight}%")
+        table.add_row("traffic", f"canary {'#' * int(canary_weight // 5):<20} {canary_weight:g}%")
         table.add_row("revisions", f"stable {status.stable_rs}  canary {status.current_pod_hash}")
         table.add_row("analysis", self.latest_verdict(run.name) if run else "-")
         return table
@@ -238,12 +238,13 @@ def _play(args: argparse.Namespace) -> int:
     finally:
         if live is not None:
             live.stop()
-    weights = aborted.status.canary.weights
-    ok = promoted.status.stable_rs == good and aborted.status.abort and weights is not None
+    reported = aborted.status.canary.weights is not None
+    ok = promoted.status.stable_rs == good and aborted.status.abort and reported
+    _, stable_weight = render_rollout.weights(aborted, sim.cluster.observe(aborted))
     console.print(
         f"checkout:1.1 {'promoted' if promoted.status.stable_rs == good else 'NOT promoted'}; "
         f"checkout:1.2 {'aborted' if aborted.status.abort else 'NOT aborted'}, "
-        f"traffic to stable {weights.stable.weight if weights else '?'}%",
+        f"traffic to stable {f'{stable_weight:g}' if reported else '?'}%",
         highlight=False,
     )
     return 0 if ok else 1

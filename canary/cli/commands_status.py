@@ -48,7 +48,7 @@ def progress_line(rollout: Rollout, observed: Observed) -> str:
     parts = [
         str(render_rollout.phase_of(rollout)),
         f"step {position.done}/{position.total}",
-        f"canary {canary_weight}%",
+        f"canary {canary_weight:g}%",
     ]
     if rollout.status.message:
         parts.append(rollout.status.message)

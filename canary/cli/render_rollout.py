@@ -80,17 +80,23 @@ def step_position(rollout: Rollout) -> StepPosition:
     return StepPosition(done, len(all_steps), all_steps[done] if done < len(all_steps) else None)
 
 
-def weights(rollout: Rollout, observed: Observed) -> tuple[int, int]:
-    """(canary, stable) percent of traffic: as reported, else as the pods split it (no router)."""
+def weights(rollout: Rollout, observed: Observed) -> tuple[float, float]:
+    """(canary, stable) percent of traffic, to one decimal: as reported (in units of
+    maxTrafficWeight), else as the pods split it (no router)."""
     reported = rollout.status.canary.weights
     if reported is not None:
-        return reported.canary.weight, reported.stable.weight
+        max_weight = rollout.spec.strategy.canary.max_weight
+        return _percent(reported.canary.weight, max_weight), _percent(reported.stable.weight, max_weight)
     canary = observed.replica_set(rollout.status.current_pod_hash)
     total = sum(rs.available for rs in observed.replica_sets)
     if canary is None or total == 0 or rollout.status.current_pod_hash == rollout.status.stable_rs:
         return 0, 100
     share = round(100 * canary.available / total)
     return share, 100 - share
+
+
+def _percent(weight: int, max_weight: int) -> float:
+    return round(100 * weight / max_weight, 1)
 
 
 def images(template: object) -> list[str]:
@@ -184,7 +190,7 @@ def summary(rollout: Rollout, observed: Observed, now: datetime) -> Table:
     note = pause_note(rollout, now)
     grid.add_row("Step", str(position) + (f"  ({note})" if note else ""))
     canary_weight, stable_weight = weights(rollout, observed)
-    grid.add_row("Weights", f"canary {canary_weight}%  stable {stable_weight}%")
+    grid.add_row("Weights", f"canary {canary_weight:g}%  stable {stable_weight:g}%")
     status = rollout.status
     grid.add_row(
         "Replicas",

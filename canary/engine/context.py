@@ -36,6 +36,7 @@ class DecisionContext:
         return targets.Sides(canary, self.observed.replica_set(progress.stable), others)
 
     def applied_weight(self, progress: Progress) -> int:
+        """The canary weight last routed, in units of maxTrafficWeight as the status stores it."""
         weights = self.rollout.status.canary.weights
         if weights is None:
             return self._routed_without_status(progress)

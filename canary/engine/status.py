@@ -272,16 +272,18 @@ def _keep_update_times(old: RolloutStatus, conditions: list[Condition]) -> list[
 
 
 def _weights(rollout: Rollout, progress: Progress, weight: int) -> TrafficWeights:
+    """The weights as the router was given them, in units of maxTrafficWeight (Argo's status.canary.weights):
+    the next decision reads the canary's back as the weight it carries."""
     strategy = rollout.spec.strategy.canary
-    routing = strategy.traffic_routing
-    percent = weight if routing is None else round(100 * weight / routing.max_traffic_weight)
     canary_hash = progress.stable if progress.complete else progress.canary
     return TrafficWeights(
         canary=WeightDestination(
-            weight=percent, pod_template_hash=canary_hash, service_name=strategy.canary_service
+            weight=weight, pod_template_hash=canary_hash, service_name=strategy.canary_service
         ),
         stable=WeightDestination(
-            weight=100 - percent, pod_template_hash=progress.stable, service_name=strategy.stable_service
+            weight=strategy.max_weight - weight,
+            pod_template_hash=progress.stable,
+            service_name=strategy.stable_service,
         ),
     )
 

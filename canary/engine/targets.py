@@ -96,11 +96,9 @@ def pod_share(sides: Sides) -> int:
 
 def _scaled_canary(rollout: Rollout, scale: SetCanaryScale | None, weight: int) -> int:
     canary = rollout.spec.strategy.canary
-    routing = canary.traffic_routing
-    max_weight = routing.max_traffic_weight if routing else 100
     replicas = rollout.spec.replicas
     if scale is None or scale.match_traffic_weight:
-        return math.routed_canary_count(replicas, weight, max_weight, canary.min_pods_per_replica_set)
+        return math.routed_canary_count(replicas, weight, canary.max_weight, canary.min_pods_per_replica_set)
     if scale.replicas is not None:
         return scale.replicas
     return math.routed_canary_count(replicas, scale.weight or 0, 100, canary.min_pods_per_replica_set)

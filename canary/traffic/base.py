@@ -169,8 +169,7 @@ def _without_server_fields(obj: Obj) -> Obj:
 
 def split(rollout: Rollout, weight: int) -> tuple[int, int]:
     """(canary, stable) weights of maxTrafficWeight; stable always gets the remainder."""
-    routing = rollout.spec.strategy.canary.traffic_routing
-    total = routing.max_traffic_weight if routing else 100
+    total = rollout.spec.strategy.canary.max_weight
     if not 0 <= weight <= total:
         raise RouterError(f"canary weight {weight} is outside 0..{total} (maxTrafficWeight)")
     return weight, total - weight

@@ -135,10 +135,14 @@ class World:
 def check_invariants(rollout: Rollout, observed: Any, decision: Decision, promoted: bool) -> None:
     status = decision.status
     weights = status.canary.weights
+    max_weight = rollout.spec.strategy.canary.max_weight
     if weights is not None:
-        assert 0 <= weights.canary.weight <= 100 and weights.canary.weight + weights.stable.weight == 100
+        assert 0 <= weights.canary.weight <= max_weight, "weights stay in 0..maxTrafficWeight"
+        assert weights.canary.weight + weights.stable.weight == max_weight
     canary_rs = observed.replica_set(status.current_pod_hash)
     for action in decision.actions:
+        if isinstance(action, SetTrafficWeight):
+            assert 0 <= action.canary_weight <= max_weight, "the router gets weights in 0..maxTrafficWeight"
         if isinstance(action, SetTrafficWeight) and action.canary_weight > 0:
             assert canary_rs is not None and canary_rs.available > 0, "traffic only to available canary pods"
         if isinstance(action, SetTrafficWeight) and status.abort:
@@ -179,9 +183,10 @@ def check_stable_capacity(rollout: Rollout, observed: Any, decision: Decision) -
     scaled = {a.pod_template_hash: a.replicas for a in decision.actions if isinstance(a, ScaleReplicaSet)}
     stable = decision.status.stable_rs
     if rollout.spec.strategy.canary.traffic_routing is not None:
+        max_weight = rollout.spec.strategy.canary.max_weight
         weight = next((a.canary_weight for a in decision.actions if isinstance(a, SetTrafficWeight)), 0)
         if stable in scaled:
-            assert scaled[stable] >= math.ceil((100 - weight) * rollout.spec.replicas / 100), (
+            assert scaled[stable] >= math.ceil((max_weight - weight) * rollout.spec.replicas / max_weight), (
                 "stable serves its share"
             )
         return
@@ -197,17 +202,29 @@ def check_stable_capacity(rollout: Rollout, observed: Any, decision: Decision) -
     )
 
 
+def in_units(steps: list[dict[str, Any]], max_weight: int) -> list[dict[str, Any]]:
+    """The steps with their setWeight percentages turned into units of `max_weight`."""
+    return [{"setWeight": s["setWeight"] * max_weight // 100} if "setWeight" in s else s for s in steps]
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(steps=steps, routed=st.booleans(), replicas=st.integers(1, 5), script=events)
+@given(
+    steps=steps,
+    routed=st.booleans(),
+    max_weight=st.sampled_from([100, 1000, 40]),
+    replicas=st.integers(1, 5),
+    script=events,
+)
 def test_engine_invariants_hold_at_every_reconcile(
-    steps: list[dict[str, Any]], routed: bool, replicas: int, script: list[tuple[str, Any]]
+    steps: list[dict[str, Any]], routed: bool, max_weight: int, replicas: int, script: list[tuple[str, Any]]
 ) -> None:
+    routing = {"trafficRouting": {"smi": {}, "maxTrafficWeight": max_weight}}
     world = World(
         scenarios.rollout(
             replicas=replicas,
-            steps=steps,
+            steps=in_units(steps, max_weight) if routed else steps,
             routed=routed,
-            canary=None if routed else {"canaryService": "web-canary", "stableService": "web-stable"},
+            canary=routing if routed else {"canaryService": "web-canary", "stableService": "web-stable"},
         )
     )
     world.reconcile()

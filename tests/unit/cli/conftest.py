@@ -110,15 +110,35 @@ class Shop:
         return self.run_until(lambda r: r.status.current_step_index == 1 and bool(r.status.pause_conditions))
 
 
+def per_mille(rollout: str) -> str:
+    """The same Rollout with trafficRouting.maxTrafficWeight 1000 and its weights in those units."""
+    document = yaml.safe_load(rollout)
+    canary = document["spec"]["strategy"]["canary"]
+    canary["trafficRouting"]["maxTrafficWeight"] = 1000
+    for step in canary["steps"]:
+        if "setWeight" in step:
+            step["setWeight"] *= 10
+    return yaml.safe_dump(document)
+
+
 @pytest.fixture
 def shop(capsys: pytest.CaptureFixture[str]) -> Shop:
+    return healthy_shop(capsys, ROLLOUT)
+
+
+@pytest.fixture
+def per_mille_shop(capsys: pytest.CaptureFixture[str]) -> Shop:
+    return healthy_shop(capsys, per_mille(ROLLOUT))
+
+
+def healthy_shop(capsys: pytest.CaptureFixture[str], rollout: str) -> Shop:
     clock = ManualClock()
     workload = Workload(request_rate=200.0, default=GOOD, seed=3)
     cluster = MemoryCluster(
         clock, pods=ready_after(3.0), providers={"prometheus": SimulatedPrometheus(workload)}
     )
     cluster.create(AnalysisTemplate.model_validate(yaml.safe_load(TEMPLATE)))
-    cluster.create(Rollout.model_validate(yaml.safe_load(ROLLOUT)))
+    cluster.create(Rollout.model_validate(yaml.safe_load(rollout)))
     for service in ("web-canary", "web-stable"):
         cluster.create_service(NAMESPACE, service)
     shop = Shop(Simulation(cluster, clock, workload, max_step_seconds=5.0), capsys)

@@ -21,6 +21,13 @@ def test_get_rollout_shows_phase_step_weights_replica_sets_and_images(shop: Shop
     assert "stable" in out and "canary" in out
 
 
+def test_get_rollout_shows_weights_in_percent_whatever_the_max_traffic_weight(per_mille_shop: Shop) -> None:
+    per_mille_shop.at_manual_pause()
+    assert per_mille_shop.rollout().status.canary.weights.canary.weight == 250  # type: ignore[union-attr]
+    _, out, _ = per_mille_shop.canary("get", "rollout", "web")
+    assert "canary 25%  stable 75%" in out
+
+
 def test_get_rollout_shows_the_running_analysis_with_each_metric(shop: Shop) -> None:
     shop.at_manual_pause()
     shop.canary("promote", "web")

@@ -36,3 +36,11 @@ def test_status_of_a_healthy_rollout_returns_at_once(shop: Shop) -> None:
     code, _, _ = shop.canary("status", "web")
     assert code == 0
     assert shop.sim.clock.now() == before
+
+
+def test_status_lines_give_the_canary_weight_in_percent_whatever_the_max_traffic_weight(
+    per_mille_shop: Shop,
+) -> None:
+    per_mille_shop.at_manual_pause()
+    _, out, _ = per_mille_shop.canary("status", "web", "--timeout", "1m")
+    assert "· canary 25% ·" in out.splitlines()[0]
