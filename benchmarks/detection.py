@@ -10,8 +10,9 @@ interval for 1 h (360 checks), and a rollout "fails" at the first check that rej
 
 Judges per metric family:
 - ``sequential``: ours, with the judges' default configs (counts: Lindon-Malek one-sided;
-  latency: one-sided normal mixture on log latency; tail: p99 exceedances as counts after the
-  stable warm-up that fixes the p99, 300 samples).
+  latency: one-sided mixture of 16 likelihood ratios over shifts of 0.03-0.3 sd of log latency,
+  read at ten looks per interval; tail: p99 exceedances as counts after the stable warm-up that
+  fixes the p99, 300 samples).
 - ``mann-whitney``: the Kayenta-style judge re-run every interval on the per-interval series
   (error rate, mean log latency, p99), flagged when its two-sided U test at the judge's
   confidence 0.98 rejects in the bad direction (the interval then excludes 0; the judge's extra
@@ -21,8 +22,9 @@ Judges per metric family:
   for the +5% cases); canary p99 > 1.2 x stable's.
 
 Simulation shortcuts (exact in distribution unless said): errors are binomial given requests;
-for latency, each interval's mean and sum of squared deviations of log latency are drawn from
-their normal / chi-square laws; per-interval p99 for the baselines uses the normal
+for latency, each look's slice of an interval (the judge's own ``look_sizes`` of the interval's
+count) has its mean and sum of squared deviations of log latency drawn from their normal /
+chi-square laws; per-interval p99 for the baselines uses the normal
 approximation of a sample quantile (approximate at 10 req/s).
 """
 
@@ -126,7 +128,6 @@ def simulate(  # noqa: PLR0915, PLR0917 - one scenario's simulation reads best i
     reps: int,
     mw_reps: int,
     seed: int,
-    tuning_samples: float | tuple[float, ...] = sl.LocationConfig.tuning_samples,
     k: float | tuple[float, ...] | None = None,
 ) -> dict[str, np.ndarray]:
     """First rejecting check per replication (-1: none) for each judge, and canary counts."""
@@ -190,7 +191,7 @@ def simulate(  # noqa: PLR0915, PLR0917 - one scenario's simulation reads best i
         out["mann-whitney"] = _first(_mw_reject(rate_c[:m], rate_s[:m]))
         return out
     # Latency: log latency ~ N(mu, sigma^2), canary mu + ln(effect).
-    first, n_at, sum_c, sum_s = _latency_sequential(rng, sc_, n_c, n_s, tuning_samples)
+    first, n_at, sum_c, sum_s = _latency_sequential(rng, sc_, n_c, n_s)
     out["sequential"], out["sequential_canary_n"] = first, n_at
     mean_c = sum_c / np.maximum(n_c, 1)
     mean_s = sum_s / np.maximum(n_s, 1)
@@ -209,9 +210,8 @@ def _latency_sequential(
     sc_: Scenario,
     n_c: np.ndarray,
     n_s: np.ndarray,
-    tuning_samples: float | tuple[float, ...],
     *,
-    chunk: int = 500,
+    chunk: int = 250,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The location judge at its looks, in chunks of replications to bound memory.
 
@@ -219,7 +219,7 @@ def _latency_sequential(
     (inf: none), and each interval's sum of canary and of stable log latencies (for the baselines).
     """
     parts = [
-        _latency_chunk(rng, sc_, n_c[i : i + chunk], n_s[i : i + chunk], tuning_samples)
+        _latency_chunk(rng, sc_, n_c[i : i + chunk], n_s[i : i + chunk])
         for i in range(0, n_c.shape[0], chunk)
     ]
     return tuple(np.concatenate([p[k] for p in parts]) for k in range(4))  # type: ignore[return-value]
@@ -230,7 +230,6 @@ def _latency_chunk(
     sc_: Scenario,
     n_c: np.ndarray,
     n_s: np.ndarray,
-    tuning_samples: float | tuple[float, ...],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each interval split into the judge's looks (sl.look_sizes); each slice's mean and sum of
     squared deviations drawn from their normal / chi-square laws; the e-value read at every look."""
@@ -264,7 +263,7 @@ def _latency_chunk(
         mean_c=cm_c,
         var_c=cv_c,
         tolerance=0.0,
-        rho=sl.mixture_precisions(tuning_samples, ALPHA),
+        effects=sl.effect_grid(sl.DEFAULT_MIN_EFFECT, sl.DEFAULT_MAX_EFFECT),
     )
     min_n = sl.LocationConfig.min_samples
     look = _first((log_e >= math.log(1 / ALPHA)) & (cn_c >= min_n) & (cn_s >= min_n))

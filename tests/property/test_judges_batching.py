@@ -63,17 +63,17 @@ def _run_location(
 
 
 location_batches = st.lists(st.integers(1, 80), min_size=1, max_size=10)
-tunings = st.sampled_from([sl.DEFAULT_TUNING_SAMPLES, (100.0, 1000.0, 10000.0)])
+effect_ranges = st.sampled_from([(sl.DEFAULT_MIN_EFFECT, sl.DEFAULT_MAX_EFFECT), (0.1, 0.1), (0.01, 3.0)])
 
 
 @settings(derandomize=True, max_examples=40, deadline=None)
-@given(location_batches, st.integers(0, 2**31 - 1), tunings)
+@given(location_batches, st.integers(0, 2**31 - 1), effect_ranges)
 def test_location_many_batches_end_with_the_one_batch_e_value(
-    sizes: list[int], seed: int, tuning: float | tuple[float, ...]
+    sizes: list[int], seed: int, effects: tuple[float, float]
 ) -> None:
     rng = np.random.default_rng(seed)
     s, c = rng.normal(0, 1, sum(sizes)), rng.normal(0.2, 1, sum(sizes))
-    cfg = sl.LocationConfig(min_samples=2, tuning_samples=tuning, looks_per_update=1)
+    cfg = sl.LocationConfig(min_samples=2, min_effect=effects[0], max_effect=effects[1], looks_per_update=1)
     res = _run_location(sizes, s, c, cfg)
     _, one = sl.update(sl.LocationState(), s, c, cfg)
     assert res.e_value == pytest.approx(one.e_value, rel=1e-6)

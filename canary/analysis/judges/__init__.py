@@ -36,12 +36,12 @@ sequential-counts (observation: events = errors, total = requests, per arm)
     alpha 0.05, k 30.0, tolerance 0.0 (null: canary rate <= (1 + tolerance) x stable's),
     min_events 0.
 sequential-location (observation: samples, e.g. log latency)
-    alpha 0.05, tolerance 0.0 (allowed canary - stable shift), tuning_samples 1000.0,
-    min_samples 100, min_variance 1e-12.
+    alpha 0.05, tolerance 0.0 (allowed canary - stable shift), min_effect 0.03, max_effect 0.3
+    (standard deviations), min_samples 200, min_variance 1e-12, looks_per_update 10.
 sequential-tail (observation: samples, e.g. latency)
     quantile 0.99, warmup_samples 300, threshold None, alpha 0.05, k 30.0,
     tolerance 0.0, min_events 0.
-``k`` and ``tuning_samples`` also take a list, e.g. ``[10, 30, 100]``: the test then averages
+``k`` also takes a list, e.g. ``[10, 30, 100]``: the test then averages
 the e-values of one mixture per value with equal weights (still anytime-valid: an average of
 test martingales is a test martingale).
 """
@@ -129,7 +129,7 @@ def _check(validator: Any, cfg: Any) -> None:
         raise JudgeConfigError(str(exc)) from exc
 
 
-_GRID_KEYS = ("k", "tuning_samples")
+_GRID_KEYS = ("k",)
 
 
 def _is_num(v: Any) -> bool:

@@ -17,19 +17,21 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
-from canary.analysis.judges._mixture import Grid, as_grid, check_grid, log_mean_exp
+from canary.analysis.judges._mixture import log_mean_exp
 from canary.analysis.judges._state import NumericState
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 Verdict = Literal["pass", "fail", "inconclusive", "nodata"]
 
-# The detection benchmark kept one tuning: mixtures (100, 300, 1000) and (100, 1000, 10000)
-# were slower on most latency cells (e.g. +5% sigma 1, 1:9: 2.1x and 2.0x against 1.9x), and
-# 300 alone helped +10% sigma 0.5 (2.2x against 2.3x) but cost the sigma 1 cells more.
-DEFAULT_TUNING_SAMPLES = 1000.0
+# The mixture's effects, in standard deviations of one sample: 16 log-spaced points from 0.03 to 0.3.
+# Shifts below 0.03 sd need over 10^4 samples per arm at any test; above 0.3 sd every test decides
+# in about min_samples. On the detection benchmark this grid took the worst latency cell from 2.0x
+# to 1.9x the oracle against the best half-normal mixture (Howard et al.'s, tuned at n_eff 1000).
+DEFAULT_MIN_EFFECT = 0.03
+DEFAULT_MAX_EFFECT = 0.3
+EFFECT_POINTS = 16
 # Ten looks per interval (1 s at the usual 10 s interval) gave most of the gain of looking at every
 # sample in the detection benchmark (+10% sigma 0.5, 1:9, 100 req/s: 2.08x, against 1.96x at 100
 # looks and 2.98x at one), and keep the work per update a fixed, small number of e-values.
@@ -42,11 +44,11 @@ class LocationConfig:
 
     alpha : false-alarm bound.
     tolerance : allowed shift canary - stable in the metric's units (>= 0 shifts tolerated).
-    tuning_samples : effective sample size ``n_eff = 1 / (1/n_c + 1/n_s)`` at which the
-        mixture boundary is tightest (Howard et al.'s rule sets its precision from it). A
-        tuple averages the e-values of one mixture per value with equal weights: quick on
-        large shifts (small ``n_eff``) and on small ones (large ``n_eff``); the average of
-        test martingales is a test martingale, so the mix stays valid.
+    min_effect, max_effect : the shifts the test is sharpest for, in standard deviations of one
+        sample (``(mu_c - mu_s - tolerance) / sigma``): the e-value averages one test per
+        effect on :data:`EFFECT_POINTS` log-spaced points between them (:func:`effect_grid`).
+        Samples that are averages (e.g. one per pod and minute) have a small sigma, so a
+        relevant shift is more standard deviations: raise both.
     min_samples : no rejection before each arm has this many samples (variance guard).
     min_variance : floor of each arm's variance estimate.
     looks_per_update : an update's samples, taken in arrival order, are judged after each of this
@@ -55,8 +57,9 @@ class LocationConfig:
 
     alpha: float = 0.05
     tolerance: float = 0.0
-    tuning_samples: Grid = DEFAULT_TUNING_SAMPLES
-    min_samples: int = 100
+    min_effect: float = DEFAULT_MIN_EFFECT
+    max_effect: float = DEFAULT_MAX_EFFECT
+    min_samples: int = 200
     min_variance: float = 1e-12
     looks_per_update: int = DEFAULT_LOOKS_PER_UPDATE
 
@@ -86,26 +89,19 @@ class LocationResult:
     ci_high: float
 
 
-def mixture_precision(tuning_samples: float, alpha: float) -> float:
-    """Howard et al.'s rho for ``v_opt``: ``v_opt / (2 ln(1/alpha) + ln(1 + 2 ln(1/alpha)))``."""
-    la = np.log(1.0 / alpha)
-    return float(tuning_samples / (2.0 * la + np.log(1.0 + 2.0 * la)))
+def effect_grid(min_effect: float, max_effect: float) -> FloatArray:
+    """The mixture's effects: :data:`EFFECT_POINTS` log-spaced values (one if they are equal)."""
+    points = 1 if min_effect == max_effect else EFFECT_POINTS
+    return np.geomspace(min_effect, max_effect, points)
 
 
-def mixture_precisions(tuning_samples: Grid, alpha: float) -> tuple[float, ...]:
-    """:func:`mixture_precision` of each tuning value."""
-    return tuple(mixture_precision(v, alpha) for v in as_grid(tuning_samples))
-
-
-def _log_evalue_at(z: FloatArray, v: FloatArray, rho: float) -> FloatArray:
-    frac = v / (v + rho)
-    return np.asarray(
-        np.log(2.0)
-        + 0.5 * np.log(rho / (v + rho))
-        + 0.5 * z * z * frac
-        + special.log_ndtr(z * np.sqrt(frac)),
-        dtype=np.float64,
-    )
+def _standardised(
+    n_s: FloatArray, var_s: FloatArray, n_c: FloatArray, var_c: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """(intrinsic time ``v = n_eff``, ``sqrt(v) / se``): a shift times the second is ``S``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = 1.0 / (1.0 / n_c + 1.0 / n_s)
+        return v, np.sqrt(v / (var_c / n_c + var_s / n_s))
 
 
 def location_log_evalue(
@@ -117,9 +113,9 @@ def location_log_evalue(
     mean_c: FloatArray,
     var_c: FloatArray,
     tolerance: float,
-    rho: Grid,
+    effects: FloatArray,
 ) -> FloatArray:
-    """Log of the one-sided normal-mixture e-value (vectorised).
+    """Log of the one-sided mixture e-value (vectorised over the running moments).
 
     Null hypothesis: ``mu_c - mu_s <= tolerance``.
 
@@ -127,24 +123,24 @@ def location_log_evalue(
     ----------
     n_s, mean_s, var_s, n_c, mean_c, var_c : running size, mean and variance per arm.
     tolerance : allowed shift.
-    rho : mixture precision in effective-sample units (:func:`mixture_precision`), or a
-        tuple of them whose e-values are averaged with equal weights.
+    effects : the mixture's standardised effects ``lambda_k > 0`` (:func:`effect_grid`).
 
     Returns
     -------
     log_e : array
-        ``ln E`` with ``E = 2 sqrt(rho/(v+rho)) exp(z^2 v / (2 (v+rho))) Phi(z sqrt(v/(v+rho)))``,
-        ``v = n_eff``, ``z = (mean_c - mean_s - tolerance) / se``, ``se^2 = var_c/n_c + var_s/n_s``.
+        ``ln E`` with ``E = mean_k exp(lambda_k S - lambda_k^2 v / 2)``, ``v = n_eff =
+        1 / (1/n_c + 1/n_s)``, ``S = (mean_c - mean_s - tolerance) sqrt(v) / se`` and
+        ``se^2 = var_c/n_c + var_s/n_s``.
 
     Notes
     -----
-    On the standardised scale, ``S = z sqrt(v)`` behaves as a Brownian motion with drift
-    ``delta sqrt(...)`` in the intrinsic time ``v``. ``exp(l S - l^2 v / 2)`` is a nonnegative
-    (super)martingale under the null for every ``l > 0``; mixing over a half-normal
-    ``l ~ N(0, 1/rho)`` restricted to ``l > 0`` gives the closed form above ([1], eq. (14);
-    Robbins' normal mixture). The average over several ``rho`` is the mixture over the
-    average of their half-normals, again a nonnegative supermartingale starting at 1.
-    ``P(sup E >= 1/alpha) <= alpha`` by Ville's inequality.
+    ``S`` behaves as a Brownian motion in the intrinsic time ``v`` with drift ``delta`` per
+    unit of ``v``, ``delta`` the standardised shift beyond the tolerance (<= 0 under the null).
+    ``exp(l S - l^2 v / 2)`` is then a nonnegative supermartingale for every ``l > 0``, and an
+    average of them is one too, starting at 1: ``P(sup E >= 1/alpha) <= alpha`` by Ville's
+    inequality ([1]; Robbins' method of mixtures). Each component is the likelihood ratio of
+    drift ``lambda_k`` against drift 0; log spacing gives every scale of shift in the range the
+    same weight.
 
     Variance: the standard error uses the running variances, floored. This is the
     asymptotic confidence sequence of [2]: the guarantee holds as the sample grows, and a
@@ -159,45 +155,52 @@ def location_log_evalue(
            Time-uniform central limit theory and asymptotic confidence sequences.
            Ann. Statist. 52(6).
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        se2 = var_c / n_c + var_s / n_s
-        v = 1.0 / (1.0 / n_c + 1.0 / n_s)
-        z = (mean_c - mean_s - tolerance) / np.sqrt(se2)
-        out = log_mean_exp([_log_evalue_at(z, v, r) for r in as_grid(rho)])
+    v, scale = _standardised(n_s, var_s, n_c, var_c)
+    with np.errstate(invalid="ignore"):
+        s = (mean_c - mean_s - tolerance) * scale
+        out = log_mean_exp([lam * s - 0.5 * lam * lam * v for lam in effects])
     return np.asarray(np.where(np.isfinite(out), out, -np.inf), dtype=np.float64)
 
 
-def _z_bound(v: float, rho: float, alpha: float) -> float:
-    """|z| where one two-sided normal mixture's e-value reaches ``1 / alpha`` (closed form)."""
-    return float(np.sqrt((v + rho) / v * np.log((v + rho) / (rho * alpha**2))))
+def _two_sided_log_evalue(s: float, v: float, effects: FloatArray) -> float:
+    """``ln mean_k cosh(lambda_k s) exp(-lambda_k^2 v / 2)``: the mixture over +-lambda_k."""
+    parts = [
+        np.asarray(np.logaddexp(lam * s, -lam * s) - np.log(2.0) - 0.5 * lam * lam * v) for lam in effects
+    ]
+    return float(log_mean_exp(parts))
 
 
-def half_width(*, n_s: float, var_s: float, n_c: float, var_c: float, rho: Grid, alpha: float) -> float:
-    """Two-sided normal-mixture confidence-sequence half-width for the shift.
+def half_width(
+    *, n_s: float, var_s: float, n_c: float, var_c: float, effects: FloatArray, alpha: float
+) -> float:
+    """Half-width of the two-sided confidence sequence for the shift.
 
-    ``se z*`` with ``se^2 = var_c/n_c + var_s/n_s``, ``v = n_eff`` and ``z*`` the |z| where the
-    average over ``rho`` of ``sqrt(rho/(v+rho)) exp(z^2 v / (2 (v+rho)))`` reaches
-    ``1/alpha``. One ``rho`` gives Howard et al.'s ``z*^2 = (v + rho)/v ln((v + rho)/(rho
-    alpha^2))``; several are solved by bisection between that bound at ``alpha`` (all
-    components below ``1/alpha``) and at ``alpha / len(rho)`` (one component alone enough).
+    The shifts whose two-sided mixture e-value stays below ``1/alpha`` (the mixture of
+    :func:`location_log_evalue` over ``+-lambda_k``). The e-value grows with ``|S|``, so the
+    bound ``S*`` is found by bisection between 0 and the ``S`` where one component alone
+    reaches ``len(effects) / alpha``; the half-width is ``S* se / sqrt(v)``.
     """
-    v = 1.0 / (1.0 / n_c + 1.0 / n_s)
-    se = float(np.sqrt(var_c / n_c + var_s / n_s))
-    rhos = as_grid(rho)
-    lo = min(_z_bound(v, r, alpha) for r in rhos)
-    hi = min(_z_bound(v, r, alpha / len(rhos)) for r in rhos)
+    as_array = [np.asarray(x, dtype=np.float64) for x in (n_s, var_s, n_c, var_c)]
+    v, scale = _standardised(*as_array)
     level = np.log(1.0 / alpha)
+    lo, hi = (
+        0.0,
+        min(float((np.log(2 * len(effects) / alpha) + 0.5 * lam * lam * v) / lam) for lam in effects),
+    )
     for _ in range(60):
         mid = 0.5 * (lo + hi)
-        parts = [np.asarray(0.5 * np.log(r / (v + r)) + 0.5 * mid * mid * v / (v + r)) for r in rhos]
-        lo, hi = (mid, hi) if float(log_mean_exp(parts)) < level else (lo, mid)
-    return se * 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if _two_sided_log_evalue(mid, float(v), effects) < level else (lo, mid)
+    return 0.5 * (lo + hi) / float(scale)
 
 
 def validate(config: LocationConfig) -> None:
     if not 0.0 < config.alpha < 1.0:
         raise ValueError(f"alpha must be in (0, 1), got {config.alpha!r}")
-    check_grid("tuning_samples", config.tuning_samples)
+    if not 0.0 < config.min_effect <= config.max_effect < np.inf:
+        raise ValueError(
+            f"min_effect and max_effect must satisfy 0 < min_effect <= max_effect, "
+            f"got {config.min_effect!r} and {config.max_effect!r}"
+        )
     if config.min_samples < 2:
         raise ValueError(f"min_samples must be >= 2, got {config.min_samples!r}")
     if not config.min_variance >= 0:
@@ -271,14 +274,14 @@ def update(
         return end, LocationResult("inconclusive", 1.0, state.p_value, estimate, -np.inf, np.inf)
     vs = np.maximum(qs / np.maximum(ns - 1, 1), config.min_variance)
     vc = np.maximum(qc / np.maximum(nc - 1, 1), config.min_variance)
-    rho = mixture_precisions(config.tuning_samples, config.alpha)
+    effects = effect_grid(config.min_effect, config.max_effect)
     log_e = location_log_evalue(
-        n_s=ns, mean_s=ms, var_s=vs, n_c=nc, mean_c=mc, var_c=vc, tolerance=config.tolerance, rho=rho
+        n_s=ns, mean_s=ms, var_s=vs, n_c=nc, mean_c=mc, var_c=vc, tolerance=config.tolerance, effects=effects
     )
     e = float(np.exp(min(float(log_e[-1]), 700.0)))
     peak = float(np.exp(min(float(np.max(log_e[judged])), 700.0)))
     p = min(state.p_value, 1.0 / peak if peak > 0 else 1.0, 1.0)
-    hw = half_width(n_s=ns[-1], var_s=vs[-1], n_c=nc[-1], var_c=vc[-1], rho=rho, alpha=config.alpha)
+    hw = half_width(n_s=ns[-1], var_s=vs[-1], n_c=nc[-1], var_c=vc[-1], effects=effects, alpha=config.alpha)
     new = dataclasses.replace(end, p_value=p)
     verdict: Verdict = "fail" if p <= config.alpha else "pass"
     return new, LocationResult(verdict, e, p, estimate, estimate - hw, estimate + hw)

@@ -158,8 +158,8 @@ def test_counts_running_p_value_never_rises() -> None:
     assert ps == sorted(ps, reverse=True)
 
 
-def _hand_case_e_value(rho: float | tuple[float, ...]) -> float:
-    """E-value of n = 100 per arm, variances 1, shift 0.5 (v = 50, se = sqrt(0.02))."""
+def _hand_case_e_value(effects: list[float]) -> float:
+    """E-value of n = 100 per arm, variances 1, shift 0.5: v = 50, S = 0.5 sqrt(50) / sqrt(0.02) = 25."""
     le = sl.location_log_evalue(
         n_s=np.array(100.0),
         mean_s=np.array(0.0),
@@ -168,49 +168,47 @@ def _hand_case_e_value(rho: float | tuple[float, ...]) -> float:
         mean_c=np.array(0.5),
         var_c=np.array(1.0),
         tolerance=0.0,
-        rho=rho,
+        effects=np.array(effects),
     )
     return math.exp(float(le))
 
 
-def _hand_e_value(rho: float) -> float:
-    # E(rho) = 2 sqrt(rho/(v+rho)) exp(z^2 v / (2 (v+rho))) Phi(z sqrt(v/(v+rho))), v = 50,
-    # z = 0.5 / sqrt(0.02) = 3.5355.
-    z = 0.5 / math.sqrt(0.02)
-    frac = 50 / (50 + rho)
-    phi = 0.5 * math.erfc(-z * math.sqrt(frac) / math.sqrt(2))
-    return 2 * math.sqrt(rho / (50 + rho)) * math.exp(z * z * frac / 2) * phi
+def test_location_e_value_of_one_effect_is_its_likelihood_ratio() -> None:
+    # Hand: lambda = 0.1: exp(0.1 * 25 - 0.01 * 50 / 2) = exp(2.25) = 9.487736.
+    assert _hand_case_e_value([0.1]) == pytest.approx(9.487736, rel=1e-6)
 
 
-def test_location_e_value_of_a_hand_computed_case() -> None:
-    # Hand: rho = 1: E = 2 sqrt(1/51) exp(z^2 * 50 / 102) Phi(z sqrt(50/51)) = 0.280056 * 458.267 * 0.999768
-    assert _hand_case_e_value(1.0) == pytest.approx(0.280056 * 458.267 * 0.999768, rel=1e-5)
+def test_location_e_value_of_several_effects_is_their_average() -> None:
+    # Hand: lambda = 0.2: exp(0.2 * 25 - 0.04 * 25) = exp(4) = 54.59815; mean with exp(2.25).
+    assert _hand_case_e_value([0.1, 0.2]) == pytest.approx((9.487736 + 54.59815) / 2, rel=1e-6)
 
 
-def test_location_mixture_over_tunings_averages_the_e_values() -> None:
-    # Hand: the closed form above at rho = 1 and rho = 4, averaged.
-    hand = (_hand_e_value(1.0) + _hand_e_value(4.0)) / 2
-    assert _hand_case_e_value((1.0, 4.0)) == pytest.approx(hand, rel=1e-12)
+def test_effect_grid_is_log_spaced_between_the_bounds() -> None:
+    grid = sl.effect_grid(0.03, 0.3)
+    assert grid.size == sl.EFFECT_POINTS and grid[0] == pytest.approx(0.03) and grid[-1] == pytest.approx(0.3)
+    assert np.allclose(np.diff(np.log(grid)), np.log(10) / (sl.EFFECT_POINTS - 1))
 
 
-def test_half_width_of_one_tuning_is_howards_closed_form() -> None:
-    # Hand: n = 100 per arm, variances 1: v = 50, se = sqrt(0.02); rho = 10, alpha = 0.05:
-    # se sqrt(60/50 ln(60 / (10 * 0.0025))) = 0.141421 * sqrt(1.2 * 7.783224) = 0.432201.
-    hw = sl.half_width(n_s=100, var_s=1.0, n_c=100, var_c=1.0, rho=10.0, alpha=0.05)
-    assert hw == pytest.approx(0.432201, abs=1e-6)
+def test_half_width_of_one_effect_is_the_closed_form() -> None:
+    # Hand: cosh(l S) exp(-l^2 v / 2) = 1/alpha -> S* = acosh(20 exp(l^2 v / 2)) / l; l = 0.1,
+    # v = 50: acosh(20 exp(0.25)) / 0.1 = acosh(25.68051) / 0.1 = ln(51.34155) / 0.1 = 39.3850; se / sqrt(v) = 0.02.
+    hw = sl.half_width(n_s=100, var_s=1.0, n_c=100, var_c=1.0, effects=np.array([0.1]), alpha=0.05)
+    assert hw == pytest.approx(math.acosh(20 * math.exp(0.25)) / 0.1 * 0.02, rel=1e-9)
+    assert hw == pytest.approx(0.787700, abs=1e-5)
 
 
 def test_half_width_of_a_mixture_is_where_its_two_sided_e_value_reaches_one_over_alpha() -> None:
-    rhos, v, se = (10.0, 100.0), 50.0, math.sqrt(0.02)
-    hw = sl.half_width(n_s=100, var_s=1.0, n_c=100, var_c=1.0, rho=rhos, alpha=0.05)
-    z = hw / se
-    e = sum(math.sqrt(r / (v + r)) * math.exp(z * z * v / (2 * (v + r))) for r in rhos) / len(rhos)
+    effects, v = [0.05, 0.2], 50.0
+    hw = sl.half_width(n_s=100, var_s=1.0, n_c=100, var_c=1.0, effects=np.array(effects), alpha=0.05)
+    s = hw / 0.02
+    e = sum(math.cosh(lam * s) * math.exp(-lam * lam * v / 2) for lam in effects) / len(effects)
     assert e == pytest.approx(20.0, rel=1e-9)
 
 
-def test_mixture_precision_follows_howard_rule() -> None:
-    # Hand: alpha 0.05: 2 ln 20 + ln(1 + 2 ln 20) = 5.99146 + 1.94469 = 7.93615; 1000 / 7.93615 = 126.006.
-    assert sl.mixture_precision(1000.0, 0.05) == pytest.approx(126.006, abs=0.001)
+@pytest.mark.parametrize(("low", "high"), [(0.0, 0.3), (0.3, 0.03), (0.03, math.inf)])
+def test_location_rejects_an_effect_range_that_is_not_positive_and_ordered(low: float, high: float) -> None:
+    with pytest.raises(judges.JudgeConfigError, match="0 < min_effect <= max_effect"):
+        judges.validate_config("sequential-location", {"min_effect": low, "max_effect": high})
 
 
 def test_location_fails_on_a_clear_shift_and_reports_the_estimate() -> None:
@@ -347,5 +345,5 @@ def test_judge_config_takes_a_list_of_k_and_keeps_json_state() -> None:
 
 @pytest.mark.parametrize("value", [[], ["a"], [True]])
 def test_judge_config_rejects_a_list_that_is_not_numbers(value: list[object]) -> None:
-    with pytest.raises(judges.JudgeConfigError, match="tuning_samples must be a number or a non-empty list"):
-        judges.validate_config("sequential-location", {"tuning_samples": value})
+    with pytest.raises(judges.JudgeConfigError, match="k must be a number or a non-empty list"):
+        judges.validate_config("sequential-counts", {"k": value})
