@@ -9,6 +9,7 @@ typo in a GitOps repo must fail loudly, not be dropped silently.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -111,6 +112,7 @@ class ObjectMeta(BaseModel):
     resource_version: str | None = None
     generation: int | None = None
     creation_timestamp: datetime | None = None
+    deletion_timestamp: datetime | None = None
 
 
 ConditionStatus = Literal["True", "False", "Unknown"]
@@ -132,7 +134,26 @@ class LabelSelectorRequirement(CRDModel):
     operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
     values: list[str] = Field(default_factory=list)
 
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        present = self.key in labels
+        if self.operator == "In":
+            return present and labels[self.key] in self.values
+        if self.operator == "NotIn":
+            return not present or labels[self.key] not in self.values
+        return present == (self.operator == "Exists")
+
 
 class LabelSelector(CRDModel):
     match_labels: dict[str, str] = Field(default_factory=dict)
     match_expressions: list[LabelSelectorRequirement] = Field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.match_labels and not self.match_expressions
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        """Kubernetes semantics: every matchLabels pair and every expression holds (so the empty
+        selector matches everything; see `empty`)."""
+        return all(labels.get(key) == value for key, value in self.match_labels.items()) and all(
+            requirement.matches(labels) for requirement in self.match_expressions
+        )

@@ -58,6 +58,7 @@ from canary.cluster.kube_api import (
 )
 from canary.cluster.port import Conflict, NotFound, RecordedEvent
 from canary.engine import actions as act
+from canary.engine import adoption
 from canary.engine.commands import Patch
 from canary.engine.hashing import HASH_LABEL
 from canary.engine.observed import Observed, ReplicaSetView
@@ -199,6 +200,16 @@ class KubeCluster:
 
     # writes -----------------------------------------------------------------------------------
 
+    def adopt_orphans(self, rollout: Rollout) -> list[str]:
+        candidates = {
+            obj["metadata"]["name"]: obj for obj in self._reads.list(*REPLICA_SETS, namespace_of(rollout))
+        }
+        names = adoption.to_adopt(rollout, [_candidate(obj) for obj in candidates.values()])
+        for name in names:
+            self._guard()
+            self._writer.adopt(rollout, candidates[name])
+        return names
+
     def apply(self, rollout: Rollout, actions: Sequence[act.Action]) -> None:
         for action in act.ordered(list(actions)):
             self._guard()
@@ -319,6 +330,20 @@ class KubeCluster:
         if "Failed" in conditions:
             return JobState(failed=True, message=conditions["Failed"].get("message", "the Job failed"))
         return JobState(succeeded="Complete" in conditions)
+
+
+def _candidate(obj: Obj) -> adoption.Candidate:
+    meta = obj["metadata"]
+    controller = next(
+        (ref.get("uid") for ref in meta.get("ownerReferences") or [] if ref.get("controller")), None
+    )
+    return adoption.Candidate(
+        name=meta["name"],
+        namespace=meta.get("namespace", ""),
+        labels=meta.get("labels") or {},
+        controller=controller,
+        deleting=meta.get("deletionTimestamp") is not None,
+    )
 
 
 def _replica_set_view(obj: Obj) -> ReplicaSetView:

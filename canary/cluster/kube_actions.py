@@ -1,7 +1,8 @@
 """Making the engine's actions true through the Kubernetes API, writing only where the cluster differs.
 
 - ReplicaSets are named `<rollout>-<hash>`, owned by their Rollout (ownerReference, controller:
-  true), labelled and selected by the pod-template hash; scaling patches only `spec.replicas`.
+  true), labelled and selected by the pod-template hash; scaling patches only `spec.replicas`. An
+  adopted ReplicaSet (`canary.engine.adoption`) keeps its name and is found by its hash label.
 - Service selectors get the hash added; nothing else of the Service is touched.
 - AnalysisRuns are created once (never overwritten) and stopped through `spec.terminate`.
 - `SetTrafficWeight` goes to the Rollout's traffic router; every `EmitEvent` becomes a core/v1 Event.
@@ -123,7 +124,9 @@ class ActionWriter:
                     {"metadata": {"annotations": {SCALE_DOWN_DEADLINE_ANNOTATION: value}}},
                 )
             case act.DeleteReplicaSet(pod_template_hash=pod_hash):
-                self._api.delete(*REPLICA_SETS, namespace_of(rollout), replica_set_name(rollout, pod_hash))
+                current = self._replica_set(rollout, pod_hash)
+                if current is not None:
+                    self._api.delete(*REPLICA_SETS, namespace_of(rollout), current["metadata"]["name"])
             case act.RestartPods():
                 self._restart_pods(rollout, action)
             case act.SetServiceSelector(service=service, pod_template_hash=pod_hash):
@@ -184,15 +187,46 @@ class ActionWriter:
         labels = {k: v for k, v in template["metadata"]["labels"].items() if k != HASH_LABEL}
         return {"matchLabels": labels}
 
+    def adopt(self, rollout: Rollout, replica_set: Obj) -> None:
+        """Add the Rollout as controller owner, unless the ReplicaSet changed since it was read (then
+        the next reconcile decides again on what it is now)."""
+        meta = replica_set["metadata"]
+        patch = {
+            "metadata": {
+                "resourceVersion": meta["resourceVersion"],
+                "ownerReferences": [*(meta.get("ownerReferences") or []), rollout.owner_reference()],
+            }
+        }
+        try:
+            self._api.patch(*REPLICA_SETS, namespace_of(rollout), meta["name"], patch)
+        except (Conflict, NotFound):
+            return
+
+    def _replica_set(self, rollout: Rollout, pod_hash: str) -> Obj | None:
+        """The Rollout's ReplicaSet of `pod_hash`: the one canary named, else one it adopted."""
+        namespace, uid = namespace_of(rollout), rollout.metadata.uid
+        named = self._reads.get(*REPLICA_SETS, namespace, replica_set_name(rollout, pod_hash))
+        if named is not None and owned_by(named, uid):
+            return named
+        return next(
+            (
+                rs
+                for rs in self._reads.list(*REPLICA_SETS, namespace)
+                if owned_by(rs, uid) and (rs["metadata"].get("labels") or {}).get(HASH_LABEL) == pod_hash
+            ),
+            None,
+        )
+
     def _patch_replica_set(
         self, rollout: Rollout, pod_hash: str, differs: Callable[[Obj], bool], patch: Obj
     ) -> None:
-        namespace, name = namespace_of(rollout), replica_set_name(rollout, pod_hash)
-        current = self._reads.get(*REPLICA_SETS, namespace, name)
+        current = self._replica_set(rollout, pod_hash)
         if current is None:
-            raise NotFound(f"ReplicaSet {namespace}/{name} not found (will be re-created)")
+            raise NotFound(
+                f"ReplicaSet of revision {pod_hash} of Rollout {rollout.metadata.name} not found (will be re-created)"
+            )
         if differs(current):
-            self._api.patch(*REPLICA_SETS, namespace, name, patch)
+            self._api.patch(*REPLICA_SETS, namespace_of(rollout), current["metadata"]["name"], patch)
 
     def _restart_pods(self, rollout: Rollout, action: act.RestartPods) -> None:
         """Delete one pod started before `restart_at` per reconcile; mark the ReplicaSet when none is left."""

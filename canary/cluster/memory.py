@@ -1,8 +1,11 @@
 """An in-memory cluster implementing `ClusterPort`, on a virtual clock.
 
 Holds Rollouts, ReplicaSets with pods, Services, a traffic split per Rollout, AnalysisTemplates,
-AnalysisRuns and Events. Pods become ready `PodBehaviour` seconds after they start (or never: a
-crash-looping revision). AnalysisRuns are advanced by the analysis runner with injected providers.
+AnalysisRuns and Events. A ReplicaSet belongs to the Rollout whose uid it names as its owner, as on
+Kubernetes: deleting a Rollout with `orphan=True` leaves its ReplicaSets serving with no owner, for
+`adopt_orphans` to hand to the next Rollout that selects them. Pods become ready `PodBehaviour`
+seconds after they start (or never: a crash-looping revision). AnalysisRuns are advanced by the
+analysis runner with injected providers.
 Time moves only when the caller advances the clock, so `canary demo --fast`, the tests and the
 benchmarks run an hour-long rollout in milliseconds. `next_due` says when something changes next.
 """
@@ -20,6 +23,7 @@ from canary.api.analysis import AnalysisPhase, AnalysisRun, AnalysisTemplate, Cl
 from canary.api.rollout import Rollout, RolloutStatus
 from canary.cluster.port import Conflict, NotFound, RecordedEvent
 from canary.engine import actions as act
+from canary.engine import adoption
 from canary.engine.analysis_runs import ROLLOUT_LABEL, referenced
 from canary.engine.clock import Clock
 from canary.engine.commands import Patch, apply_patch
@@ -45,6 +49,10 @@ class _Pod:
 
 @dataclass
 class _ReplicaSet:
+    """`owner` is the uid of the Rollout that controls it, None once orphaned."""
+
+    name: str
+    owner: str | None
     pod_template_hash: act.PodHash
     template: dict[str, Any]
     revision: int
@@ -72,7 +80,8 @@ class MemoryCluster:
         self.pods = pods
         self.providers: ProviderRegistry = providers or {}
         self._rollouts: dict[Key, Rollout] = {}
-        self._replica_sets: dict[Key, dict[act.PodHash, _ReplicaSet]] = {}
+        # By (namespace, name), as on Kubernetes: an orphaned ReplicaSet outlives its Rollout.
+        self._replica_sets: dict[Key, _ReplicaSet] = {}
         self._services: dict[Key, act.PodHash | None] = {}
         self._weights: dict[Key, int] = {}
         self._templates: dict[Key, AnalysisTemplate] = {}
@@ -111,6 +120,15 @@ class MemoryCluster:
     def create_service(self, namespace: str, name: str) -> None:
         self._services.setdefault((namespace, name), None)
 
+    def delete_rollout(self, namespace: str, name: str, *, orphan: bool = False) -> None:
+        """`kubectl delete rollout`: its ReplicaSets go with it, or (`--cascade=orphan`) stay, ownerless."""
+        rollout = self._rollouts.pop((namespace, name))
+        for key, rs in list(self._owned_items(rollout)):
+            if orphan:
+                rs.owner = None
+            else:
+                del self._replica_sets[key]
+
     # --- RolloutReader ----------------------------------------------------------------------------
 
     def get_rollout(self, namespace: str, name: str) -> Rollout:
@@ -122,14 +140,22 @@ class MemoryCluster:
     def list_rollouts(self, namespace: str | None = None) -> list[Rollout]:
         return [r for (ns, _), r in sorted(self._rollouts.items()) if namespace in (None, ns)]
 
+    def _owned_items(self, rollout: Rollout) -> list[tuple[Key, _ReplicaSet]]:
+        namespace = _key(rollout)[0]
+        return [
+            (key, rs)
+            for key, rs in self._replica_sets.items()
+            if key[0] == namespace and rs.owner == rollout.metadata.uid
+        ]
+
+    def _owned(self, rollout: Rollout) -> dict[act.PodHash, _ReplicaSet]:
+        return {rs.pod_template_hash: rs for _, rs in self._owned_items(rollout)}
+
     def observe(self, rollout: Rollout) -> Observed:
         key = _key(rollout)
         now = self.clock.now()
         min_ready = timedelta(seconds=rollout.spec.min_ready_seconds)
-        sets = tuple(
-            _view(rs, rollout.metadata.name, now, min_ready)
-            for rs in self._replica_sets.get(key, {}).values()
-        )
+        sets = tuple(_view(rs, now, min_ready) for rs in self._owned(rollout).values())
         runs = tuple(
             run
             for (ns, _), run in sorted(self._runs.items())
@@ -161,25 +187,47 @@ class MemoryCluster:
 
     # --- writers ----------------------------------------------------------------------------------
 
+    def adopt_orphans(self, rollout: Rollout) -> list[str]:
+        namespace = _key(rollout)[0]
+        candidates = [
+            adoption.Candidate(rs.name, ns, _labels(rs), rs.owner)
+            for (ns, _), rs in self._replica_sets.items()
+        ]
+        names = adoption.to_adopt(rollout, candidates)
+        for name in names:
+            self._replica_sets[(namespace, name)].owner = rollout.metadata.uid
+        return names
+
     def apply(self, rollout: Rollout, actions: Sequence[act.Action]) -> None:
         for action in act.ordered(list(actions)):
-            self._apply_one(_key(rollout), action)
+            self._apply_one(rollout, action)
 
-    def _apply_one(self, key: Key, action: act.Action) -> None:
+    def _apply_one(self, rollout: Rollout, action: act.Action) -> None:
+        key = _key(rollout)
         now = self.clock.now()
-        sets = self._replica_sets.setdefault(key, {})
+        sets = self._owned(rollout)
         match action:
             case act.CreateReplicaSet():
-                if action.pod_template_hash not in sets:
-                    rs = _ReplicaSet(action.pod_template_hash, dict(action.template), action.revision, now)
-                    sets[action.pod_template_hash] = rs
+                name = f"{key[1]}-{action.pod_template_hash}"
+                # As on Kubernetes, a name already taken (say, by an orphan) is not created again.
+                if action.pod_template_hash not in sets and (key[0], name) not in self._replica_sets:
+                    rs = _ReplicaSet(
+                        name,
+                        rollout.metadata.uid,
+                        action.pod_template_hash,
+                        dict(action.template),
+                        action.revision,
+                        now,
+                    )
+                    self._replica_sets[(key[0], name)] = rs
                     self._scale(rs, action.replicas)
             case act.ScaleReplicaSet():
                 self._scale(_existing(sets, action.pod_template_hash), action.replicas)
             case act.SetScaleDownDeadline():
                 _existing(sets, action.pod_template_hash).scale_down_deadline = action.deadline
             case act.DeleteReplicaSet():
-                sets.pop(action.pod_template_hash, None)
+                if action.pod_template_hash in sets:
+                    del self._replica_sets[(key[0], sets[action.pod_template_hash].name)]
             case act.RestartPods():
                 restarting = _existing(sets, action.pod_template_hash)
                 if restarting.restarted_at is None or restarting.restarted_at < action.restart_at:
@@ -301,9 +349,7 @@ class MemoryCluster:
         """The share of requests each revision's pods receive now (router weight, else pod counts)."""
         key = _key(rollout)
         now = self.clock.now()
-        serving = {
-            h: sum(1 for p in rs.pods if _ready(p, now)) for h, rs in self._replica_sets.get(key, {}).items()
-        }
+        serving = {h: sum(1 for p in rs.pods if _ready(p, now)) for h, rs in self._owned(rollout).items()}
         strategy = rollout.spec.strategy.canary
         routing = strategy.traffic_routing
         if routing is None:
@@ -323,8 +369,7 @@ class MemoryCluster:
         now = self.clock.now()
         times = [
             pod.ready_at
-            for sets in self._replica_sets.values()
-            for rs in sets.values()
+            for rs in self._replica_sets.values()
             for pod in rs.pods
             if pod.ready_at is not None and pod.ready_at > now
         ]
@@ -346,9 +391,14 @@ def _ready(pod: _Pod, now: datetime, min_ready: timedelta = timedelta(0)) -> boo
     return pod.ready_at is not None and pod.ready_at + min_ready <= now
 
 
-def _view(rs: _ReplicaSet, rollout: str, now: datetime, min_ready: timedelta) -> ReplicaSetView:
+def _labels(rs: _ReplicaSet) -> dict[str, str]:
+    """A ReplicaSet's labels are its pod template's, as the Kubernetes adapter writes them."""
+    return dict((rs.template.get("metadata") or {}).get("labels") or {})
+
+
+def _view(rs: _ReplicaSet, now: datetime, min_ready: timedelta) -> ReplicaSetView:
     return ReplicaSetView(
-        name=f"{rollout}-{rs.pod_template_hash}",
+        name=rs.name,
         pod_template_hash=rs.pod_template_hash,
         template=rs.template,
         revision=rs.revision,

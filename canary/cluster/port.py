@@ -55,6 +55,12 @@ class RolloutReader(Protocol):
 
 
 class RolloutWriter(Protocol):
+    def adopt_orphans(self, rollout: Rollout) -> list[str]:
+        """Make the Rollout the controller owner of the orphaned ReplicaSets `canary.engine.adoption`
+        picks from the last read; the names picked. One that changed since that read is skipped (and
+        picked again next time if it still qualifies)."""
+        ...
+
     def apply(self, rollout: Rollout, actions: Sequence[Action]) -> None:
         """Make each action true in the fixed action order (`actions.ordered`), writing only where the cluster differs."""
         ...

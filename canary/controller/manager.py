@@ -119,7 +119,7 @@ class Controller:
     def _route_events(self) -> None:
         self.informers.informer(*kube_api.ROLLOUTS).on_change(self._on_rollout)
         self.informers.informer(*kube_api.ANALYSIS_RUNS).on_change(self._on_analysis_run)
-        self.informers.informer(*kube_api.REPLICA_SETS).on_change(self._on_owned)
+        self.informers.informer(*kube_api.REPLICA_SETS).on_change(self._on_replica_set)
         self.informers.informer(*kube_api.PODS).on_change(self._on_pod)
         self.informers.informer(*kube_api.SERVICES).on_change(self._on_namespace_change)
         self.informers.informer(*kube_api.ANALYSIS_TEMPLATES).on_change(self._on_namespace_change)
@@ -136,6 +136,12 @@ class Controller:
     def _on_owned(self, obj: Obj) -> None:
         for key in _owner_keys(obj, "Rollout"):
             self.rollouts.add(key)
+
+    def _on_replica_set(self, obj: Obj) -> None:
+        if any(owner.get("controller") for owner in obj["metadata"].get("ownerReferences") or []):
+            self._on_owned(obj)
+        else:  # an orphan: whichever Rollout of its namespace selects it adopts it
+            self._on_namespace_change(obj)
 
     def _on_pod(self, obj: Obj) -> None:
         namespace = obj["metadata"].get("namespace", "")

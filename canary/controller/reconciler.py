@@ -10,6 +10,9 @@ The result rules, applied by `canary.controller.workers`:
 - `Result(requeue_after=s)`: look again after `s` seconds (a timed pause ends, a measurement is
   due); None waits for the next change in the cluster.
 
+Before deciding, the Rollout adopts orphaned ReplicaSets it selects (`canary.engine.adoption`), and
+decides only once none is left to adopt.
+
 Order of writes for a Rollout: the engine's actions on ReplicaSets, Services, traffic and
 AnalysisRuns (in `actions.ORDER`), then the status (one patch), then the Events. An Event reports
 a change only once the status recording it is stored, so a conflicting status write, which is
@@ -38,6 +41,10 @@ from canary.engine import rollout as engine
 log = structlog.get_logger(__name__)
 
 Now = Callable[[], datetime]
+
+CACHE_CATCH_UP_SECONDS = 0.1
+"""How soon to look again when the read cache lags the controller's own writes (the watch event
+that delivers them requeues the key too)."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,13 @@ class RolloutReconciler:
         if rollout.metadata.resource_version == self._superseded.get(key):
             # The cache still shows the version our last status write replaced; deciding on it
             # would repeat that step. Look again once the watch has delivered our own write.
-            return Result(requeue_after=0.1)
+            return Result(requeue_after=CACHE_CATCH_UP_SECONDS)
+        adopting = self._port.adopt_orphans(rollout)
+        if adopting:
+            log.info("adopting orphaned ReplicaSets", rollout=key, replica_sets=adopting)
+            # Until the cache shows them owned, a decision would miss the revision still serving
+            # and deploy the template as a first deploy.
+            return Result(requeue_after=CACHE_CATCH_UP_SECONDS)
         decision = engine.decide(rollout, self._port.observe(rollout), self._now())
         world = [a for a in decision.actions if not isinstance(a, act.EmitEvent)]
         events = [a for a in decision.actions if isinstance(a, act.EmitEvent)]

@@ -1,7 +1,8 @@
 """The stable revision of a Rollout whose status names none.
 
 A status can be lost while the Rollout's ReplicaSets keep serving: the Rollout restored from a
-backup without status, or its status subresource wiped. Taking the current template for a first
+backup without status, its status subresource wiped, or the Rollout deleted with its ReplicaSets
+orphaned and applied again (they are adopted first, `canary.engine.adoption`). Taking the current template for a first
 deploy would then promote it at once, past every step and analysis, on no evidence at all; the
 revision whose pods still serve is taken back as stable instead, so the current template runs its
 steps against it.

@@ -25,8 +25,11 @@ fixed point of itself, so this is only reached if the cluster keeps changing und
 
 
 def reconcile(cluster: MemoryCluster, namespace: str, name: str) -> Decision:
-    """One reconcile: read, decide, apply the actions, write the status."""
+    """One reconcile: read, adopt orphaned ReplicaSets, decide, apply the actions, write the status."""
     rollout = cluster.get_rollout(namespace, name)
+    # Unlike the controller's informer cache, the in-memory cluster shows an adoption at once, so
+    # the same round can decide.
+    cluster.adopt_orphans(rollout)
     decision = decide(rollout, cluster.observe(rollout), cluster.clock.now())
     cluster.apply(rollout, decision.actions)
     with contextlib.suppress(Conflict):  # a verb patched the Rollout meanwhile: decide again next round

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import pytest
+from kubernetes import client
 from localcluster import wait_for
 
 from canary.api.analysis import (
@@ -25,7 +26,7 @@ from canary.api.analysis import (
 )
 from canary.api.rollout import Rollout, RolloutPhase
 from canary.cluster.kube import KubeCluster
-from canary.cluster.kube_api import ANALYSIS_TEMPLATES, ROLLOUTS, SERVICES, KubeApi
+from canary.cluster.kube_api import ANALYSIS_TEMPLATES, REPLICA_SETS, ROLLOUTS, SERVICES, KubeApi
 from canary.cluster.memory import MemoryCluster, ready_after
 from canary.cluster.port import ClusterPort, Conflict, NotFound
 from canary.engine.actions import (
@@ -68,6 +69,11 @@ class Backend(Protocol):
         """Until every pod the Rollout's ReplicaSets ask for has started and become ready."""
         ...
 
+    def delete_orphaning(self, name: str) -> None:
+        """`kubectl delete rollout NAME --cascade=orphan`, until the Rollout is gone and its
+        ReplicaSets have no owner."""
+        ...
+
 
 class MemoryBackend:
     def __init__(self) -> None:
@@ -89,11 +95,15 @@ class MemoryBackend:
     def let_pods_run(self, rollout: Rollout) -> None:
         self.clock.advance(POD_START_SECONDS)
 
+    def delete_orphaning(self, name: str) -> None:
+        self.cluster.delete_rollout(self.namespace, name, orphan=True)
+
 
 class KubeBackend:
     """A real apiserver; the port is the CLI's (`KubeCluster` reading straight from the apiserver)."""
 
     def __init__(self, admin_api: Any, namespace: str) -> None:
+        self.admin_api = admin_api
         self.api = KubeApi(admin_api)
         self.port: ClusterPort = KubeCluster(self.api)
         self.namespace = namespace
@@ -121,6 +131,19 @@ class KubeBackend:
             return all(rs.ready == rs.available == rs.replicas for rs in sets)
 
         wait_for("every pod ready and available", all_ready, timeout=30, interval=0.2)
+
+    def delete_orphaning(self, name: str) -> None:
+        client.CustomObjectsApi(self.admin_api).delete_namespaced_custom_object(
+            *ROLLOUTS[0].split("/"), self.namespace, ROLLOUTS[1], name, propagation_policy="Orphan"
+        )
+
+        def orphaned() -> bool:
+            # The garbage collector removes the ownerReferences, then lets the Rollout go.
+            sets = self.api.list(*REPLICA_SETS, self.namespace).items
+            gone = self.api.get(*ROLLOUTS, self.namespace, name) is None
+            return gone and not any(rs["metadata"].get("ownerReferences") for rs in sets)
+
+        wait_for("the Rollout to be deleted and its ReplicaSets orphaned", orphaned, timeout=30, interval=0.2)
 
 
 @pytest.fixture(params=["memory", "kube"])
@@ -290,6 +313,19 @@ def test_apply_makes_actions_true_in_the_shells_order_not_the_order_given(backen
     create = create_replica_set(rollout, replicas=1)
     backend.port.apply(rollout, [ScaleReplicaSet(create.pod_template_hash, 3), create])
     assert backend.port.observe(rollout).replica_sets[0].replicas == 3
+
+
+def test_a_rollout_applied_again_adopts_the_replica_sets_its_predecessor_orphaned(backend: Backend) -> None:
+    first = rollout_in(backend)
+    create = create_replica_set(first)
+    backend.port.apply(first, [create])
+    backend.delete_orphaning("web")
+    again = rollout_in(backend)
+    assert backend.port.observe(again).replica_sets == ()
+    assert backend.port.adopt_orphans(again) == [f"web-{create.pod_template_hash}"]
+    (adopted,) = backend.port.observe(again).replica_sets
+    assert adopted.pod_template_hash == create.pod_template_hash
+    assert backend.port.adopt_orphans(again) == []
 
 
 def test_scaling_a_missing_replica_set_raises_not_found(backend: Backend) -> None:

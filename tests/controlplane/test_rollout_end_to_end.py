@@ -28,10 +28,15 @@ from canarytier import (
     route_weights,
     service_selector,
     status_of,
+    with_image,
 )
 from kubernetes import client, watch
 from localcluster import LocalControlPlane
 from urllib3.exceptions import ProtocolError
+
+from canary.cluster.kube import KubeCluster
+from canary.cluster.kube_api import KubeApi
+from canary.engine import commands
 
 NAME = "search"
 
@@ -70,6 +75,13 @@ class RouteRecorder:
 
     def __exit__(self, *exc: object) -> None:
         self._watch.stop()
+
+
+def promote(api: Any, namespace: str, name: str) -> None:
+    """`canary promote NAME`, through the same port the CLI uses."""
+    port = KubeCluster(KubeApi(api))
+    for patch in commands.promote(port.get_rollout(namespace, name)):
+        port.patch_rollout(namespace, name, patch)
 
 
 def test_a_healthy_release_steps_through_its_weights_and_is_promoted(
@@ -210,3 +222,74 @@ def test_a_release_whose_status_is_wiped_keeps_its_stable_and_waits_at_its_pause
     assert service_selector(admin_api, namespace, f"{NAME}-stable")[HASH_LABEL] == stable
     assert route_weights(admin_api, namespace, NAME) == {f"{NAME}-stable": 75, f"{NAME}-canary": 25}
     assert len(ready_pods(admin_api, namespace, stable)) == 2
+
+
+def delete_orphaning(api: Any, namespace: str, name: str) -> None:
+    """`kubectl delete rollout NAME --cascade=orphan`, until it is gone and its ReplicaSets have no owner."""
+    custom(api).delete_namespaced_custom_object(
+        GROUP, VERSION, namespace, "rollouts", name, propagation_policy="Orphan"
+    )
+
+    def done() -> bool:
+        rollouts = custom(api).list_namespaced_custom_object(GROUP, VERSION, namespace, "rollouts")["items"]
+        return all(r["metadata"]["name"] != name for r in rollouts) and not replica_sets(api, namespace, name)
+
+    eventually("the Rollout to be gone and its ReplicaSets orphaned", done, timeout=30)
+
+
+def test_a_rollout_applied_again_over_its_orphaned_replica_sets_keeps_serving_its_stable_until_promoted(
+    admin_api: Any, namespace: str, namespace_controller: ControllerProcess
+) -> None:
+    rollout = example_rollout(NAME, steps=[{"setWeight": 25}, {"pause": {}}])
+    explain = lambda: diagnose(admin_api, namespace, [NAME], namespace_controller)  # noqa: E731
+    deploy_stable(admin_api, namespace, rollout, namespace_controller)
+    release(admin_api, namespace, NAME, "ghcr.io/example/search:7.4.0")
+    eventually(
+        "the release to wait at its pause",
+        lambda: status_of(admin_api, namespace, NAME).get("phase") == "Paused",
+        timeout=60,
+        explain=explain,
+    )
+    promote(admin_api, namespace, NAME)
+    serving = eventually(
+        "the release to be promoted",
+        lambda: (s := status_of(admin_api, namespace, NAME)).get("phase") == "Healthy" and s["stableRS"],
+        timeout=60,
+        explain=explain,
+    )
+
+    delete_orphaning(admin_api, namespace, NAME)
+    created = custom(admin_api).create_namespaced_custom_object(
+        GROUP, VERSION, namespace, "rollouts", with_image(rollout, "ghcr.io/example/search:7.5.0")
+    )
+    status = eventually(
+        "the new template to wait at its pause",
+        lambda: (s := status_of(admin_api, namespace, NAME)).get("phase") == "Paused" and s,
+        timeout=60,
+        explain=explain,
+    )
+
+    assert (status["stableRS"], status["currentStepIndex"]) == (serving, 1)
+    adopted = {rs.metadata.labels[HASH_LABEL]: rs for rs in replica_sets(admin_api, namespace, NAME)}
+    owner = adopted[serving].metadata.owner_references[0]
+    assert (owner.uid, owner.controller) == (created["metadata"]["uid"], True)
+    assert adopted[serving].spec.replicas == 2 and len(ready_pods(admin_api, namespace, serving)) == 2
+    assert service_selector(admin_api, namespace, f"{NAME}-stable")[HASH_LABEL] == serving
+    assert route_weights(admin_api, namespace, NAME) == {f"{NAME}-stable": 75, f"{NAME}-canary": 25}
+    assert any(e.reason == "StableRecovered" for e in rollout_events(admin_api, namespace, NAME))
+
+    promote(admin_api, namespace, NAME)
+    eventually(
+        "the adopted revision to be scaled down once the new one is stable",
+        lambda: (
+            status_of(admin_api, namespace, NAME).get("stableRS") == status["currentPodHash"]
+            and [
+                rs.spec.replicas
+                for rs in replica_sets(admin_api, namespace, NAME)
+                if rs.metadata.labels[HASH_LABEL] == serving
+            ]
+            == [0]
+        ),
+        timeout=60,
+        explain=explain,
+    )

@@ -14,6 +14,7 @@ from canary.engine.actions import (
     SetTrafficWeight,
 )
 from canary.engine.clock import ManualClock
+from canary.engine.hashing import HASH_LABEL
 from canary.sim import scenarios
 
 H = PodHash("abc")
@@ -110,3 +111,32 @@ def test_routed_traffic_follows_the_weight_to_ready_pods_only() -> None:
     assert cluster.traffic(rollout) == {stable: 0.7}
     clock.advance(5)
     assert cluster.traffic(rollout) == pytest.approx({stable: 0.7, canary: 0.3})
+
+
+def deleted_with_a_replica_set(*, orphan: bool) -> MemoryCluster:
+    """The Rollout `web` with a labelled ReplicaSet of 2 ready pods, deleted, then applied again."""
+    cluster, clock = cluster_with_rollout()
+    template = {"metadata": {"labels": {"app": "web", HASH_LABEL: H}}}
+    cluster.apply(cluster.get_rollout("default", "web"), [CreateReplicaSet(H, template, 2, 1)])
+    clock.advance(5)
+    cluster.delete_rollout("default", "web", orphan=orphan)
+    cluster.create(scenarios.rollout(routed=True))
+    return cluster
+
+
+def test_deleting_a_rollout_deletes_its_replica_sets() -> None:
+    cluster = deleted_with_a_replica_set(orphan=False)
+    assert cluster.adopt_orphans(cluster.get_rollout("default", "web")) == []
+
+
+def test_a_re_created_rollout_does_not_own_the_replica_sets_orphaned_by_the_old_one() -> None:
+    cluster = deleted_with_a_replica_set(orphan=True)
+    assert cluster.observe(cluster.get_rollout("default", "web")).replica_sets == ()
+
+
+def test_an_adopted_orphan_is_observed_with_its_pods_and_keeps_its_name() -> None:
+    cluster = deleted_with_a_replica_set(orphan=True)
+    rollout = cluster.get_rollout("default", "web")
+    assert cluster.adopt_orphans(rollout) == [f"web-{H}"]
+    (view,) = cluster.observe(rollout).replica_sets
+    assert (view.name, view.pod_template_hash, view.available) == (f"web-{H}", H, 2)

@@ -48,3 +48,22 @@ def install(apiserver: FakeApiServer, name: str = "web", **spec: Any) -> dict[st
             }
         )
     return apiserver.put(rollout(name, **spec))
+
+
+def orphaned_replica_set(name: str, pod_hash: str, replicas: int, app: str = "web") -> dict[str, Any]:
+    """A ReplicaSet left serving by a Rollout deleted with `--cascade=orphan`: no ownerReferences."""
+    labels = {"app": app, "rollouts-pod-template-hash": pod_hash}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {"name": name, "namespace": "ns", "labels": labels},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": app, "image": f"{app}:0"}]},
+            },
+        },
+        "status": {"replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas},
+    }

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from fake_apiserver import FakeApiServer
-from objects import REPLICA_SETS, ROLLOUTS, install
+from objects import REPLICA_SETS, ROLLOUTS, install, orphaned_replica_set
 
 from canary.cluster.kube_api import KubeApi
 from canary.controller.manager import Controller, Settings
@@ -25,6 +25,11 @@ def _phase(apiserver: FakeApiServer, name: str) -> str | None:
     return (stored.get("status") or {}).get("phase")
 
 
+def _owners(apiserver: FakeApiServer, replica_set: str) -> list[str]:
+    stored = apiserver.read(*REPLICA_SETS, replica_set) or {"metadata": {}}
+    return [owner["uid"] for owner in stored["metadata"].get("ownerReferences") or []]
+
+
 def test_a_rollout_created_while_running_is_reconciled_from_its_watch_event(
     apiserver: FakeApiServer, api: KubeApi
 ) -> None:
@@ -38,6 +43,24 @@ def test_a_rollout_created_while_running_is_reconciled_from_its_watch_event(
         _eventually(lambda: _phase(apiserver, "web") is not None)
         assert [rs["metadata"]["name"].split("-")[0] for rs in apiserver.all(*REPLICA_SETS)] == ["web"]
         assert controller.healthy()
+    finally:
+        stop.set()
+        runner.join(5)
+
+
+def test_an_orphan_that_appears_while_running_is_adopted_by_the_rollout_selecting_it(
+    apiserver: FakeApiServer, api: KubeApi
+) -> None:
+    controller = Controller(api, Settings(workers=1, resync_seconds=60, watch_timeout_seconds=1))
+    stop = threading.Event()
+    runner = threading.Thread(target=controller.run, args=(stop,), daemon=True)
+    runner.start()
+    try:
+        _eventually(controller.ready)
+        uid = install(apiserver, "web")["metadata"]["uid"]
+        _eventually(lambda: _phase(apiserver, "web") is not None)
+        apiserver.put(orphaned_replica_set("web-old", "old", replicas=0))
+        _eventually(lambda: _owners(apiserver, "web-old") == [uid])
     finally:
         stop.set()
         runner.join(5)

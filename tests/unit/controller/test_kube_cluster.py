@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 from fake_apiserver import FakeApiServer
-from objects import EVENTS, REPLICA_SETS, ROLLOUTS, SERVICES, install
+from objects import EVENTS, REPLICA_SETS, ROLLOUTS, SERVICES, install, orphaned_replica_set
 
 from canary.cluster.kube import KubeCluster
-from canary.cluster.kube_api import KubeApi
+from canary.cluster.kube_actions import ApiReads
+from canary.cluster.kube_api import KubeApi, Obj
 from canary.cluster.port import Conflict, NotFound
 from canary.engine import actions as act
 from canary.engine.hashing import HASH_LABEL
@@ -75,6 +76,48 @@ def test_scaling_writes_only_when_the_count_differs(apiserver: FakeApiServer, cl
     assert apiserver.count("PATCH", "/replicasets/") == 0
     cluster.apply(rollout, [act.ScaleReplicaSet(HASH, 5)])
     assert apiserver.read(*REPLICA_SETS, "web-abc123")["spec"]["replicas"] == 5  # type: ignore[index]
+
+
+def test_an_adopted_replica_set_is_observed_and_scaled_under_the_name_it_already_had(
+    apiserver: FakeApiServer, cluster: KubeCluster
+) -> None:
+    install(apiserver)
+    apiserver.put(orphaned_replica_set("shop-web-abc123", HASH, replicas=3))
+    rollout = cluster.get_rollout("ns", "web")
+    assert cluster.adopt_orphans(rollout) == ["shop-web-abc123"]
+    assert [rs.name for rs in cluster.observe(rollout).replica_sets] == ["shop-web-abc123"]
+    cluster.apply(rollout, [act.ScaleReplicaSet(HASH, 0)])
+    assert apiserver.read(*REPLICA_SETS, "shop-web-abc123")["spec"]["replicas"] == 0  # type: ignore[index]
+
+
+class StaleReplicaSets(ApiReads):
+    """A read cache that has not seen the latest ReplicaSet writes yet."""
+
+    def __init__(self, api: KubeApi, replica_sets: list[Obj]) -> None:
+        super().__init__(api)
+        self._replica_sets = replica_sets
+
+    def list(self, api_version: str, plural: str, namespace: str | None) -> list[Obj]:
+        if plural == "replicasets":
+            return self._replica_sets
+        return super().list(api_version, plural, namespace)
+
+
+def test_an_orphan_another_controller_took_since_the_read_is_left_to_it(
+    apiserver: FakeApiServer, api: KubeApi
+) -> None:
+    install(apiserver)
+    apiserver.put(orphaned_replica_set("web-abc123", HASH, replicas=3))
+    stale = apiserver.all(*REPLICA_SETS)
+    taken = apiserver.read(*REPLICA_SETS, "web-abc123")
+    assert taken is not None
+    owner = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "other", "controller": True}
+    taken["metadata"]["ownerReferences"] = [owner]
+    apiserver.put(taken)
+    cluster = KubeCluster(api, reads=StaleReplicaSets(api, stale), clock=lambda: NOW)
+    cluster.adopt_orphans(cluster.get_rollout("ns", "web"))
+    owners = apiserver.read(*REPLICA_SETS, "web-abc123")["metadata"]["ownerReferences"]  # type: ignore[index]
+    assert [o["uid"] for o in owners] == ["other"]
 
 
 def test_a_service_selector_gains_the_hash_and_keeps_its_other_labels(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fake_apiserver import FakeApiServer
-from objects import EVENTS, REPLICA_SETS, ROLLOUTS, install
+from objects import EVENTS, REPLICA_SETS, ROLLOUTS, install, orphaned_replica_set
 
 from canary.cluster.kube import KubeCluster
 from canary.cluster.kube_api import KubeApi
@@ -89,3 +89,19 @@ def test_an_invalid_spec_becomes_an_invalid_spec_condition_and_is_not_retried(
 def test_a_deleted_rollout_is_forgotten(apiserver: FakeApiServer, api: KubeApi) -> None:
     _, reconciler = _loop(api)
     assert reconciler.reconcile(KEY).requeue_after is None
+
+
+def test_an_orphan_is_adopted_and_the_rollout_decides_only_once_it_is_seen_owned(
+    apiserver: FakeApiServer, api: KubeApi
+) -> None:
+    stored = install(apiserver)
+    apiserver.put(orphaned_replica_set("web-old", "old", replicas=3))
+    _, reconciler = _loop(api)
+    assert reconciler.reconcile(KEY).requeue_after is not None
+    owners = apiserver.read(*REPLICA_SETS, "web-old")["metadata"]["ownerReferences"]  # type: ignore[index]
+    assert [(o["uid"], o["controller"]) for o in owners] == [(stored["metadata"]["uid"], True)]
+    assert "status" not in apiserver.read(*ROLLOUTS, "web")  # type: ignore[operator]
+    reconciler.reconcile(KEY)
+    status = apiserver.read(*ROLLOUTS, "web")["status"]  # type: ignore[index]
+    assert status["stableRS"] == "old" and status["currentPodHash"] != "old"
+    assert [event["reason"] for event in apiserver.all(*EVENTS)] == ["StableRecovered"]

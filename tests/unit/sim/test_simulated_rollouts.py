@@ -87,3 +87,33 @@ def test_restart_at_restarts_every_pod_once() -> None:
     done = sim.run_until(lambda r: r.status.phase == "Healthy", "default", "web", 60)
     assert any(e.reason == "RolloutRestarted" for e in sim.cluster.list_events("default", "web"))
     assert done.status.available_replicas == 4
+
+
+def promoted(sim: Simulation, image: str) -> Rollout:
+    """`image` released, promoted at its pause, and Healthy."""
+    pod_hash = release(sim, image, Behaviour())
+    paused = sim.run_until(lambda r: r.status.phase == "Paused", "default", "web", 120)
+    sim.cluster.patch_rollout("default", "web", commands.promote(paused)[0])
+    return sim.run_until(
+        lambda r: r.status.stable_rs == pod_hash and r.status.phase == "Healthy", "default", "web", 300
+    )
+
+
+def test_a_rollout_re_created_over_its_orphaned_replica_sets_keeps_its_stable_until_promoted() -> None:
+    steps = [{"setWeight": 25}, {"pause": {}}]
+    sim = simulation(scenarios.rollout(routed=True, steps=steps))
+    serving = promoted(sim, "web:2").status.stable_rs
+    assert serving is not None
+
+    sim.cluster.delete_rollout("default", "web", orphan=True)
+    sim.cluster.create(scenarios.rollout(image="web:3", routed=True, steps=steps))
+    paused = sim.run_until(lambda r: r.status.phase == "Paused", "default", "web", 120)
+
+    assert (paused.status.stable_rs, paused.status.current_step_index) == (serving, 1)
+    available = {rs.pod_template_hash: rs.available for rs in sim.cluster.observe(paused).replica_sets}
+    assert available[serving] == 4
+    assert sim.cluster.traffic(paused)[serving] == 0.75
+    sim.cluster.patch_rollout("default", "web", commands.promote(paused)[0])
+    done = sim.run_until(lambda r: r.status.phase == "Healthy", "default", "web", 300)
+    assert done.status.stable_rs != serving
+    assert {rs.pod_template_hash: rs.replicas for rs in sim.cluster.observe(done).replica_sets}[serving] == 0
