@@ -11,7 +11,7 @@ interval for 1 h (360 checks), and a rollout "fails" at the first check that rej
 Judges per metric family:
 - ``sequential``: ours, with the judges' default configs (counts: Lindon-Malek one-sided;
   latency: one-sided mixture of 16 likelihood ratios over shifts of 0.03-0.3 sd of log latency,
-  read at ten looks per interval; tail: p99 exceedances as counts after the stable warm-up that
+  read at a look per 20 samples of the smaller arm, up to 50 per interval; tail: p99 exceedances as counts after the stable warm-up that
   fixes the p99, 300 samples).
 - ``mann-whitney``: the Kayenta-style judge re-run every interval on the per-interval series
   (error rate, mean log latency, p99), flagged when its two-sided U test at the judge's
@@ -206,39 +206,39 @@ def simulate(  # noqa: PLR0915, PLR0917 - one scenario's simulation reads best i
 
 
 def _latency_sequential(
-    rng: np.random.Generator,
-    sc_: Scenario,
-    n_c: np.ndarray,
-    n_s: np.ndarray,
-    *,
-    chunk: int = 250,
+    rng: np.random.Generator, sc_: Scenario, n_c: np.ndarray, n_s: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The location judge at its looks, in chunks of replications to bound memory.
 
     Returns the first rejecting check (-1: none), the canary samples at the look that crossed
     (inf: none), and each interval's sum of canary and of stable log latencies (for the baselines).
     """
+    looks = sl.looks_for(n_s, n_c, sl.DEFAULT_SAMPLES_PER_LOOK)
+    width = int(looks.max())
+    chunk = max(1, 1_500_000 // (n_c.shape[1] * width))
     parts = [
-        _latency_chunk(rng, sc_, n_c[i : i + chunk], n_s[i : i + chunk])
+        _latency_chunk(rng, sc_, n_c[i : i + chunk], n_s[i : i + chunk], looks[i : i + chunk], width)
         for i in range(0, n_c.shape[0], chunk)
     ]
     return tuple(np.concatenate([p[k] for p in parts]) for k in range(4))  # type: ignore[return-value]
 
 
-def _latency_chunk(
+def _latency_chunk(  # noqa: PLR0917 - the chunk's arrays, passed through as they are
     rng: np.random.Generator,
     sc_: Scenario,
     n_c: np.ndarray,
     n_s: np.ndarray,
+    looks: np.ndarray,
+    width: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Each interval split into the judge's looks (sl.look_sizes); each slice's mean and sum of
-    squared deviations drawn from their normal / chi-square laws; the e-value read at every look."""
+    """Each interval split into the judge's looks (sl.looks_for, sl.look_sizes; padded to `width`
+    with empty slices); each slice's mean and sum of squared deviations drawn from their normal /
+    chi-square laws; the e-value read at every look."""
     reps, t = n_c.shape
-    looks = sl.DEFAULT_LOOKS_PER_UPDATE
     sig, delta = sc_.sigma, math.log(sc_.effect)
 
     def slices(n: np.ndarray, mu: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        k = np.diff(sl.look_sizes(n, looks), axis=-1, prepend=0).reshape(reps, t * looks)
+        k = np.diff(sl.look_sizes(n, looks, width), axis=-1, prepend=0).reshape(reps, t * width)
         mean = mu + sig * rng.standard_normal(k.shape) / np.sqrt(np.maximum(k, 1))
         m2 = sig**2 * rng.chisquare(np.maximum(k - 1, 1))
         return k, np.where(k > 0, mean, 0.0), np.where(k > 1, m2, 0.0)
@@ -269,9 +269,9 @@ def _latency_chunk(
     look = _first((log_e >= math.log(1 / ALPHA)) & (cn_c >= min_n) & (cn_s >= min_n))
     hit = look >= 0
     n_at = np.where(hit, cn_c[np.arange(reps), np.maximum(look, 0)], np.inf)
-    sum_c = (k_c * mean_c).reshape(reps, t, looks).sum(axis=2)
-    sum_s = (k_s * mean_s).reshape(reps, t, looks).sum(axis=2)
-    return np.where(hit, look // looks, -1), n_at, sum_c, sum_s
+    sum_c = (k_c * mean_c).reshape(reps, t, width).sum(axis=2)
+    sum_s = (k_s * mean_s).reshape(reps, t, width).sum(axis=2)
+    return np.where(hit, look // width, -1), n_at, sum_c, sum_s
 
 
 def clopper_pearson_upper(x: int, n: int, level: float = 0.95) -> float:
@@ -281,10 +281,15 @@ def clopper_pearson_upper(x: int, n: int, level: float = 0.95) -> float:
     return float(stats.beta.ppf(1 - (1 - level) / 2, x + 1, n - x))
 
 
-def looks_per_check(sc_: Scenario, judge: str) -> int:
+def looks_per_check(sc_: Scenario, judge: str, rate: float, share: float) -> int:
     """How often per check a judge reads its data: the location judge at its looks (its samples
-    arrive in order); the count judges and the baselines once (one number per interval)."""
-    return sl.DEFAULT_LOOKS_PER_UPDATE if (sc_.family, judge) == ("latency", "sequential") else 1
+    arrive in order), here for the expected requests per interval; the count judges and the
+    baselines once (one number per interval)."""
+    if (sc_.family, judge) != ("latency", "sequential"):
+        return 1
+    total = 2.0 * rate * INTERVAL_S
+    expected = [round(total * share), round(total * (1 - share))]
+    return int(sl.looks_for(expected[1], expected[0], sl.DEFAULT_SAMPLES_PER_LOOK))
 
 
 def summarise(sc_: Scenario, rate: float, share: float, sim: dict[str, np.ndarray]) -> list[dict[str, Any]]:
@@ -327,8 +332,8 @@ def summarise(sc_: Scenario, rate: float, share: float, sim: dict[str, np.ndarra
                 row["p80_checks"] = p80 / INTERVAL_S
                 # The oracle, too, can only decide when data arrives: its n rounded up to the
                 # judge's grid, whole looks of expected canary requests.
-                grid = 2.0 * rate * INTERVAL_S * share / looks_per_check(sc_, judge)
-                row["looks_per_check"] = looks_per_check(sc_, judge)
+                row["looks_per_check"] = looks_per_check(sc_, judge, rate, share)
+                grid = 2.0 * rate * INTERVAL_S * share / row["looks_per_check"]
                 row["oracle_canary_n_on_grid"] = math.ceil(oracle / grid) * grid
                 row["ratio_to_oracle_on_grid"] = n80 / row["oracle_canary_n_on_grid"]
         rows.append(row)
@@ -410,7 +415,8 @@ def markdown(rows: list[dict[str, Any]], speed_row: dict[str, float] | None) -> 
         "p80 checks: 80th percentile of the number of 10 s checks to detection. p80 canary n /",
         "oracle: 80th-percentile canary requests at detection over the fixed-sample oracle's n; for",
         "the sequential latency judge, the requests at the look that crossed the boundary (it reads",
-        "each interval's samples in arrival order at 10 looks; the rollout still aborts at the check).",
+        "each interval's samples in arrival order, a look per 20 samples of the smaller arm, at most",
+        "50 per interval; the rollout still aborts at the check).",
         "/ oracle on the grid: the same over the oracle's n rounded up to the judge's grid, whole",
         "looks of expected canary requests (a look is a check for every judge but sequential",
         "latency): with data arriving in lumps, no judge can decide between two lumps; at 100 and",

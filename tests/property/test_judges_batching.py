@@ -73,7 +73,9 @@ def test_location_many_batches_end_with_the_one_batch_e_value(
 ) -> None:
     rng = np.random.default_rng(seed)
     s, c = rng.normal(0, 1, sum(sizes)), rng.normal(0.2, 1, sum(sizes))
-    cfg = sl.LocationConfig(min_samples=2, min_effect=effects[0], max_effect=effects[1], looks_per_update=1)
+    cfg = sl.LocationConfig(
+        min_samples=2, min_effect=effects[0], max_effect=effects[1], samples_per_look=10**9
+    )
     res = _run_location(sizes, s, c, cfg)
     _, one = sl.update(sl.LocationState(), s, c, cfg)
     assert res.e_value == pytest.approx(one.e_value, rel=1e-6)
@@ -81,14 +83,14 @@ def test_location_many_batches_end_with_the_one_batch_e_value(
 
 
 @settings(derandomize=True, max_examples=40, deadline=None)
-@given(location_batches, st.integers(0, 2**31 - 1), st.integers(2, 20))
+@given(location_batches, st.integers(0, 2**31 - 1), st.integers(1, 40))
 def test_location_looks_inside_updates_never_raise_the_p_value_or_change_the_e_value(
-    sizes: list[int], seed: int, looks: int
+    sizes: list[int], seed: int, every: int
 ) -> None:
     rng = np.random.default_rng(seed)
     s, c = rng.normal(0, 1, sum(sizes)), rng.normal(0.2, 1, sum(sizes))
-    at_ends = _run_location(sizes, s, c, sl.LocationConfig(min_samples=2, looks_per_update=1))
-    inside = _run_location(sizes, s, c, sl.LocationConfig(min_samples=2, looks_per_update=looks))
+    at_ends = _run_location(sizes, s, c, sl.LocationConfig(min_samples=2, samples_per_look=10**9))
+    inside = _run_location(sizes, s, c, sl.LocationConfig(min_samples=2, samples_per_look=every))
     assert inside.e_value == pytest.approx(at_ends.e_value, rel=1e-6)
     assert inside.p_value <= at_ends.p_value * (1 + 1e-6)
 

@@ -37,7 +37,7 @@ sequential-counts (observation: events = errors, total = requests, per arm)
     min_events 0.
 sequential-location (observation: samples, e.g. log latency)
     alpha 0.05, tolerance 0.0 (allowed canary - stable shift), min_effect 0.03, max_effect 0.3
-    (standard deviations), min_samples 200, min_variance 1e-12, looks_per_update 10.
+    (standard deviations), min_samples 200, min_variance 1e-12, samples_per_look 20.
 sequential-tail (observation: samples, e.g. latency)
     quantile 0.99, warmup_samples 300, threshold None, alpha 0.05, k 30.0,
     tolerance 0.0, min_events 0.

@@ -249,6 +249,19 @@ def test_look_sizes_split_a_batch_evenly_and_end_with_all_of_it() -> None:
     assert sl.look_sizes(25, 10).tolist() == [2, 5, 7, 10, 12, 15, 17, 20, 22, 25]
 
 
+def test_look_sizes_repeat_the_whole_batch_after_its_last_look() -> None:
+    assert sl.look_sizes(np.array([10, 7]), np.array([2, 3]), 4).tolist() == [[5, 10, 10, 10], [2, 4, 7, 7]]
+
+
+@pytest.mark.parametrize(
+    ("n_stable", "n_canary", "looks"), [(100, 100, 5), (900, 101, 6), (3, 0, 1), (10**6, 10**5, 50)]
+)
+def test_looks_come_every_twenty_samples_of_the_smaller_arm_up_to_fifty(
+    n_stable: int, n_canary: int, looks: int
+) -> None:
+    assert int(sl.looks_for(n_stable, n_canary, sl.DEFAULT_SAMPLES_PER_LOOK)) == looks
+
+
 def test_merged_moments_at_each_look_match_numpy_on_the_prefix() -> None:
     rng = np.random.default_rng(4)
     old, batch = rng.normal(5, 2, 40), rng.normal(7, 3, 25)
@@ -272,16 +285,16 @@ def test_location_fails_on_a_regression_seen_inside_an_update_that_its_end_hides
     assert res.verdict == "fail" and res.e_value < 1.0
 
 
-def test_location_with_one_look_per_update_judges_only_the_end() -> None:
+def test_location_with_a_look_per_update_judges_only_the_end() -> None:
     stable, canary = _regression_that_recovers()
-    _, res = sl.update(sl.LocationState(), stable, canary, sl.LocationConfig(looks_per_update=1))
+    _, res = sl.update(sl.LocationState(), stable, canary, sl.LocationConfig(samples_per_look=10**9))
     assert res.verdict == "pass"
 
 
-@pytest.mark.parametrize("looks", [0, 2.5, True])
-def test_location_rejects_looks_that_are_not_a_whole_number_from_one(looks: object) -> None:
-    with pytest.raises(judges.JudgeConfigError, match=r"looks_per_update must be a (whole )?number"):
-        judges.judge("sequential-location", {"looks_per_update": looks}, judges.ArmObservation())
+@pytest.mark.parametrize("every", [0, 2.5, True])
+def test_location_rejects_samples_per_look_that_are_not_a_whole_number_from_one(every: object) -> None:
+    with pytest.raises(judges.JudgeConfigError, match=r"samples_per_look must be a (whole )?number"):
+        judges.judge("sequential-location", {"samples_per_look": every}, judges.ArmObservation())
 
 
 def test_tail_is_inconclusive_during_warm_up_then_counts_exceedances() -> None:
