@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from fake_apiserver import FakeApiServer
 from objects import REPLICA_SETS, ROLLOUTS, install, orphaned_replica_set
@@ -30,59 +31,49 @@ def _owners(apiserver: FakeApiServer, replica_set: str) -> list[str]:
     return [owner["uid"] for owner in stored["metadata"].get("ownerReferences") or []]
 
 
-def test_a_rollout_created_while_running_is_reconciled_from_its_watch_event(
-    apiserver: FakeApiServer, api: KubeApi
-) -> None:
-    controller = Controller(api, Settings(workers=2, resync_seconds=60, watch_timeout_seconds=1))
+@contextmanager
+def _running(api: KubeApi, settings: Settings) -> Iterator[Controller]:
+    """A controller running in a thread, ready, and stopped afterwards."""
+    controller = Controller(api, settings)
     stop = threading.Event()
     runner = threading.Thread(target=controller.run, args=(stop,), daemon=True)
     runner.start()
     try:
         _eventually(controller.ready)
+        yield controller
+    finally:
+        stop.set()
+        runner.join(5)
+
+
+def test_a_rollout_created_while_running_is_reconciled_from_its_watch_event(
+    apiserver: FakeApiServer, api: KubeApi
+) -> None:
+    with _running(api, Settings(workers=2, resync_seconds=60, watch_timeout_seconds=1)) as controller:
         install(apiserver, "web")
         _eventually(lambda: _phase(apiserver, "web") is not None)
         assert [rs["metadata"]["name"].split("-")[0] for rs in apiserver.all(*REPLICA_SETS)] == ["web"]
         assert controller.healthy()
-    finally:
-        stop.set()
-        runner.join(5)
 
 
 def test_an_orphan_that_appears_while_running_is_adopted_by_the_rollout_selecting_it(
     apiserver: FakeApiServer, api: KubeApi
 ) -> None:
-    controller = Controller(api, Settings(workers=1, resync_seconds=60, watch_timeout_seconds=1))
-    stop = threading.Event()
-    runner = threading.Thread(target=controller.run, args=(stop,), daemon=True)
-    runner.start()
-    try:
-        _eventually(controller.ready)
+    with _running(api, Settings(workers=1, resync_seconds=60, watch_timeout_seconds=1)):
         uid = install(apiserver, "web")["metadata"]["uid"]
         _eventually(lambda: _phase(apiserver, "web") is not None)
         apiserver.put(orphaned_replica_set("web-old", "old", replicas=0))
         _eventually(lambda: _owners(apiserver, "web-old") == [uid])
-    finally:
-        stop.set()
-        runner.join(5)
 
 
 def test_sharded_controllers_handle_only_their_labelled_rollouts(
     apiserver: FakeApiServer, api: KubeApi
 ) -> None:
-    controller = Controller(
-        api, Settings(workers=1, instance_id="blue", resync_seconds=60, watch_timeout_seconds=1)
-    )
-    stop = threading.Event()
-    runner = threading.Thread(target=controller.run, args=(stop,), daemon=True)
-    runner.start()
-    try:
-        _eventually(controller.ready)
+    settings = Settings(workers=1, instance_id="blue", resync_seconds=60, watch_timeout_seconds=1)
+    with _running(api, settings):
         install(apiserver, "other")
         ours = install(apiserver, "mine")
         ours["metadata"]["labels"] = {"canary.dev/controller-instance-id": "blue"}
         apiserver.put({**ours, "kind": "Rollout"})
         _eventually(lambda: _phase(apiserver, "mine") is not None)
         assert _phase(apiserver, "other") is None
-    finally:
-        stop.set()
-        runner.join(5)
