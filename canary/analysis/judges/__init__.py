@@ -109,11 +109,21 @@ def _config(cls: type[Any], kind: str, config: Mapping[str, Any]) -> Any:
     return _build(cls, kind, config, tuple(allowed))
 
 
+_REPLACED_KEYS = {
+    "tuning_samples": "min_effect and max_effect (the shifts, in standard deviations of one sample, "
+    "the test is sharpest for)",
+}
+"""Keys earlier versions took, and what replaced them, so an old template's error says what to write."""
+
+
 def _build(cls: type[Any], kind: str, config: Mapping[str, Any], keys: Sequence[str]) -> Any:
     unknown = sorted(set(config) - set(keys))
     if unknown:
+        replaced = (
+            f"; it was replaced by {_REPLACED_KEYS[unknown[0]]}" if unknown[0] in _REPLACED_KEYS else ""
+        )
         raise JudgeConfigError(
-            f"unknown config key {unknown[0]!r} for kind {kind!r}; allowed keys: {sorted(keys)}"
+            f"unknown config key {unknown[0]!r} for kind {kind!r}{replaced}; allowed keys: {sorted(keys)}"
         )
     values = {key: tuple(v) if key in _GRID_KEYS and isinstance(v, list) else v for key, v in config.items()}
     try:

@@ -247,8 +247,8 @@ def classify(
     ``mean_ratio >= allowed_increase``; ``Low`` if direction is decrease or either,
     ``ci_high < -tolerance * |estimate|`` and ``mean_ratio <= allowed_decrease``;
     otherwise ``Pass``. The mean ratio is NaN when a mean is 0 and its check is then
-    skipped. Identical samples or a single distinct value over both arms is ``Pass``. An
-    empty arm is ``Nodata`` (``NodataFailMetric`` with ``must_have_data``), and so are arms
+    skipped. Identical samples or a single distinct value over both arms is ``Pass`` (if the
+    arms are large enough to conclude at all, below). An empty arm is ``Nodata`` (``NodataFailMetric`` with ``must_have_data``), and so are arms
     too small for the confidence (e.g. 4 samples each at 0.98): the normal approximation would
     otherwise report the range of the differences as a 98% interval and fail on 3 samples.
     """
@@ -277,11 +277,11 @@ def classify(
         if res.n_stable[i] == 0 or res.n_canary[i] == 0:
             labels.append("NodataFailMetric" if s.must_have_data else "Nodata")
             continue
-        if single_value[i]:
-            labels.append("Pass")
-            continue
         if not interval_reachable(int(res.n_stable[i]), int(res.n_canary[i]), confidence):
             labels.append("Nodata")
+            continue
+        if single_value[i]:
+            labels.append("Pass")
             continue
         r = ratio[i]
         high = (

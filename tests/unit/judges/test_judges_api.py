@@ -84,3 +84,8 @@ def test_evidence_values_are_floats() -> None:
     obs = ArmObservation(stable_events=1, stable_total=100, canary_events=2, canary_total=100)
     res = judge("sequential-counts", {"alpha": 0.01}, obs)
     assert all(isinstance(v, float) for v in res.evidence.values())
+
+
+def test_a_replaced_key_names_what_replaced_it() -> None:
+    with pytest.raises(JudgeConfigError, match=r"'tuning_samples'.*replaced by min_effect and max_effect"):
+        judge("sequential-location", {"tuning_samples": 1000}, ArmObservation())

@@ -140,6 +140,11 @@ def test_arms_too_small_for_the_confidence_are_nodata_not_high() -> None:
     assert res.classification == ("Nodata",)
 
 
+def test_identical_arms_too_small_for_the_confidence_are_nodata_not_pass() -> None:
+    res = mw.classify([[0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0]], [_spec()], confidence=0.98)
+    assert res.classification == ("Nodata",)
+
+
 def test_five_samples_per_arm_can_reach_98_percent() -> None:
     # Hand: 1 - 2 / C(10, 5) = 1 - 2 / 252 = 0.992 >= 0.98; C(8, 4) = 70 gives 0.971 < 0.98.
     assert mw.interval_reachable(5, 5, 0.98) and not mw.interval_reachable(4, 4, 0.98)
