@@ -17,6 +17,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+from scipy import optimize, special
 
 from canary.analysis.judges._mixture import log_mean_exp
 from canary.analysis.judges._state import NumericState
@@ -165,10 +166,8 @@ def location_log_evalue(
 
 def _two_sided_log_evalue(s: float, v: float, effects: FloatArray) -> float:
     """``ln mean_k cosh(lambda_k s) exp(-lambda_k^2 v / 2)``: the mixture over +-lambda_k."""
-    parts = [
-        np.asarray(np.logaddexp(lam * s, -lam * s) - np.log(2.0) - 0.5 * lam * lam * v) for lam in effects
-    ]
-    return float(log_mean_exp(parts))
+    parts = np.logaddexp(effects * s, -effects * s) - np.log(2.0) - 0.5 * effects * effects * v
+    return float(special.logsumexp(parts) - np.log(effects.size))
 
 
 def half_width(
@@ -178,20 +177,15 @@ def half_width(
 
     The shifts whose two-sided mixture e-value stays below ``1/alpha`` (the mixture of
     :func:`location_log_evalue` over ``+-lambda_k``). The e-value grows with ``|S|``, so the
-    bound ``S*`` is found by bisection between 0 and the ``S`` where one component alone
-    reaches ``len(effects) / alpha``; the half-width is ``S* se / sqrt(v)``.
+    bound ``S*`` is the one root between 0 (e-value below 1) and the ``S`` where one component
+    alone reaches ``len(effects) / alpha``; the half-width is ``S* se / sqrt(v)``.
     """
     as_array = [np.asarray(x, dtype=np.float64) for x in (n_s, var_s, n_c, var_c)]
-    v, scale = _standardised(*as_array)
+    v, scale = (float(x) for x in _standardised(*as_array))
     level = np.log(1.0 / alpha)
-    lo, hi = (
-        0.0,
-        min(float((np.log(2 * len(effects) / alpha) + 0.5 * lam * lam * v) / lam) for lam in effects),
-    )
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if _two_sided_log_evalue(mid, float(v), effects) < level else (lo, mid)
-    return 0.5 * (lo + hi) / float(scale)
+    hi = float(np.min((np.log(2 * effects.size / alpha) + 0.5 * effects * effects * v) / effects))
+    root = optimize.brentq(lambda s: _two_sided_log_evalue(s, v, effects) - level, 0.0, hi, xtol=1e-12)
+    return float(root) / scale
 
 
 def validate(config: LocationConfig) -> None:
