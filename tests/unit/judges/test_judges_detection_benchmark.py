@@ -7,6 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
 import detection
+import location_stress
 
 
 def test_tiny_benchmark_produces_rows_and_markdown() -> None:
@@ -33,3 +34,10 @@ def test_oracle_sizes_match_the_reference_table() -> None:
     for s in detection.SCENARIOS:
         if s.name in expect:
             assert abs(detection.oracle_canary_n(s, 0.5) / expect[s.name] - 1) < 0.02
+
+
+def test_location_stress_benchmark_counts_false_alarms_per_distribution() -> None:
+    rows = location_stress.run(reps=20)
+    assert [r["distribution"] for r in rows] == list(location_stress.DISTRIBUTIONS)
+    assert all(0 <= r["false_alarms"] <= 20 and r["upper_95"] >= r["rate"] for r in rows)
+    assert "| t, 3 df (heavy tails) | 20 |" in location_stress.markdown(rows)
