@@ -204,7 +204,13 @@ class KubeCluster:
         candidates = {
             obj["metadata"]["name"]: obj for obj in self._reads.list(*REPLICA_SETS, namespace_of(rollout))
         }
-        names = adoption.to_adopt(rollout, [_candidate(obj) for obj in candidates.values()])
+        ref = rollout.spec.workload_ref
+        deployment = self._reads.get(*DEPLOYMENTS, namespace_of(rollout), ref.name) if ref else None
+        names = adoption.to_adopt(
+            rollout,
+            [_candidate(obj) for obj in candidates.values()],
+            adoption.workload_selector_of(deployment),
+        )
         for name in names:
             self._guard()
             self._writer.adopt(rollout, candidates[name])

@@ -90,6 +90,26 @@ def test_an_adopted_replica_set_is_observed_and_scaled_under_the_name_it_already
     assert apiserver.read(*REPLICA_SETS, "shop-web-abc123")["spec"]["replicas"] == 0  # type: ignore[index]
 
 
+def test_a_workload_ref_rollout_adopts_the_orphans_its_deployments_selector_selects(
+    apiserver: FakeApiServer, cluster: KubeCluster
+) -> None:
+    install(apiserver, selector=None, template=None, workloadRef={"name": "web"})
+    apiserver.put(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "ns"},
+            "spec": {
+                "replicas": 0,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": []}},
+            },
+        }
+    )
+    apiserver.put(orphaned_replica_set("web-abc123", HASH, replicas=3))
+    assert cluster.adopt_orphans(cluster.get_rollout("ns", "web")) == ["web-abc123"]
+
+
 class StaleReplicaSets(ApiReads):
     """A read cache that has not seen the latest ReplicaSet writes yet."""
 

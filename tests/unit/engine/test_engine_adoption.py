@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from canary.api.base import LabelSelector
-from canary.api.rollout import Rollout
-from canary.engine.adoption import Candidate, to_adopt
+from canary.api.rollout import Rollout, WorkloadRef
+from canary.engine.adoption import Candidate, to_adopt, workload_selector_of
 from canary.engine.hashing import HASH_LABEL
 from canary.sim import scenarios
 
@@ -75,3 +75,28 @@ def test_match_expressions_take_part_in_the_selection() -> None:
 
 def test_every_matching_orphan_is_adopted_in_name_order() -> None:
     assert to_adopt(rollout(), [orphan("web-b"), orphan("web-a")]) == ["web-a", "web-b"]
+
+
+def workload_ref_rollout() -> Rollout:
+    base = rollout()
+    spec = base.spec.model_copy(
+        update={"selector": None, "template": None, "workload_ref": WorkloadRef(name="web")}
+    )
+    return base.model_copy(update={"spec": spec})
+
+
+def test_a_workload_ref_rollout_adopts_with_the_selector_of_its_deployment() -> None:
+    deployment = {"spec": {"selector": {"matchLabels": {"app": "web"}}}}
+    selector = workload_selector_of(deployment)
+    assert to_adopt(workload_ref_rollout(), [orphan()], selector) == ["web-abc"]
+
+
+def test_a_workload_ref_deployment_without_a_selector_selects_by_its_template_labels() -> None:
+    deployment = {"spec": {"template": {"metadata": {"labels": {"app": "api"}}}}}
+    selector = workload_selector_of(deployment)
+    api = orphan("api-abc", labels={"app": "api", HASH_LABEL: "abc"})
+    assert to_adopt(workload_ref_rollout(), [orphan(), api], selector) == ["api-abc"]
+
+
+def test_a_workload_ref_rollout_whose_deployment_is_missing_adopts_nothing() -> None:
+    assert to_adopt(workload_ref_rollout(), [orphan()], workload_selector_of(None)) == []
