@@ -121,7 +121,8 @@ class KubeCluster:
         replica_sets = tuple(
             _replica_set_view(obj) for obj in self._reads.list(*REPLICA_SETS, namespace) if owned_by(obj, uid)
         )
-        runs = _valid_runs(obj for obj in self._reads.list(*ANALYSIS_RUNS, namespace) if owned_by(obj, uid))
+        all_runs = self._reads.list(*ANALYSIS_RUNS, namespace)
+        runs = _valid_runs(obj for obj in all_runs if owned_by(obj, uid))
         router = self._router_for(rollout)
         return Observed(
             replica_sets=replica_sets,
@@ -131,6 +132,7 @@ class KubeCluster:
             service_selectors=self._service_selectors(rollout),
             router_weight=router.current_weight(rollout) if router else None,
             workload_template=self._workload_template(rollout),
+            run_names=frozenset(obj["metadata"]["name"] for obj in all_runs),
         )
 
     def list_events(self, namespace: str, name: str) -> list[RecordedEvent]:

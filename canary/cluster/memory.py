@@ -24,7 +24,7 @@ from canary.api.rollout import Rollout, RolloutStatus
 from canary.cluster.port import Conflict, NotFound, RecordedEvent
 from canary.engine import actions as act
 from canary.engine import adoption
-from canary.engine.analysis_runs import ROLLOUT_LABEL, referenced
+from canary.engine.analysis_runs import referenced
 from canary.engine.clock import Clock
 from canary.engine.commands import Patch, apply_patch
 from canary.engine.observed import Observed, ReplicaSetView
@@ -88,6 +88,7 @@ class MemoryCluster:
         self._cluster_templates: dict[str, ClusterAnalysisTemplate] = {}
         self._runs: dict[Key, AnalysisRun] = {}
         self._run_due: dict[Key, datetime | None] = {}
+        self._run_owner: dict[Key, str | None] = {}  # the uid of the Rollout that owns each run
         self._events: dict[Key, list[RecordedEvent]] = {}
         self._version = 0
 
@@ -128,6 +129,14 @@ class MemoryCluster:
                 rs.owner = None
             else:
                 del self._replica_sets[key]
+        for key, owner in list(self._run_owner.items()):
+            if owner is not None and owner == rollout.metadata.uid:
+                if orphan:
+                    self._run_owner[key] = None
+                else:
+                    self._runs.pop(key, None)
+                    self._run_due.pop(key, None)
+                    del self._run_owner[key]
 
     # --- RolloutReader ----------------------------------------------------------------------------
 
@@ -158,8 +167,8 @@ class MemoryCluster:
         sets = tuple(_view(rs, now, min_ready) for rs in self._owned(rollout).values())
         runs = tuple(
             run
-            for (ns, _), run in sorted(self._runs.items())
-            if ns == key[0] and run.metadata.labels.get(ROLLOUT_LABEL) == key[1]
+            for run_key, run in sorted(self._runs.items())
+            if run_key[0] == key[0] and self._run_owner.get(run_key) == rollout.metadata.uid
         )
         refs = [ref for _, analysis in referenced(rollout) for ref in analysis.templates]
         strategy = rollout.spec.strategy.canary
@@ -183,6 +192,7 @@ class MemoryCluster:
             },
             service_selectors=services,
             router_weight=self._weights.get(key, 0) if strategy.traffic_routing else None,
+            run_names=frozenset(name for ns, name in self._runs if ns == key[0]),
         )
 
     # --- writers ----------------------------------------------------------------------------------
@@ -249,6 +259,7 @@ class MemoryCluster:
                     )
                     self._runs[run_key] = action.run.model_copy(update={"metadata": metadata})
                     self._run_due[run_key] = now
+                    self._run_owner[run_key] = rollout.metadata.uid
             case act.TerminateAnalysisRun():
                 run = self._runs.get((key[0], action.name))
                 if run is not None and not run.spec.terminate:
@@ -258,6 +269,7 @@ class MemoryCluster:
             case act.DeleteAnalysisRun():
                 self._runs.pop((key[0], action.name), None)
                 self._run_due.pop((key[0], action.name), None)
+                self._run_owner.pop((key[0], action.name), None)
             case act.EmitEvent():
                 self._record_event(key, action, now)
 

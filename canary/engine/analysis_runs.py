@@ -73,9 +73,13 @@ def analysis_problems(rollout: Rollout, observed: Observed, stable: PodHash, can
 
 
 def run_name(rollout: Rollout, observed: Observed, canary: PodHash, kind: RunKind, step: int) -> str:
-    """A name no run of this Rollout has yet: `<rollout>-<hash>-<step|bg>-<n>`."""
+    """A name no AnalysisRun of the namespace has yet: `<rollout>-<hash>-<step|bg>-<n>`.
+
+    Runs of other owners count too: a run orphaned with a deleted Rollout of the same name would
+    otherwise keep the new run from being created (the create finds the name taken).
+    """
     stem = f"{rollout.metadata.name}-{canary}-{step if kind == 'step' else 'bg'}-"
-    taken = {run.metadata.name for run in observed.analysis_runs}
+    taken = {run.metadata.name for run in observed.analysis_runs} | observed.run_names
     attempt = 1
     while f"{stem}{attempt}" in taken:
         attempt += 1

@@ -50,6 +50,8 @@ class Observed:
       selector pins (None when it pins none); a named Service missing here is InvalidSpec.
     - `router_weight`: the canary weight the traffic router reports, None without a router.
     - `workload_template`: the pod template of `spec.workloadRef`'s Deployment, if one is used.
+    - `run_names`: the names of every AnalysisRun in the namespace, whoever owns it (say, a run
+      orphaned with a deleted Rollout of the same name), so a new run's name is not already taken.
     """
 
     replica_sets: tuple[ReplicaSetView, ...] = ()
@@ -59,6 +61,7 @@ class Observed:
     service_selectors: Mapping[str, PodHash | None] = field(default_factory=dict)
     router_weight: int | None = None
     workload_template: Mapping[str, Any] | None = None
+    run_names: frozenset[str] = frozenset()
 
     def replica_set(self, pod_hash: PodHash | str | None) -> ReplicaSetView | None:
         return next((rs for rs in self.replica_sets if rs.pod_template_hash == pod_hash), None)

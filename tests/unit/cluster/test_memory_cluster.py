@@ -2,10 +2,12 @@
 
 import pytest
 
+from canary.api.analysis import AnalysisRun
 from canary.cluster.memory import MemoryCluster, ready_after
 from canary.cluster.port import Conflict, NotFound
 from canary.engine import commands
 from canary.engine.actions import (
+    CreateAnalysisRun,
     CreateReplicaSet,
     EmitEvent,
     PodHash,
@@ -13,6 +15,7 @@ from canary.engine.actions import (
     SetServiceSelector,
     SetTrafficWeight,
 )
+from canary.engine.analysis_runs import ROLLOUT_LABEL
 from canary.engine.clock import ManualClock
 from canary.engine.hashing import HASH_LABEL
 from canary.sim import scenarios
@@ -140,3 +143,19 @@ def test_an_adopted_orphan_is_observed_with_its_pods_and_keeps_its_name() -> Non
     assert cluster.adopt_orphans(rollout) == [f"web-{H}"]
     (view,) = cluster.observe(rollout).replica_sets
     assert (view.name, view.pod_template_hash, view.available) == (f"web-{H}", H, 2)
+
+
+def test_a_re_created_rollout_does_not_own_the_analysis_runs_orphaned_by_the_old_one() -> None:
+    sim_cluster, _ = cluster_with_rollout()
+    old = sim_cluster.get_rollout("default", "web")
+    run = AnalysisRun.model_validate(
+        {
+            "metadata": {"name": "web-abc-1-1", "labels": {ROLLOUT_LABEL: "web"}},
+            "spec": {"metrics": [{"name": "m", "provider": {"job": {"spec": {}}}}]},
+        }
+    )
+    sim_cluster.apply(old, [CreateAnalysisRun(run)])
+    sim_cluster.delete_rollout("default", "web", orphan=True)
+    sim_cluster.create(scenarios.rollout(routed=True))
+    observed = sim_cluster.observe(sim_cluster.get_rollout("default", "web"))
+    assert (observed.analysis_runs, observed.run_names) == ((), frozenset({"web-abc-1-1"}))

@@ -117,3 +117,18 @@ def test_a_rollout_re_created_over_its_orphaned_replica_sets_keeps_its_stable_un
     done = sim.run_until(lambda r: r.status.phase == "Healthy", "default", "web", 300)
     assert done.status.stable_rs != serving
     assert {rs.pod_template_hash: rs.replicas for rs in sim.cluster.observe(done).replica_sets}[serving] == 0
+
+
+def test_a_rollout_re_created_during_a_step_analysis_runs_its_own_analysis_past_the_orphaned_one() -> None:
+    sim = simulation(scenarios.rollout(routed=True, steps=STEPS))
+    good = release(sim, "web:2", Behaviour(error_rate=0.0))
+    sim.run_until(lambda r: bool(sim.cluster.list_analysis_runs("default")), "default", "web", 300)
+    (orphaned,) = sim.cluster.list_analysis_runs("default")
+
+    sim.cluster.delete_rollout("default", "web", orphan=True)
+    sim.cluster.create(scenarios.rollout(image="web:2", routed=True, steps=STEPS))
+    done = sim.run_until(lambda r: r.status.phase == "Healthy", "default", "web", 900)
+
+    assert done.status.stable_rs == good
+    own = [run.metadata.name for run in sim.cluster.observe(done).analysis_runs]
+    assert own and orphaned.metadata.name not in own
