@@ -42,6 +42,11 @@ class DecisionContext:
             return self._routed_without_status(progress)
         if weights.canary.pod_template_hash != progress.canary:
             return 0
+        max_weight = self.rollout.spec.strategy.canary.max_weight
+        if max_weight != 100 and weights.canary.weight + weights.stable.weight == 100:
+            # Written before weights were in maxTrafficWeight units: percent, canary + stable = 100
+            # (in units the two always add up to maxTrafficWeight, so 100 only when that is 100).
+            return round(weights.canary.weight * max_weight / 100)
         return weights.canary.weight
 
     def _routed_without_status(self, progress: Progress) -> int:

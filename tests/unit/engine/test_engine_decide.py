@@ -546,3 +546,16 @@ def test_a_lost_status_keeps_the_share_the_router_sends_the_canary_until_stable_
     decision = decide(rollout, seen, NOW)
     assert kinds(decision, SetTrafficWeight) == [SetTrafficWeight(50, V1, V2)]
     assert ScaleReplicaSet(PodHash(V1), 4) in decision.actions
+
+
+def test_a_status_written_in_percent_before_max_traffic_weight_units_is_read_as_percent() -> None:
+    max_1000 = {"trafficRouting": {"smi": {}, "maxTrafficWeight": 1000}}
+    rollout = with_status(
+        routed([{"setWeight": 500}, {"setWeight": 800}, {"pause": {}}], replicas=10, canary=max_1000),
+        current_step_index=1,
+        canary={"weights": {"canary": {"weight": 50, "podTemplateHash": V2}, "stable": {"weight": 50}}},
+    )
+    decision = decide(
+        rollout, observed(rs(V1, 10), rs(V2, 8, available=5, revision=2), router_weight=500), NOW
+    )
+    assert kinds(decision, SetTrafficWeight) == [SetTrafficWeight(500, V1, V2)]
