@@ -239,3 +239,19 @@ def test_a_job_for_a_measurement_is_owned_by_its_analysis_run(
     assert job is not None
     (owner,) = job["metadata"]["ownerReferences"]
     assert (owner["kind"], owner["name"], owner["uid"]) == ("AnalysisRun", "web-run-1", "run-uid")
+
+
+def test_observe_names_the_analysis_runs_of_other_owners_without_handing_them_over(
+    apiserver: FakeApiServer, cluster: KubeCluster
+) -> None:
+    install(apiserver)
+    apiserver.put(
+        {
+            "apiVersion": "canary.dev/v1alpha1",
+            "kind": "AnalysisRun",
+            "metadata": {"name": "web-abc123-1-1", "namespace": "ns"},  # orphaned with an old Rollout
+            "spec": {"metrics": [{"name": "m", "provider": {"job": {"spec": {}}}}]},
+        }
+    )
+    observed = cluster.observe(cluster.get_rollout("ns", "web"))
+    assert (observed.analysis_runs, observed.run_names) == ((), frozenset({"web-abc123-1-1"}))
