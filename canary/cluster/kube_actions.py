@@ -31,6 +31,7 @@ from canary.cluster.kube_api import (
 )
 from canary.cluster.port import Conflict, NotFound
 from canary.engine import actions as act
+from canary.engine.adoption import workload_selector_of
 from canary.engine.hashing import HASH_LABEL
 
 REVISION_ANNOTATION = "canary.dev/revision"
@@ -178,12 +179,12 @@ class ActionWriter:
             return
 
     def _selector(self, rollout: Rollout, template: Obj) -> Obj:
-        if rollout.spec.selector is not None:
-            return copy.deepcopy(rollout.spec.selector.to_wire())
         ref = rollout.spec.workload_ref
         deployment = self._reads.get(*DEPLOYMENTS, namespace_of(rollout), ref.name) if ref else None
-        if deployment is not None and deployment.get("spec", {}).get("selector"):
-            return copy.deepcopy(deployment["spec"]["selector"])
+        # The same selector adoption matches orphans with, so what is built is what is adopted.
+        selector = rollout.spec.selector or workload_selector_of(deployment)
+        if selector is not None:
+            return selector.to_wire()
         labels = {k: v for k, v in template["metadata"]["labels"].items() if k != HASH_LABEL}
         return {"matchLabels": labels}
 
