@@ -255,18 +255,10 @@ def _latency_chunk(  # noqa: PLR0917 - the chunk's arrays, passed through as the
     k_s, mean_s, m2_s = slices(n_s, 0.0)
     cn_c, cm_c, cv_c = cum(k_c, mean_c, m2_c)
     cn_s, cm_s, cv_s = cum(k_s, mean_s, m2_s)
-    log_e = sl.location_log_evalue(
-        n_s=cn_s,
-        mean_s=cm_s,
-        var_s=cv_s,
-        n_c=cn_c,
-        mean_c=cm_c,
-        var_c=cv_c,
-        tolerance=0.0,
-        effects=sl.effect_grid(sl.DEFAULT_MIN_EFFECT, sl.DEFAULT_MAX_EFFECT),
+    log_e, judged = sl.look_evidence(
+        n_s=cn_s, mean_s=cm_s, var_s=cv_s, n_c=cn_c, mean_c=cm_c, var_c=cv_c, config=sl.LocationConfig()
     )
-    min_n = sl.LocationConfig.min_samples
-    look = _first((log_e >= math.log(1 / ALPHA)) & (cn_c >= min_n) & (cn_s >= min_n))
+    look = _first((log_e >= math.log(1 / ALPHA)) & judged)
     hit = look >= 0
     n_at = np.where(hit, cn_c[np.arange(reps), np.maximum(look, 0)], np.inf)
     sum_c = (k_c * mean_c).reshape(reps, t, width).sum(axis=2)

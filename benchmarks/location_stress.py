@@ -58,24 +58,15 @@ def false_alarms(draw: Draw, reps: int, seed: int, chunk: int = 200) -> int:
     rng = np.random.default_rng(seed)
     looks = int(sl.looks_for(PER_INTERVAL, PER_INTERVAL, sl.DEFAULT_SAMPLES_PER_LOOK))
     edges = sl.look_sizes(PER_INTERVAL, looks)
-    effects = sl.effect_grid(sl.DEFAULT_MIN_EFFECT, sl.DEFAULT_MAX_EFFECT)
     config = sl.LocationConfig()
     hits = 0
     for start in range(0, reps, chunk):
         rows = min(chunk, reps - start)
         arms = [_cumulative_moments(draw(rng, (rows, INTERVALS, PER_INTERVAL)), edges) for _ in range(2)]
         (n_s, mean_s, var_s), (n_c, mean_c, var_c) = arms
-        log_e = sl.location_log_evalue(
-            n_s=n_s,
-            mean_s=mean_s,
-            var_s=var_s,
-            n_c=n_c,
-            mean_c=mean_c,
-            var_c=var_c,
-            tolerance=0.0,
-            effects=effects,
+        log_e, judged = sl.look_evidence(
+            n_s=n_s, mean_s=mean_s, var_s=var_s, n_c=n_c, mean_c=mean_c, var_c=var_c, config=config
         )
-        judged = (n_s >= config.min_samples) & (n_c >= config.min_samples)
         hits += int(np.sum(np.any((log_e >= math.log(1 / ALPHA)) & judged, axis=1)))
     return hits
 

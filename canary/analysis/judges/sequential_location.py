@@ -249,6 +249,31 @@ def _clean(samples: npt.ArrayLike) -> FloatArray:
     return x[~np.isnan(x)]
 
 
+def look_evidence(
+    *,
+    n_s: FloatArray,
+    mean_s: FloatArray,
+    var_s: FloatArray,
+    n_c: FloatArray,
+    mean_c: FloatArray,
+    var_c: FloatArray,
+    config: LocationConfig,
+) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """The log e-value of `config`'s test at each look, and where it may reject (each arm has
+    ``min_samples``): what :func:`update` judges, for callers that simulate many looks at once."""
+    log_e = location_log_evalue(
+        n_s=n_s,
+        mean_s=mean_s,
+        var_s=var_s,
+        n_c=n_c,
+        mean_c=mean_c,
+        var_c=var_c,
+        tolerance=config.tolerance,
+        effects=effect_grid(config.min_effect, config.max_effect),
+    )
+    return log_e, (n_s >= config.min_samples) & (n_c >= config.min_samples)
+
+
 def update(
     state: LocationState, stable: npt.ArrayLike, canary: npt.ArrayLike, config: LocationConfig
 ) -> tuple[LocationState, LocationResult]:
@@ -273,15 +298,12 @@ def update(
     if end.n_stable == 0 or end.n_canary == 0:
         return end, LocationResult("nodata", 1.0, state.p_value, float("nan"), -np.inf, np.inf)
     estimate = end.mean_canary - end.mean_stable
-    judged = (ns >= config.min_samples) & (nc >= config.min_samples)
-    if not judged[-1]:
+    if min(end.n_stable, end.n_canary) < config.min_samples:
         return end, LocationResult("inconclusive", 1.0, state.p_value, estimate, -np.inf, np.inf)
     vs = np.maximum(qs / np.maximum(ns - 1, 1), config.min_variance)
     vc = np.maximum(qc / np.maximum(nc - 1, 1), config.min_variance)
+    log_e, judged = look_evidence(n_s=ns, mean_s=ms, var_s=vs, n_c=nc, mean_c=mc, var_c=vc, config=config)
     effects = effect_grid(config.min_effect, config.max_effect)
-    log_e = location_log_evalue(
-        n_s=ns, mean_s=ms, var_s=vs, n_c=nc, mean_c=mc, var_c=vc, tolerance=config.tolerance, effects=effects
-    )
     e = float(np.exp(min(float(log_e[-1]), 700.0)))
     peak = float(np.exp(min(float(np.max(log_e[judged])), 700.0)))
     p = min(state.p_value, 1.0 / peak if peak > 0 else 1.0, 1.0)
