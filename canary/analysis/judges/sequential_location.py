@@ -28,8 +28,8 @@ Verdict = Literal["pass", "fail", "inconclusive", "nodata"]
 
 # The mixture's effects, in standard deviations of one sample: 16 log-spaced points from 0.03 to 0.3.
 # Shifts below 0.03 sd need over 10^4 samples per arm at any test; above 0.3 sd every test decides
-# in about min_samples. On the detection benchmark this grid took the worst latency cell from 2.0x
-# to 1.9x the oracle against the best half-normal mixture (Howard et al.'s, tuned at n_eff 1000).
+# in about min_samples. Log spacing weights every scale of shift alike, where a normal mixture is
+# sharpest at one sample size; benchmarks/results/detection.md shows what this grid achieves.
 DEFAULT_MIN_EFFECT = 0.03
 DEFAULT_MAX_EFFECT = 0.3
 EFFECT_POINTS = 16
