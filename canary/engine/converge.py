@@ -41,6 +41,9 @@ def converge(context: DecisionContext, progress: Progress) -> tuple[list[Action]
     waits: Waits = []
     if progress.complete:
         canary_count, stable_count, weight = 0, rollout.spec.replicas, 0
+    elif progress.abort and not routed:
+        counts = targets.abort_by_pods(rollout, sides)
+        canary_count, stable_count, weight = counts.canary, counts.stable, 0
     elif progress.abort:
         canary_count, wait = _aborted_canary_count(context, progress, sides)
         stable_count = rollout.spec.replicas
@@ -55,8 +58,9 @@ def converge(context: DecisionContext, progress: Progress) -> tuple[list[Action]
     actions += _replica_set(context, progress.stable, sides.stable, stable_count)
     if not progress.complete:
         actions += _replica_set(context, progress.canary, sides.canary, canary_count)
+    actions += _serving_again(sides)
     spare = _spare_available(context, sides, canary_count, stable_count)
-    older, older_waits = _older_replica_sets(context, sides.others, routed, None if progress.abort else spare)
+    older, older_waits = _older_replica_sets(context, sides.others, routed, spare)
     actions += older
     waits += older_waits
     back_to_stable = progress.complete or (progress.abort and weight == 0)
@@ -74,6 +78,16 @@ def converge(context: DecisionContext, progress: Progress) -> tuple[list[Action]
     if not routed:
         weight = 0 if progress.complete else targets.pod_share(sides)
     return actions, waits, weight
+
+
+def _serving_again(sides: targets.Sides) -> list[Action]:
+    """A revision that is stable or canary again (a rollback, a re-release) drops the scale-down
+    deadline it was given when it last left, so an old deadline never removes its pods at once."""
+    return [
+        SetScaleDownDeadline(rs.pod_template_hash, None)
+        for rs in (sides.stable, sides.canary)
+        if rs is not None and rs.scale_down_deadline is not None
+    ]
 
 
 def _may_select(context: DecisionContext, service: str, pod_hash: PodHash) -> bool:
@@ -102,12 +116,12 @@ def _restarts(context: DecisionContext) -> list[Action]:
 def _aborted_canary_count(
     context: DecisionContext, progress: Progress, sides: targets.Sides
 ) -> tuple[int, float | None]:
-    """After an abort the canary keeps its pods for abortScaleDownDelaySeconds (0 = for good) with a
-    router, so a retry finds them warm; without one its pods carry traffic and must go at once."""
+    """After an abort with a router the canary keeps its pods for abortScaleDownDelaySeconds
+    (0 = for good), so a retry finds them warm."""
     strategy = context.rollout.spec.strategy.canary
     current = sides.canary.replicas if sides.canary else 0
     delay = strategy.abort_scale_down_delay_seconds
-    if strategy.traffic_routing is None or current == 0:
+    if current == 0:
         return 0, None
     if delay == 0:
         return current, None
@@ -144,12 +158,11 @@ def _spare_available(
 
 
 def _older_replica_sets(
-    context: DecisionContext, others: Sequence[ReplicaSetView], routed: bool, spare: int | None
+    context: DecisionContext, others: Sequence[ReplicaSetView], routed: bool, spare: int
 ) -> tuple[list[Action], Waits]:
     """Scale down revisions that are neither stable nor canary. With a router after
     scaleDownDelaySeconds (traffic drains first); without one their pods carry traffic, so unready
-    pods go at once and available ones as far as `spare` allows (None: all at once, after an abort).
-    Trim the history."""
+    pods go at once and available ones as far as `spare` allows. Trim the history."""
     delay = context.rollout.spec.strategy.canary.scale_down_delay_seconds
     actions: list[Action] = []
     waits: Waits = []
@@ -157,12 +170,12 @@ def _older_replica_sets(
     for rs in others:
         if rs.replicas == 0:
             continue
-        if not routed and budget is not None:
+        if not routed:
             removable = min(rs.available, max(budget, 0))
             budget -= removable
             actions.append(ScaleReplicaSet(rs.pod_template_hash, rs.available - removable))
             continue
-        if not routed or delay == 0:
+        if delay == 0:
             actions.append(ScaleReplicaSet(rs.pod_template_hash, 0))
             continue
         deadline = rs.scale_down_deadline or context.now + timedelta(seconds=delay)

@@ -1,4 +1,4 @@
-"""The stable revision of a Rollout whose status names none.
+"""The stable revision of a Rollout whose status names none, or names one that serves nothing.
 
 A status can be lost while the Rollout's ReplicaSets keep serving: the Rollout restored from a
 backup without status, its status subresource wiped, or the Rollout deleted with its ReplicaSets
@@ -6,6 +6,11 @@ orphaned and applied again (they are adopted first, `canary.engine.adoption`). T
 deploy would then promote it at once, past every step and analysis, on no evidence at all; the
 revision whose pods still serve is taken back as stable instead, so the current template runs its
 steps against it.
+
+The opposite loss: a stable revision that never served (a first deploy whose pods crash) is no
+fallback. Once its progress deadline has passed with no pod of it available, the steps of a new
+revision would only wait for pods that cannot come, so the new revision replaces it as a first
+deploy would.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 from canary.api.rollout import Rollout
 from canary.engine.actions import PodHash
 from canary.engine.observed import Observed, ReplicaSetView
+from canary.engine.status import DEADLINE_EXCEEDED, PROGRESSING
 
 
 def stable_without_status(rollout: Rollout, observed: Observed, current: PodHash) -> PodHash:
@@ -35,3 +41,15 @@ def _serving_order(rs: ReplicaSetView) -> tuple[int, int, float, str]:
     # The name last, so that the choice never depends on the order the cluster listed them in.
     created = rs.created_at.timestamp() if rs.created_at is not None else float("-inf")
     return rs.available, rs.revision, created, rs.name
+
+
+def stable_serves_nothing(rollout: Rollout, observed: Observed, stable: PodHash, current: PodHash) -> bool:
+    """Whether the recorded stable revision is no fallback: no pod of it is available and the
+    rollout already ran out of its progress deadline (so this is not a stable briefly restarting)."""
+    if stable == current or rollout.status.abort:
+        return False
+    seen = observed.replica_set(stable)
+    if seen is not None and seen.available > 0:
+        return False
+    progressing = next((c for c in rollout.status.conditions if c.type == PROGRESSING), None)
+    return progressing is not None and progressing.reason == DEADLINE_EXCEEDED

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ def weighted_counts(replicas: int, weight: int, max_surge: int) -> Counts:
     if 0 < weight < 100:
         both_sides = [c for c in candidates if c.canary > 0 and c.stable > 0]
         candidates = both_sides or candidates
-    return min(candidates, key=lambda c: (abs(100 * c.canary / (c.canary + c.stable) - weight), -c.canary))
+    # Exact arithmetic: 2 of 3 and 1 of 3 are equally far from 50%, and the tie goes to the canary.
+    return min(candidates, key=lambda c: (abs(Fraction(100 * c.canary, c.canary + c.stable) - weight), -c.canary))
 
 
 @dataclass(frozen=True)
@@ -72,34 +74,46 @@ def rolling_step(
 ) -> Counts:
     """The next counts on the way to `target` that keep within the surge and availability budgets.
 
-    Either side grows only while the pods asked for stay within `replicas + max_surge`, and shrinks
-    only as far as `replicas - max_unavailable` pods stay available. Shrinking is never blocked on
-    growth the other way round, so the two alternate until `target` is reached (maxSurge and
-    maxUnavailable are never both 0, which the API rejects).
+    The canary side is decided first and the stable side with the canary's new count, so the two
+    never grow past `replicas + max_surge` together nor shrink below `replicas - max_unavailable`
+    available pods together. A side shrinks only as far as the pods still available stay within
+    budget (unavailable pods go first, so they may always go), and a side above the surge cap
+    shrinks back under it when availability allows, even below its target (a scale-down of
+    `replicas` while the other side cannot take over). Shrinking is never blocked on growth the
+    other way round, so the two alternate until `target` is reached (maxSurge and maxUnavailable
+    are never both 0, which the API rejects).
 
         target 2/2 from 0/4, replicas 4, surge 0, unavailable 1:
             -> 0/3, then (canary may use the freed slot) 1/3, then (1 canary available) 1/2, then 2/2
+        abort, target 0/3 from 3/0, replicas 3, surge 2, unavailable 0:
+            -> 3/2, then (2 stable available) 1/3, then (3 stable available) 0/3
     """
+    floor = replicas - max_unavailable
     canary = _next_count(
         target.canary,
         current.canary_spec,
+        current.canary_available,
         room=replicas + max_surge - current.stable_spec - current.others_spec,
-        must_stay=replicas - max_unavailable - current.stable_available - current.others_available,
+        must_stay=floor - current.stable_available - current.others_available,
     )
     stable = _next_count(
         target.stable,
         current.stable_spec,
-        room=replicas + max_surge - current.canary_spec - current.others_spec,
-        must_stay=replicas - max_unavailable - current.canary_available - current.others_available,
+        current.stable_available,
+        room=replicas + max_surge - canary - current.others_spec,
+        must_stay=floor - min(current.canary_available, canary) - current.others_available,
     )
-    return Counts(canary, max(stable, 0))
+    return Counts(canary, stable)
 
 
-def _next_count(target: int, current: int, *, room: int, must_stay: int) -> int:
-    """One side's next count: grow into the surge room, shrink only as far as availability allows."""
-    if target >= current:
-        return min(target, max(current, room))
-    return max(target, min(current, must_stay))
+def _next_count(target: int, current: int, available: int, *, room: int, must_stay: int) -> int:
+    """One side's next count: toward `target` but within the surge `room`, and never fewer than the
+    available pods this side must keep (`must_stay`, or all it has when it has fewer)."""
+    wanted = max(0, min(target, room))
+    if wanted >= current:
+        return wanted
+    keep = min(available, max(must_stay, 0))
+    return max(wanted, min(current, keep))
 
 
 def routed_canary_count(replicas: int, weight: int, max_weight: int, min_pods: int | None = None) -> int:

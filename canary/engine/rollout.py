@@ -97,19 +97,24 @@ def _invalid(
     progress = _start(rollout, *_hashes(rollout, converging.observed, converging.template))
     if not progress.abort or progress.complete:
         return Decision(status, ordered(events), None)
-    actions, waits, _ = converge.converge(converging, progress)
+    actions, waits, weight = converge.converge(converging, progress)
     existing = converging.observed.service_selectors
     kept = [a for a in actions if not (isinstance(a, SetServiceSelector) and a.service not in existing)]
     due = [w for w in waits if w is not None]
+    status = status_of.with_weights(rollout, status, progress, weight)
     return Decision(status, ordered([*kept, *events]), min(due) if due else None)
 
 
 def _hashes(rollout: Rollout, observed: Observed, template: Mapping[str, Any]) -> tuple[PodHash, PodHash]:
-    """(stable, canary): the canary is the current template; stable is the status's, else the
-    revision that still serves, else (a first deploy) the canary."""
+    """(stable, canary): the canary is the current template; stable is the status's (unless it
+    serves nothing, `recovery.stable_serves_nothing`), else the revision that still serves, else
+    (a first deploy) the canary."""
     canary = pod_template_hash(template)
     if rollout.status.stable_rs:
-        return PodHash(rollout.status.stable_rs), canary
+        stable = PodHash(rollout.status.stable_rs)
+        if recovery.stable_serves_nothing(rollout, observed, stable, canary):
+            return canary, canary
+        return stable, canary
     return recovery.stable_without_status(rollout, observed, canary), canary
 
 

@@ -68,14 +68,7 @@ def _plan_by_pods(rollout: Rollout, index: int, sides: Sides) -> Plan:
     desired = step_list.desired_weight(rollout.spec.strategy.canary.steps, index)
     surge, unavailable = surge_and_unavailable(rollout)
     target = math.weighted_counts(replicas, desired, surge)
-    current = math.Current(
-        canary_spec=sides.canary.replicas if sides.canary else 0,
-        canary_available=sides.canary_available(),
-        stable_spec=sides.stable.replicas if sides.stable else 0,
-        stable_available=sides.stable_available(),
-        others_spec=sum(rs.replicas for rs in sides.others),
-        others_available=sum(rs.available for rs in sides.others),
-    )
+    current = _current(sides)
     step = math.rolling_step(target, current, replicas, surge, unavailable)
     reached = (
         current.canary_spec == target.canary
@@ -84,6 +77,26 @@ def _plan_by_pods(rollout: Rollout, index: int, sides: Sides) -> Plan:
         and current.stable_available >= target.stable
     )
     return Plan(step.canary, step.stable, pod_share(sides), desired, reached)
+
+
+def _current(sides: Sides) -> math.Current:
+    return math.Current(
+        canary_spec=sides.canary.replicas if sides.canary else 0,
+        canary_available=sides.canary_available(),
+        stable_spec=sides.stable.replicas if sides.stable else 0,
+        stable_available=sides.stable_available(),
+        others_spec=sum(rs.replicas for rs in sides.others),
+        others_available=sum(rs.available for rs in sides.others),
+    )
+
+
+def abort_by_pods(rollout: Rollout, sides: Sides) -> math.Counts:
+    """Counts on the way back to all-stable without a router, where the canary's pods are its
+    traffic: stable scales up within maxSurge and the canary gives up only the pods stable has
+    replaced, so an abort never takes available pods below `replicas - maxUnavailable`."""
+    surge, unavailable = surge_and_unavailable(rollout)
+    target = math.Counts(0, rollout.spec.replicas)
+    return math.rolling_step(target, _current(sides), rollout.spec.replicas, surge, unavailable)
 
 
 def pod_share(sides: Sides) -> int:
