@@ -20,6 +20,8 @@ from canary.controller.leader import LeaderElector
 from canary.controller.manager import Controller, Settings
 from canary.controller.metrics import Metrics
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
 
 def register(verbs: Any) -> None:
     run = verbs.add_parser("controller", help="run the Rollout controller")
@@ -92,6 +94,19 @@ def _pod_namespace() -> str:
 
 
 def run_controller(args: argparse.Namespace) -> int:
+    # First, so a SIGTERM at any point of start-up (before the informers or the election started)
+    # is a clean stop rather than the default handler's kill.
+    stop = threading.Event()
+    previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in STOP_SIGNALS}
+    try:
+        return _run(args, stop)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _run(args: argparse.Namespace, stop: threading.Event) -> int:
+    """Run until `stop`: exit code 0 on a requested stop in any state, 1 if leadership was lost."""
     try:
         logs.configure(args.log_level)
     except ValueError as error:
@@ -123,9 +138,6 @@ def run_controller(args: argparse.Namespace) -> int:
         args.metrics_port, metrics.registry, healthy=controller.healthy, ready=controller.ready
     )
     health.start()
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
     flags = {k: v for k, v in vars(args).items() if v is None or isinstance(v, str | int | float | bool)}
     structlog.get_logger(__name__).info("starting controller", **flags)
     controller.run(stop)

@@ -9,6 +9,7 @@ or AnalysisRun change queues its owning Rollout; the reconciler then reads the w
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -111,6 +112,9 @@ class Controller:
         self.metrics.track_queue("analysisrun", lambda: len(self.analysis_runs))
         self._stop = threading.Event()
         self._working = threading.Event()
+        self._lifecycle = threading.Lock()
+        """Orders starting the workers against shutting down: workers start only before shut_down."""
+        self._shut = False
         self.lost_leadership = False
         self._route_events()
 
@@ -167,7 +171,11 @@ class Controller:
         return self.informers.has_synced() or (self.leader is not None and not self.leader.is_leader())
 
     def run(self, stop: threading.Event) -> None:
-        """Watch, and reconcile while leading, until `stop` (or until leadership is lost)."""
+        """Watch, and reconcile while leading, until `stop` (or until leadership is lost).
+
+        Returns normally whatever state `stop` finds it in: before the informers synced, as a
+        standby that never led, or as the leader (which then releases the lease).
+        """
         self._stop = stop
         for informer in self.informers.all():
             threading.Thread(
@@ -178,7 +186,10 @@ class Controller:
             self._start_working()
         else:
             campaign = threading.Thread(
-                target=self.leader.run, args=(stop, self._start_working, self._lose_leadership), daemon=True
+                target=self.leader.run,
+                args=(stop, self._start_working, self._lose_leadership),
+                name="leader-election",
+                daemon=True,
             )
             campaign.start()
         while not stop.wait(self.settings.resync_seconds):
@@ -195,30 +206,51 @@ class Controller:
             self.analysis_runs.add(key_of(run["metadata"].get("namespace", ""), run["metadata"]["name"]))
 
     def shut_down(self) -> None:
+        """Stop the queues, informers and workers; safe in any state and when called twice."""
+        with self._lifecycle:
+            self._shut = True
+            started = self._working.is_set()
         self.rollouts.shut_down()
         self.analysis_runs.shut_down()
         for informer in self.informers.all():
             informer.stop()
-        for workers in self._workers:
-            workers.join(timeout=5)
+        if started:  # a standby's workers were never started, and an unstarted thread cannot be joined
+            for workers in self._workers:
+                workers.join(timeout=5)
 
     def _start_working(self) -> None:
-        for informer in self.informers.all():
-            informer.wait_synced(timeout=60)
-        self.metrics.leader.set(1)
-        self.resync()
-        for workers in self._workers:
-            workers.start()
-        self._working.set()
+        if not self._wait_synced():
+            return
+        with self._lifecycle:
+            if self._shut:
+                return
+            self.metrics.leader.set(1)
+            self.resync()
+            for workers in self._workers:
+                workers.start()
+            self._working.set()
         log.info(
             "controller working", workers=self.settings.workers, namespace=self.settings.namespace or "*"
         )
+
+    def _wait_synced(self, timeout: float = 60.0, poll: float = 0.1) -> bool:
+        """Wait for every informer's first list; False if stopped (or not synced) first."""
+        deadline = time.monotonic() + timeout
+        while not self._stop.is_set():
+            if self.informers.has_synced():
+                return True
+            if time.monotonic() >= deadline:
+                log.warning("informers not synced, working from a partial cache", timeout=timeout)
+                return True
+            self._stop.wait(poll)
+        return False
 
     def _lose_leadership(self) -> None:
         # Like client-go: a replica that lost its lease exits and is restarted as a follower,
         # rather than trying to stop half-finished reconciles. Writes are fenced meanwhile.
         self.metrics.leader.set(0)
-        self.lost_leadership = True
+        if not self._stop.is_set():  # a lease released on shutdown is not a lost one
+            self.lost_leadership = True
         self._stop.set()
 
 
