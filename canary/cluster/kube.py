@@ -21,11 +21,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from pydantic import ValidationError
 
 from canary.analysis.providers.base import MeasurementError
 from canary.analysis.providers.job import JobState
 from canary.api.analysis import AnalysisRun, AnalysisTemplate, ClusterAnalysisTemplate
 from canary.api.base import GROUP_VERSION
+from canary.api.problems import problems_from_validation_error
 from canary.api.rollout import Rollout, RolloutStatus
 from canary.cluster.kube_actions import (
     INSTANCE_ID_LABEL,
@@ -124,11 +126,15 @@ class KubeCluster:
         all_runs = self._reads.list(*ANALYSIS_RUNS, namespace)
         runs = _valid_runs(obj for obj in all_runs if owned_by(obj, uid))
         router = self._router_for(rollout)
+        templates, invalid_templates = self._templates(rollout, cluster_scope=False)
+        cluster_templates, invalid_cluster_templates = self._templates(rollout, cluster_scope=True)
         return Observed(
             replica_sets=replica_sets,
             analysis_runs=runs,
-            templates=self._templates(rollout, cluster_scope=False),
-            cluster_templates=self._templates(rollout, cluster_scope=True),
+            templates=templates,
+            cluster_templates=cluster_templates,
+            invalid_templates=invalid_templates,
+            invalid_cluster_templates=invalid_cluster_templates,
             service_selectors=self._service_selectors(rollout),
             router_weight=router.current_weight(rollout) if router else None,
             workload_template=self._workload_template(rollout),
@@ -166,7 +172,10 @@ class KubeCluster:
             raise NotFound(f"AnalysisRun {namespace}/{name} not found")
         return AnalysisRun.model_validate(_without_managed_fields(obj))
 
-    def _templates(self, rollout: Rollout, *, cluster_scope: bool) -> dict[str, Any]:
+    def _templates(self, rollout: Rollout, *, cluster_scope: bool) -> tuple[dict[str, Any], dict[str, str]]:
+        """The referenced templates that validate, and the problems of those that do not (the CRD
+        schema cannot check everything, e.g. that a successCondition compiles): an invalid template
+        is for the engine to report, never an exception that would stop an abort."""
         canary = rollout.spec.strategy.canary
         analyses = [step.analysis for step in canary.steps if step.analysis] + (
             [canary.analysis] if canary.analysis else []
@@ -176,12 +185,17 @@ class KubeCluster:
         }
         model = ClusterAnalysisTemplate if cluster_scope else AnalysisTemplate
         kind = CLUSTER_ANALYSIS_TEMPLATES if cluster_scope else ANALYSIS_TEMPLATES
-        found = {}
+        found: dict[str, Any] = {}
+        invalid: dict[str, str] = {}
         for name in sorted(names):
             obj = self._reads.get(*kind, None if cluster_scope else namespace_of(rollout), name)
-            if obj is not None:
+            if obj is None:
+                continue
+            try:
                 found[name] = model.model_validate(_without_managed_fields(obj))
-        return found
+            except ValidationError as error:
+                invalid[name] = "; ".join(str(p) for p in problems_from_validation_error(error, model))
+        return found, invalid
 
     def _service_selectors(self, rollout: Rollout) -> dict[str, act.PodHash | None]:
         canary = rollout.spec.strategy.canary

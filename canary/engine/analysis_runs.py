@@ -42,29 +42,37 @@ def referenced(rollout: Rollout) -> Iterator[tuple[str, RolloutAnalysis]]:
 def templates_of(
     analysis: RolloutAnalysis, observed: Observed
 ) -> tuple[list[AnalysisTemplate | ClusterAnalysisTemplate], list[str]]:
-    """The templates `analysis` names, and one problem per template that does not exist."""
+    """The templates `analysis` names, and one problem per template that does not exist or does not
+    validate."""
     found: list[AnalysisTemplate | ClusterAnalysisTemplate] = []
-    missing: list[str] = []
+    problems: list[str] = []
     for index, ref in enumerate(analysis.templates):
         pool = observed.cluster_templates if ref.cluster_scope else observed.templates
+        invalid = observed.invalid_cluster_templates if ref.cluster_scope else observed.invalid_templates
         template = pool.get(ref.template_name)
-        if template is None:
-            kind = "ClusterAnalysisTemplate" if ref.cluster_scope else "AnalysisTemplate"
-            missing.append(
+        kind = "ClusterAnalysisTemplate" if ref.cluster_scope else "AnalysisTemplate"
+        if ref.template_name in invalid:
+            problems.append(
+                f"templates[{index}]: {kind} '{ref.template_name}' is invalid: {invalid[ref.template_name]}; "
+                f"fix the {kind} and apply it again (`canary lint` checks it before it reaches the cluster)"
+            )
+        elif template is None:
+            problems.append(
                 f"templates[{index}]: {kind} '{ref.template_name}' not found; create it or fix templateName"
             )
         else:
             found.append(template)
-    return found, missing
+    return found, problems
 
 
 def analysis_problems(rollout: Rollout, observed: Observed, stable: PodHash, canary: PodHash) -> list[str]:
-    """Why some analysis of the Rollout could not start: missing templates, unresolvable arguments."""
+    """Why some analysis of the Rollout could not start: missing or invalid templates, unresolvable
+    arguments."""
     problems: list[str] = []
     for path, analysis in referenced(rollout):
-        templates, missing = templates_of(analysis, observed)
-        problems += [f"{path}.{problem}" for problem in missing]
-        if not missing:
+        templates, unusable = templates_of(analysis, observed)
+        problems += [f"{path}.{problem}" for problem in unusable]
+        if not unusable:
             try:
                 build_run_spec(templates, analysis, rollout, stable_hash=stable, canary_hash=canary)
             except ArgumentError as error:

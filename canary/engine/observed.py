@@ -46,6 +46,10 @@ class Observed:
     - `templates` / `cluster_templates`: the AnalysisTemplates (same namespace) and
       ClusterAnalysisTemplates its steps and background analysis reference, by name; a reference
       missing here is reported as InvalidSpec.
+    - `invalid_templates` / `invalid_cluster_templates`: referenced templates that exist but do not
+      validate (say, a successCondition edited into CEL that does not compile), by name, each with
+      its problems (`spec.metrics[0].successCondition: ...`); reported as InvalidSpec, so that the
+      shell never raises on them and an abort still takes effect.
     - `service_selectors`: every Service the strategy names, mapped to the pod-template hash its
       selector pins (None when it pins none); a named Service missing here is InvalidSpec.
     - `router_weight`: the canary weight the traffic router reports, None without a router.
@@ -58,6 +62,8 @@ class Observed:
     analysis_runs: tuple[AnalysisRun, ...] = ()
     templates: Mapping[str, AnalysisTemplate] = field(default_factory=dict)
     cluster_templates: Mapping[str, ClusterAnalysisTemplate] = field(default_factory=dict)
+    invalid_templates: Mapping[str, str] = field(default_factory=dict)
+    invalid_cluster_templates: Mapping[str, str] = field(default_factory=dict)
     service_selectors: Mapping[str, PodHash | None] = field(default_factory=dict)
     router_weight: int | None = None
     workload_template: Mapping[str, Any] | None = None

@@ -288,6 +288,13 @@ def _weights(rollout: Rollout, progress: Progress, weight: int) -> TrafficWeight
     )
 
 
+def with_weights(rollout: Rollout, status: RolloutStatus, progress: Progress, weight: int) -> RolloutStatus:
+    """`status` recording the weight the router was given (say, an abort that still converges while
+    the spec is invalid), so that the status never claims a split the router no longer has."""
+    canary = status.canary.model_copy(update={"weights": _weights(rollout, progress, weight)})
+    return status.model_copy(update={"canary": canary})
+
+
 def invalid(rollout: Rollout, problems: list[str], now: datetime) -> RolloutStatus:
     """The status of a Rollout that cannot be acted on: Degraded with InvalidSpec; nothing else moves."""
     old = rollout.status

@@ -67,3 +67,29 @@ def orphaned_replica_set(name: str, pod_hash: str, replicas: int, app: str = "we
         },
         "status": {"replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas},
     }
+
+
+def analysis_template(name: str = "error-rate", success_condition: str = "result < 0.05") -> dict[str, Any]:
+    """An AnalysisTemplate as applied: the CRD schema takes any string as a condition, CEL or not."""
+    return {
+        "apiVersion": "canary.dev/v1alpha1",
+        "kind": "AnalysisTemplate",
+        "metadata": {"name": name, "namespace": "ns"},
+        "spec": {
+            "metrics": [
+                {
+                    "name": "errors",
+                    "successCondition": success_condition,
+                    "provider": {"web": {"url": "http://metrics.ns/errors"}},
+                }
+            ]
+        },
+    }
+
+
+ANALYSIS_STEPS = [
+    {"setWeight": 50},
+    {"pause": {}},
+    {"analysis": {"templates": [{"templateName": "error-rate"}]}},
+]
+"""Steps whose analysis uses `analysis_template()`."""

@@ -6,7 +6,16 @@ from datetime import UTC, datetime
 
 import pytest
 from fake_apiserver import FakeApiServer
-from objects import EVENTS, REPLICA_SETS, ROLLOUTS, SERVICES, install, orphaned_replica_set
+from objects import (
+    ANALYSIS_STEPS,
+    EVENTS,
+    REPLICA_SETS,
+    ROLLOUTS,
+    SERVICES,
+    analysis_template,
+    install,
+    orphaned_replica_set,
+)
 
 from canary.cluster.kube import KubeCluster
 from canary.cluster.kube_actions import ApiReads
@@ -255,3 +264,16 @@ def test_observe_names_the_analysis_runs_of_other_owners_without_handing_them_ov
     )
     observed = cluster.observe(cluster.get_rollout("ns", "web"))
     assert (observed.analysis_runs, observed.run_names) == ((), frozenset({"web-abc123-1-1"}))
+
+
+def test_observe_reports_a_template_that_does_not_validate_instead_of_raising(
+    apiserver: FakeApiServer, cluster: KubeCluster
+) -> None:
+    canary = {"canaryService": "web-canary", "stableService": "web-stable", "steps": ANALYSIS_STEPS}
+    install(apiserver, strategy={"canary": canary})
+    apiserver.put(analysis_template(success_condition="result == = true"))
+    observed = cluster.observe(cluster.get_rollout("ns", "web"))
+    assert observed.templates == {}
+    assert observed.invalid_templates["error-rate"].startswith(
+        "spec.metrics[0].successCondition: 'result == = true' is not a valid CEL expression"
+    )

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fake_apiserver import FakeApiServer
-from objects import EVENTS, REPLICA_SETS, ROLLOUTS, install, orphaned_replica_set
+from objects import (
+    ANALYSIS_STEPS,
+    EVENTS,
+    REPLICA_SETS,
+    ROLLOUTS,
+    analysis_template,
+    install,
+    orphaned_replica_set,
+)
 
 from canary.cluster.kube import KubeCluster
 from canary.cluster.kube_api import KubeApi
@@ -15,6 +23,7 @@ from canary.controller.workers import process_one
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 KEY = Key("ns/web")
+CANARY = {"canaryService": "web-canary", "stableService": "web-stable"}
 
 
 def _loop(api: KubeApi) -> tuple[WorkQueue, RolloutReconciler]:
@@ -105,3 +114,23 @@ def test_an_orphan_is_adopted_and_the_rollout_decides_only_once_it_is_seen_owned
     status = apiserver.read(*ROLLOUTS, "web")["status"]  # type: ignore[index]
     assert status["stableRS"] == "old" and status["currentPodHash"] != "old"
     assert [event["reason"] for event in apiserver.all(*EVENTS)] == ["StableRecovered"]
+
+
+def test_a_template_that_does_not_validate_becomes_an_invalid_spec_condition_and_a_warning_not_a_retry(
+    apiserver: FakeApiServer, api: KubeApi
+) -> None:
+    install(apiserver, strategy={"canary": {**CANARY, "steps": ANALYSIS_STEPS}})
+    apiserver.put(analysis_template(success_condition="result == = true"))
+    queue, reconciler = _loop(api)
+    queue.add(KEY)
+    process_one(queue, reconciler.reconcile, name="rollout")
+    assert queue.failures(KEY) == 0
+    status = apiserver.read(*ROLLOUTS, "web")["status"]  # type: ignore[index]
+    (condition,) = [c for c in status["conditions"] if c["type"] == "InvalidSpec"]
+    assert condition["message"].startswith(
+        "spec.strategy.canary.steps[2].analysis.templates[0]: AnalysisTemplate 'error-rate' is invalid: "
+        "spec.metrics[0].successCondition: 'result == = true' is not a valid CEL expression"
+    )
+    assert "fix the AnalysisTemplate and apply it again" in condition["message"]
+    assert status["phase"] == "Degraded"
+    assert [(e["type"], e["reason"]) for e in apiserver.all(*EVENTS)] == [("Warning", "InvalidSpec")]

@@ -463,6 +463,26 @@ def test_abort_still_sends_traffic_to_stable_when_the_spec_has_become_invalid() 
     assert kinds(decision, SetTrafficWeight)[0].canary_weight == 0
 
 
+def test_abort_still_sends_traffic_to_stable_when_a_referenced_template_does_not_validate() -> None:
+    steps = [{"setWeight": 50}, {"pause": {}}, {"analysis": {"templates": [{"templateName": "error-rate"}]}}]
+    rollout = with_status(
+        routed(steps), current_step_index=1, abort=True, aborted_at=NOW, canary=_weights(50)
+    )
+    broken = {
+        "error-rate": "spec.metrics[0].successCondition: 'result == = true' is not a valid CEL expression"
+    }
+    seen = observed(rs(V1, 4), rs(V2, 2, revision=2), router_weight=50, invalid_templates=broken)
+    decision = decide(rollout, seen, NOW)
+    assert kinds(decision, SetTrafficWeight) == [SetTrafficWeight(0, V1, V1)]
+    assert decision.status.canary.weights is not None and decision.status.canary.weights.canary.weight == 0
+    assert decision.status.phase == "Degraded"
+    assert (
+        "AnalysisTemplate 'error-rate' is invalid: spec.metrics[0].successCondition"
+        in decision.status.message
+    )
+    assert [(e.type, e.reason) for e in kinds(decision, EmitEvent)] == [("Warning", "InvalidSpec")]
+
+
 def test_a_background_analysis_failing_after_the_last_step_still_aborts() -> None:
     name = f"web-{V2}-bg-1"
     rollout = with_status(
