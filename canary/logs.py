@@ -8,8 +8,23 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 
 import structlog
+
+_WRITE_LOCK = threading.Lock()
+"""One record at a time on stderr, from structlog and stdlib loggers alike."""
+
+
+def write_record(record: str) -> None:
+    """Write one log record as one line with a single write call, under a process-wide lock, so
+    records from different threads never share a line (`print` writes the text and the newline
+    separately, and another thread's record could land between them)."""
+    line = record + "\n"
+    with _WRITE_LOCK:
+        stream = sys.stderr
+        stream.write(line)
+        stream.flush()
 
 
 class _StderrLogger:
@@ -17,7 +32,7 @@ class _StderrLogger:
     a replaced or captured stderr never leaves loggers writing to a closed file."""
 
     def msg(self, message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
+        write_record(message)
 
     debug = info = warning = warn = error = critical = exception = fatal = log = msg
 
@@ -29,7 +44,7 @@ def _stderr_logger(*_args: object) -> _StderrLogger:
 class _StderrHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            print(self.format(record), file=sys.stderr, flush=True)
+            write_record(self.format(record))
         except Exception:  # the logging module's contract: report, never raise from emit
             self.handleError(record)
 
