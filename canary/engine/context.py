@@ -40,7 +40,7 @@ class DecisionContext:
         weights = self.rollout.status.canary.weights
         if weights is None:
             return self._routed_without_status(progress)
-        if weights.canary.pod_template_hash != progress.canary:
+        if weights.canary.pod_template_hash != progress.canary or self._routes_elsewhere(progress):
             return 0
         max_weight = self.rollout.spec.strategy.canary.max_weight
         if max_weight != 100 and weights.canary.weight + weights.stable.weight == 100:
@@ -48,6 +48,13 @@ class DecisionContext:
             # (in units the two always add up to maxTrafficWeight, so 100 only when that is 100).
             return round(weights.canary.weight * max_weight / 100)
         return weights.canary.weight
+
+    def _routes_elsewhere(self, progress: Progress) -> bool:
+        # The canary Service still selects another revision (one that keeps its share until stable
+        # can take it): none of the routed weight reaches this canary yet.
+        service = self.rollout.spec.strategy.canary.canary_service
+        selected = self.observed.service_selectors.get(service) if service else None
+        return selected is not None and selected not in (progress.canary, progress.stable)
 
     def _routed_without_status(self, progress: Progress) -> int:
         # A lost status lost the weight with it; the router still sends its weight to the canary

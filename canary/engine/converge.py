@@ -47,7 +47,9 @@ def converge(context: DecisionContext, progress: Progress) -> tuple[list[Action]
     elif progress.abort:
         canary_count, wait = _aborted_canary_count(context, progress, sides)
         stable_count = rollout.spec.replicas
-        weight = targets.weight_stable_cannot_take(rollout, sides, context.applied_weight(progress))
+        weight = targets.weight_stable_cannot_take(
+            rollout, sides.stable_available(), sides.canary_available(), context.applied_weight(progress)
+        )
         if weight > 0:  # stable is still scaling back up: the canary keeps its pods and that share
             canary_count = max(canary_count, sides.canary.replicas if sides.canary else 0)
         waits.append(wait)
@@ -59,12 +61,16 @@ def converge(context: DecisionContext, progress: Progress) -> tuple[list[Action]
     if not progress.complete:
         actions += _replica_set(context, progress.canary, sides.canary, canary_count)
     actions += _serving_again(sides)
-    spare = _spare_available(context, sides, canary_count, stable_count)
-    older, older_waits = _older_replica_sets(context, sides.others, routed, spare)
-    actions += older
-    waits += older_waits
     back_to_stable = progress.complete or (progress.abort and weight == 0)
     canary_target = progress.stable if back_to_stable else progress.canary
+    departing = _departing_hold(context, progress, sides, canary_target)
+    if departing is not None:
+        canary_target, weight = departing
+    spare = _spare_available(context, sides, canary_count, stable_count)
+    still_serving = [rs for rs in sides.others if rs.pod_template_hash != canary_target]
+    older, older_waits = _older_replica_sets(context, still_serving, routed, spare)
+    actions += older
+    waits += older_waits
     if canary_strategy.stable_service and _may_select(
         context, canary_strategy.stable_service, progress.stable
     ):
@@ -78,6 +84,29 @@ def converge(context: DecisionContext, progress: Progress) -> tuple[list[Action]
     if not routed:
         weight = 0 if progress.complete else targets.pod_share(sides)
     return actions, waits, weight
+
+
+def _departing_hold(
+    context: DecisionContext, progress: Progress, sides: targets.Sides, canary_target: PodHash
+) -> tuple[PodHash, int] | None:
+    """A revision the router still sends the canary share to although it is no longer the canary
+    (an undo, a new template mid-rollout): with dynamicStableScale it keeps that share, and its
+    pods, until stable has the pods to take it over. (revision, weight), None when nothing is held."""
+    service = context.rollout.spec.strategy.canary.canary_service
+    selected = context.observed.service_selectors.get(service) if service else None
+    if selected is None or selected in (progress.stable, canary_target):
+        return None
+    departing = context.observed.replica_set(selected)
+    if departing is None:
+        return None
+    routed_now = context.observed.router_weight
+    if routed_now is None:
+        weights = context.rollout.status.canary.weights
+        routed_now = weights.canary.weight if weights and weights.canary.pod_template_hash == selected else 0
+    held = targets.weight_stable_cannot_take(
+        context.rollout, sides.stable_available(), departing.available, routed_now
+    )
+    return (selected, held) if held > 0 else None
 
 
 def _serving_again(sides: targets.Sides) -> list[Action]:

@@ -117,20 +117,24 @@ def _scaled_canary(rollout: Rollout, scale: SetCanaryScale | None, weight: int) 
     return math.routed_canary_count(replicas, scale.weight or 0, 100, canary.min_pods_per_replica_set)
 
 
-def weight_stable_cannot_take(rollout: Rollout, sides: Sides, applied_weight: int) -> int:
-    """The canary weight that must stay on the canary because stable lacks the pods to carry it.
+def weight_stable_cannot_take(
+    rollout: Rollout, stable_available: int, carrier_available: int, routed_weight: int
+) -> int:
+    """The canary weight that must stay where it is routed now because stable lacks the pods to
+    carry it.
 
     With dynamicStableScale the stable ReplicaSet shrinks as the canary's weight grows, so lowering
-    the weight (a smaller step, or an abort) must wait until stable has its pods back; 0 otherwise.
+    the weight (a smaller step, an abort, an undo) must wait until stable has its pods back; 0
+    otherwise, and 0 when the revision carrying the weight has no available pod to serve it.
     """
     canary = rollout.spec.strategy.canary
     if not canary.dynamic_stable_scale or canary.traffic_routing is None or rollout.spec.replicas == 0:
         return 0
-    if sides.canary_available() == 0:
+    if carrier_available == 0:
         return 0
     max_weight = canary.traffic_routing.max_traffic_weight
-    capacity = sides.stable_available() * max_weight // rollout.spec.replicas
-    return min(applied_weight, max(0, max_weight - capacity))
+    capacity = stable_available * max_weight // rollout.spec.replicas
+    return min(routed_weight, max(0, max_weight - capacity))
 
 
 def _plan_routed(
@@ -146,7 +150,9 @@ def _plan_routed(
         available >= canary_count and (sides.canary.replicas if sides.canary else 0) == canary_count
     )
     weight = desired if desired <= applied_weight or canary_ready else applied_weight
-    held = weight_stable_cannot_take(rollout, sides, applied_weight)
+    held = weight_stable_cannot_take(
+        rollout, sides.stable_available(), sides.canary_available(), applied_weight
+    )
     if held > weight:  # the canary keeps the pods for the share it still carries
         weight = held
         canary_count = max(

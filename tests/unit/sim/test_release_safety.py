@@ -189,3 +189,51 @@ def test_a_fixed_template_after_a_crashing_first_deploy_becomes_healthy_through_
     assert done.status.phase == "Healthy" and done.status.stable_rs == fixed
     counts = {rs.pod_template_hash: rs.replicas for rs in world.cluster.observe(done).replica_sets}
     assert counts == {fixed: 4, crashing: 0}
+
+
+def routed_dynamic(steps: list[dict[str, Any]], *, replicas: int) -> Rollout:
+    return scenarios.rollout(replicas=replicas, steps=steps, routed=True, canary={"dynamicStableScale": True})
+
+
+def test_undo_with_dynamic_stable_scale_moves_traffic_only_as_fast_as_stable_can_carry_it() -> None:
+    world = World(routed_dynamic([{"setWeight": 25}, {"pause": {}}], replicas=4))
+    world.run(60, until=healthy)
+    stable = world.rollout().status.stable_rs
+    world.release("web:2")
+    world.run(60, until=lambda r: bool(r.status.pause_conditions))
+    overloads = []
+    world.patch(commands.undo(world.rollout(), world.cluster.observe(world.rollout()).replica_sets))
+    for _ in range(30):
+        world.sim.tick()
+        rollout = world.rollout()
+        seen = world.cluster.observe(rollout)
+        stable_available = next(rs.available for rs in seen.replica_sets if rs.pod_template_hash == stable)
+        stable_share = 100 - (seen.router_weight or 0)
+        if stable_share * rollout.spec.replicas > stable_available * 100:
+            overloads.append((stable_share, stable_available))
+    assert not overloads, "stable is never sent more than its available pods carry"
+    done = world.run(120, until=healthy)
+    assert done.status.phase == "Healthy" and world.cluster.observe(done).router_weight == 0
+
+
+def test_a_revision_serving_again_keeps_its_pods_for_the_whole_scale_down_delay_when_it_leaves() -> None:
+    world = World(scenarios.rollout(replicas=2, steps=[], routed=True, canary={"scaleDownDelaySeconds": 20}))
+    world.run(60, until=healthy)
+    first = world.rollout().status.stable_rs
+    world.release("web:2")
+    world.run(120, until=lambda r: healthy(r) and r.status.stable_rs != first)
+    world.release("web:1")  # a rollback: the first revision serves again
+    world.run(120, until=lambda r: healthy(r) and r.status.stable_rs == first)
+    world.release("web:3")
+    left_at = None
+    for _ in range(300):
+        world.sim.tick()
+        rollout = world.rollout()
+        seen = world.cluster.observe(rollout)
+        if left_at is None and seen.service_selectors.get("web-stable") != first:
+            left_at = world.clock.now()
+        first_rs = next(rs for rs in seen.replica_sets if rs.pod_template_hash == first)
+        if first_rs.replicas == 0:
+            break
+    assert left_at is not None
+    assert (world.clock.now() - left_at).total_seconds() >= 19, "its pods stay for scaleDownDelaySeconds"
