@@ -30,12 +30,29 @@ CONFLICT_ATTEMPTS = 5
 Verb = Callable[[Session, Rollout, Observed, argparse.Namespace], tuple[Patch, ...]]
 
 
+def _already(done: str) -> Callable[[Rollout], str]:
+    return lambda rollout: f"rollout '{rollout.metadata.name}' is already {done}; nothing changed"
+
+
+def _nothing_to_abort(rollout: Rollout) -> str:
+    if commands.is_complete(rollout):
+        return f"rollout '{rollout.metadata.name}' is fully promoted; nothing to abort"
+    return _already("aborted")(rollout)
+
+
 @dataclass(frozen=True)
 class VerbSpec:
+    """One verb: its name, the past tense its line uses, its help, its patches, and the line said
+    when it has nothing to patch (default: already <done>)."""
+
     name: str
     done: str
     help: str
     patches: Verb
+    unchanged: Callable[[Rollout], str] | None = None
+
+    def nothing_changed(self, rollout: Rollout) -> str:
+        return (self.unchanged or _already(self.done))(rollout)
 
 
 VERBS = (
@@ -50,6 +67,7 @@ VERBS = (
         "aborted",
         "send all traffic back to stable and stop the canary",
         lambda s, r, _o, _a: commands.abort(r, s.clock.now()),
+        unchanged=_nothing_to_abort,
     ),
     VerbSpec(
         "retry",
@@ -124,7 +142,7 @@ def apply_verb(session: Session, name: str, spec: VerbSpec, args: argparse.Names
         except commands.CommandError as error:
             raise CLIError(str(error)) from None
         if not patches:
-            return f"rollout '{name}' is already {spec.done}; nothing changed"
+            return spec.nothing_changed(before)
         try:
             after = before
             for patch in patches:

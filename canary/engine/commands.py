@@ -8,7 +8,7 @@ only where Argo Rollouts users expect it:
     verb            writes                     effect
     promote         status (+ spec.paused)     skip the current step (ends a pause or inconclusive analysis)
     promote --full  status (+ spec.paused)     skip every remaining step, even after an abort
-    abort           status                     100% traffic to stable, Degraded/RolloutAborted
+    abort           status                     100% traffic to stable, Degraded/RolloutAborted (fully promoted: no-op)
     retry           status                     clear the abort, restart the steps at step 0
     pause / resume  spec.paused                hold / release progress (GitOps can see and revert it)
     undo            spec.template              roll the template back to an earlier revision
@@ -76,7 +76,8 @@ def _unpause_spec(rollout: Rollout) -> tuple[Patch, ...]:
     return (Patch("spec", {"paused": False}),) if rollout.spec.paused else ()
 
 
-def _is_complete(rollout: Rollout) -> bool:
+def is_complete(rollout: Rollout) -> bool:
+    """Fully promoted: the current revision is stable and no abort is pending."""
     status = rollout.status
     return status.stable_rs is not None and status.stable_rs == status.current_pod_hash and not status.abort
 
@@ -89,7 +90,7 @@ def promote(rollout: Rollout) -> tuple[Patch, ...]:
             f"rollout '{rollout.metadata.name}' is aborted; run `retry` to restart its steps "
             "or `promote --full` to promote it anyway"
         )
-    if _is_complete(rollout):
+    if is_complete(rollout):
         raise CommandError(f"rollout '{rollout.metadata.name}' is fully promoted; there is no step to skip")
     steps = len(rollout.spec.strategy.canary.steps)
     index = min((status.current_step_index or 0) + 1, steps)
@@ -104,7 +105,7 @@ def promote(rollout: Rollout) -> tuple[Patch, ...]:
 
 def promote_full(rollout: Rollout) -> tuple[Patch, ...]:
     """Skip every remaining step and make the current revision stable, even after an abort."""
-    if _is_complete(rollout):
+    if is_complete(rollout):
         raise CommandError(f"rollout '{rollout.metadata.name}' is already fully promoted")
     body = {
         "promoteFull": True,
@@ -117,13 +118,12 @@ def promote_full(rollout: Rollout) -> tuple[Patch, ...]:
 
 
 def abort(rollout: Rollout, now: datetime) -> tuple[Patch, ...]:
-    """Send all traffic back to stable at once and stop the canary (Degraded, RolloutAborted)."""
-    if _is_complete(rollout):
-        raise CommandError(
-            f"rollout '{rollout.metadata.name}' has no canary in progress; "
-            "to go back to an earlier revision use `undo`"
-        )
-    if rollout.status.abort:
+    """Send all traffic back to stable at once and stop the canary (Degraded, RolloutAborted).
+
+    Nothing to patch when already aborted, or when fully promoted: as with Argo Rollouts, aborting a
+    rollout with no canary in progress is a no-op, not an error (a pipeline's "abort on failure" step
+    must not fail because the release finished first)."""
+    if is_complete(rollout) or rollout.status.abort:
         return ()
     return (_status(rollout, {"abort": True, "abortedAt": now.isoformat()}),)
 

@@ -35,6 +35,20 @@ def test_abort_sends_traffic_back_to_stable(shop: Shop) -> None:
     assert rollout.status.canary.weights.stable.weight == 100
 
 
+def test_abort_of_a_fully_promoted_rollout_is_a_no_op_that_says_there_is_nothing_to_abort(shop: Shop) -> None:
+    before = shop.rollout()
+    code, out, err = shop.canary("abort", "web")
+    assert (code, out, err) == (0, "rollout 'web' is fully promoted; nothing to abort\n", "")
+    assert shop.rollout().metadata.resource_version == before.metadata.resource_version
+
+
+def test_abort_of_an_aborted_rollout_says_it_is_already_aborted(shop: Shop) -> None:
+    shop.at_manual_pause()
+    shop.canary("abort", "web")
+    code, out, _ = shop.canary("abort", "web")
+    assert (code, out) == (0, "rollout 'web' is already aborted; nothing changed\n")
+
+
 def test_retry_restarts_an_aborted_rollout_at_step_zero(shop: Shop) -> None:
     shop.at_manual_pause()
     shop.canary("abort", "web")

@@ -49,6 +49,14 @@ def test_abort_records_when() -> None:
     assert aborted.status.abort and aborted.status.aborted_at == EPOCH
 
 
+def test_abort_of_a_fully_promoted_rollout_patches_nothing() -> None:
+    assert commands.abort(rollout(stable_rs="b", current_pod_hash="b"), EPOCH) == ()
+
+
+def test_abort_of_an_aborted_rollout_patches_nothing() -> None:
+    assert commands.abort(rollout(abort=True), EPOCH) == ()
+
+
 def test_retry_needs_an_abort() -> None:
     with pytest.raises(CommandError, match="not aborted"):
         commands.retry(rollout())
