@@ -48,6 +48,9 @@ def _expand(paths: list[Path]) -> list[Path]:
 
 
 def run_lint(args: argparse.Namespace) -> int:
+    """Problems and the closing summary go to stdout, as ruff and yamllint print theirs, so
+    `canary lint ... > report.txt` keeps the whole report; stderr is only for the tool's own errors
+    (a missing path, no YAML file at all), which raise `CLIError`. Exit 1 if any file is invalid."""
     documents: list[Document] = []
     files = _expand(args.files)
     if not files:
@@ -63,7 +66,7 @@ def run_lint(args: argparse.Namespace) -> int:
             print(f"{source}: {problem}")
         failed += bool(problems)
     ok = len(report) - failed
-    print(f"{ok} valid, {failed} invalid", file=sys.stderr)
+    print(f"{ok} valid, {failed} invalid")
     return 1 if failed else 0
 
 
