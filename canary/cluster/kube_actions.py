@@ -31,6 +31,7 @@ from canary.cluster.kube_api import (
 )
 from canary.cluster.port import Conflict, NotFound
 from canary.engine import actions as act
+from canary.engine import hashing
 from canary.engine.adoption import workload_selector_of
 from canary.engine.hashing import HASH_LABEL
 
@@ -91,7 +92,7 @@ def stamp(value: datetime) -> str:
 
 
 def replica_set_name(rollout: Rollout, pod_hash: str) -> str:
-    return f"{rollout.metadata.name}-{pod_hash}"
+    return hashing.replica_set_name(rollout.metadata.name, pod_hash)
 
 
 class ActionWriter:

@@ -17,6 +17,13 @@ from canary.engine.actions import PodHash
 HASH_LABEL = "rollouts-pod-template-hash"
 """The label that carries the hash on ReplicaSets, pods and Service selectors (Argo's name)."""
 
+
+
+def replica_set_name(rollout_name: str, pod_hash: str) -> str:
+    """The name of the Rollout's ReplicaSet for one revision: `<rollout>-<pod-template-hash>`."""
+    return f"{rollout_name}-{pod_hash}"
+
+
 _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _FNV_OFFSET = 0x811C9DC5
 _FNV_PRIME = 0x01000193

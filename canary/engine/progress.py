@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -71,10 +72,13 @@ class Progress:
 
 
 ABORTED = "RolloutAborted: "
+_ABORTED_UPDATE = re.compile(r"Rollout aborted update to revision \d+(: |$)")
 
 
 def _abort_message(status: RolloutStatus) -> str:
-    # The reason for an abort lives in the status message; an abort patched in by a user has none yet.
+    # The reason for an abort lives in the status message, after Argo's "RolloutAborted: Rollout
+    # aborted update to revision N: "; an abort patched in by a user has none yet.
     if status.abort and status.message.startswith(ABORTED):
-        return status.message.removeprefix(ABORTED)
+        text = status.message.removeprefix(ABORTED)
+        return text[match.end() :] if (match := _ABORTED_UPDATE.match(text)) else text
     return ""

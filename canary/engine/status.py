@@ -2,12 +2,15 @@
 mark each change. Derived from the step machine (`Progress`) and the observed ReplicaSets only.
 
 Events are the differences between the old and the new status, so a decision that changes nothing
-emits nothing, and deciding on one's own output never repeats an Event.
+emits nothing, and deciding on one's own output never repeats an Event. Reasons, messages, condition
+reasons and `status.message` are Argo Rollouts' wherever the concept is shared (docs/argo-strings.md),
+with the revision numbers Argo shows (the ReplicaSet's revision, not the pod-template hash); the
+Events for the writes a decision asks for come from `canary.engine.scaling_events`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,10 +27,11 @@ from canary.api.rollout import (
 )
 from canary.engine import steps as step_list
 from canary.engine import targets
-from canary.engine.actions import EmitEvent, EventType
-from canary.engine.hashing import steps_hash
+from canary.engine.actions import Action, EmitEvent, EventType
+from canary.engine.hashing import replica_set_name, steps_hash
 from canary.engine.observed import Observed
 from canary.engine.progress import ABORTED, Progress
+from canary.engine.scaling_events import scaling_events
 
 PROGRESSING, AVAILABLE, PAUSED, HEALTHY, COMPLETED, INVALID_SPEC = (
     "Progressing",
@@ -40,8 +44,37 @@ PROGRESSING, AVAILABLE, PAUSED, HEALTHY, COMPLETED, INVALID_SPEC = (
 DEADLINE_EXCEEDED = "ProgressDeadlineExceeded"
 ROLLOUT_ABORTED = "RolloutAborted"
 REPLICA_SET_UPDATED = "ReplicaSetUpdated"
+NEW_REPLICA_SET_AVAILABLE = "NewReplicaSetAvailable"
 ROLLOUT_PAUSED = "RolloutPaused"
+ROLLOUT_RESUMED = "RolloutResumed"
+ROLLOUT_UPDATED = "RolloutUpdated"
+ROLLOUT_COMPLETED = "RolloutCompleted"
+ROLLOUT_NOT_COMPLETED = "RolloutNotCompleted"
+ROLLOUT_STEP_COMPLETED = "RolloutStepCompleted"
+ROLLOUT_HEALTHY = "RolloutHealthy"
+AVAILABLE_REASON = "AvailableReason"
+SKIP_STEPS = "SkipSteps"
+TRAFFIC_WEIGHT_UPDATED = "TrafficWeightUpdated"
 STABLE_RECOVERED = "StableRecovered"
+ROLLOUT_RESTARTED = "RolloutRestarted"
+PAUSED_MESSAGE = "Rollout is paused"
+
+
+def revision_of(observed: Observed, pod_hash: str | None) -> int:
+    """The revision number Argo shows for `pod_hash`: its ReplicaSet's, or the next one if it has none yet."""
+    seen = observed.replica_set(pod_hash)
+    if seen is not None:
+        return seen.revision
+    return max((rs.revision for rs in observed.replica_sets), default=0) + 1
+
+
+def _rs_name(rollout: Rollout, observed: Observed, pod_hash: str | None) -> str:
+    seen = observed.replica_set(pod_hash)
+    return seen.name if seen is not None else replica_set_name(rollout.metadata.name, pod_hash or "")
+
+
+def _timed_out(rollout: Rollout, observed: Observed, pod_hash: str | None) -> str:
+    return f'ReplicaSet "{_rs_name(rollout, observed, pod_hash)}" has timed out progressing.'
 
 
 @dataclass(frozen=True)
@@ -114,8 +147,7 @@ def progress_deadline(
     if now < due:
         return progress, Deadline(last, False, (due - now).total_seconds())
     if rollout.spec.progress_deadline_abort:
-        message = f"{DEADLINE_EXCEEDED}: revision {progress.canary} made no progress in {rollout.spec.progress_deadline_seconds} s"
-        progress = progress.aborted(now, message)
+        progress = progress.aborted(now, _timed_out(rollout, observed, progress.canary))
     return progress, Deadline(last, True, None)
 
 
@@ -123,38 +155,71 @@ def _old_counts(status: RolloutStatus) -> tuple[int, int, int, int]:
     return status.replicas, status.updated_replicas, status.ready_replicas, status.available_replicas
 
 
+@dataclass(frozen=True)
+class _Phase:
+    """The phase and `status.message` (Argo's CalculateRolloutPhase), and the Progressing condition."""
+
+    phase: RolloutPhase
+    message: str
+    reason: str
+    progressing: ConditionStatus
+    condition_message: str
+
+
 def _phase(
-    rollout: Rollout, progress: Progress, sides: targets.Sides, deadline: Deadline
-) -> tuple[RolloutPhase, str, str]:
-    """(phase, message, Progressing reason)."""
+    rollout: Rollout,
+    observed: Observed,
+    progress: Progress,
+    sides: targets.Sides,
+    deadline: Deadline,
+    *,
+    restarted_at: datetime | None,
+) -> _Phase:
     if progress.abort:
-        reason = progress.abort_message or f"Rollout aborted update to revision {progress.canary}"
-        return RolloutPhase.DEGRADED, ABORTED + reason, ROLLOUT_ABORTED
+        detail = f": {progress.abort_message}" if progress.abort_message else ""
+        text = f"Rollout aborted update to revision {revision_of(observed, progress.canary)}{detail}"
+        return _Phase(RolloutPhase.DEGRADED, ABORTED + text, ROLLOUT_ABORTED, "False", text)
     if deadline.exceeded:
-        seconds = rollout.spec.progress_deadline_seconds
-        message = f"{DEADLINE_EXCEEDED}: revision {progress.canary} made no progress in {seconds} s"
-        return RolloutPhase.DEGRADED, message, DEADLINE_EXCEEDED
+        text = _timed_out(rollout, observed, progress.canary)
+        return _Phase(RolloutPhase.DEGRADED, f"{DEADLINE_EXCEEDED}: {text}", DEADLINE_EXCEEDED, "False", text)
     if rollout.spec.paused:
-        return RolloutPhase.PAUSED, "Paused by spec.paused; resume to continue", ROLLOUT_PAUSED
+        return _Phase(RolloutPhase.PAUSED, "manually paused", ROLLOUT_PAUSED, "Unknown", PAUSED_MESSAGE)
     if progress.pause_conditions:
-        return RolloutPhase.PAUSED, str(progress.pause_conditions[0].reason), ROLLOUT_PAUSED
-    if _settled(rollout, progress, sides):
-        return RolloutPhase.HEALTHY, "", "NewReplicaSetAvailable"
-    return RolloutPhase.PROGRESSING, _progressing_message(rollout, progress, sides), REPLICA_SET_UPDATED
-
-
-def _progressing_message(rollout: Rollout, progress: Progress, sides: targets.Sides) -> str:
-    steps = rollout.spec.strategy.canary.steps
-    if not progress.complete and progress.step_index < len(steps):
-        step = steps[progress.step_index]
-        return f"step {progress.step_index + 1}/{len(steps)}: {step_list.describe(step)}"
-    if not progress.complete:
-        return f"promoting revision {progress.canary}: {sides.canary_available()}/{rollout.spec.replicas} pods available"
-    if sides.stable_available() < rollout.spec.replicas:
-        return (
-            f"{sides.stable_available()}/{rollout.spec.replicas} pods of revision {progress.stable} available"
+        reason = str(progress.pause_conditions[0].reason)
+        return _Phase(RolloutPhase.PAUSED, reason, ROLLOUT_PAUSED, "Unknown", PAUSED_MESSAGE)
+    name = _rs_name(rollout, observed, progress.canary)
+    restarting = rollout.spec.restart_at is not None and restarted_at != rollout.spec.restart_at
+    if _settled(rollout, progress, sides) and not restarting:
+        return _Phase(
+            RolloutPhase.HEALTHY,
+            "",
+            NEW_REPLICA_SET_AVAILABLE,
+            "True",
+            f'ReplicaSet "{name}" has successfully progressed.',
         )
-    return "old pods are being scaled down"
+    message = (
+        "rollout is restarting"
+        if restarting
+        else _progressing_message(rollout, _counts(observed, progress), progress)
+    )
+    return _Phase(
+        RolloutPhase.PROGRESSING, message, REPLICA_SET_UPDATED, "True", f'ReplicaSet "{name}" is progressing.'
+    )
+
+
+def _progressing_message(rollout: Rollout, counts: tuple[int, int, int, int], progress: Progress) -> str:
+    """Argo's words for why a rollout is not Healthy yet, checked in Argo's order."""
+    replicas, updated, _, available = counts
+    if updated < rollout.spec.replicas:
+        return "more replicas need to be updated"
+    if available < updated:
+        return "updated replicas are still becoming available"
+    if rollout.spec.strategy.canary.traffic_routing is None and replicas > updated:
+        return "old replicas are pending termination"
+    if not progress.complete:
+        return "waiting for all steps to complete"
+    # Promoted, but older pods are still up (with a router, until scaleDownDelaySeconds has passed).
+    return "old replicas are pending termination"
 
 
 def _set_condition(
@@ -195,29 +260,61 @@ def build(
 ) -> RolloutStatus:
     """The complete new status."""
     old = rollout.status
-    phase, message, reason = _phase(rollout, progress, sides, deadline)
+    restarted_at = _restarted_at(rollout, observed)
+    verdict = _phase(rollout, observed, progress, sides, deadline, restarted_at=restarted_at)
+    phase = verdict.phase
     replicas, updated, ready, available = _counts(observed, progress)
-    _, unavailable = targets.surge_and_unavailable(rollout)
-    progressing = _flag(reason not in (ROLLOUT_ABORTED, DEADLINE_EXCEEDED))
-    healthy = available >= rollout.spec.replicas - unavailable
+    healthy = phase == RolloutPhase.HEALTHY
     conditions = [
         _set_condition(
             old,
             PROGRESSING,
-            progressing,
+            verdict.progressing,
             now=now,
-            reason=reason,
-            message=message,
+            reason=verdict.reason,
+            message=verdict.condition_message,
             last_update=deadline.last_progress,
         ),
-        _set_condition(old, AVAILABLE, _flag(healthy), now=now),
-        _set_condition(old, PAUSED, _flag(phase == RolloutPhase.PAUSED), now=now),
-        _set_condition(old, HEALTHY, _flag(phase == RolloutPhase.HEALTHY), now=now),
-        _set_condition(old, COMPLETED, _flag(_settled(rollout, progress, sides)), now=now),
+        _set_condition(
+            old,
+            AVAILABLE,
+            _flag(available >= rollout.spec.replicas),
+            now=now,
+            reason=AVAILABLE_REASON,
+            message=(
+                "Rollout has minimum availability"
+                if available >= rollout.spec.replicas
+                else "Rollout does not have minimum availability"
+            ),
+        ),
+        _set_condition(
+            old,
+            PAUSED,
+            _flag(phase == RolloutPhase.PAUSED),
+            now=now,
+            reason=ROLLOUT_PAUSED,
+            message=PAUSED_MESSAGE,
+        ),
+        _set_condition(
+            old,
+            HEALTHY,
+            _flag(healthy),
+            now=now,
+            reason=ROLLOUT_HEALTHY,
+            message="Rollout is healthy" if healthy else "Rollout is not healthy",
+        ),
+        _set_condition(
+            old,
+            COMPLETED,
+            _flag(progress.complete),
+            now=now,
+            reason=ROLLOUT_COMPLETED,
+            message=ROLLOUT_COMPLETED,
+        ),
     ]
     return RolloutStatus(
         phase=phase,
-        message=message,
+        message=verdict.message,
         conditions=_keep_update_times(old, conditions),
         observed_generation=rollout.metadata.generation,
         current_pod_hash=progress.canary,
@@ -229,7 +326,7 @@ def build(
         abort=progress.abort,
         aborted_at=progress.aborted_at,
         promote_full=progress.promote_full,
-        restarted_at=_restarted_at(rollout, observed),
+        restarted_at=restarted_at,
         replicas=replicas,
         updated_replicas=updated,
         ready_replicas=ready,
@@ -298,7 +395,7 @@ def with_weights(rollout: Rollout, status: RolloutStatus, progress: Progress, we
 def invalid(rollout: Rollout, problems: list[str], now: datetime) -> RolloutStatus:
     """The status of a Rollout that cannot be acted on: Degraded with InvalidSpec; nothing else moves."""
     old = rollout.status
-    message = "; ".join(problems)
+    message = f'The Rollout "{rollout.metadata.name}" is invalid: ' + "; ".join(problems)
     kept = [c for c in old.conditions if c.type != INVALID_SPEC]
     condition = _set_condition(old, INVALID_SPEC, "True", now=now, reason=INVALID_SPEC, message=message)
     previous = _condition(old, INVALID_SPEC)
@@ -314,74 +411,163 @@ def invalid(rollout: Rollout, problems: list[str], now: datetime) -> RolloutStat
     )
 
 
-def events_between(rollout: Rollout, old: RolloutStatus, new: RolloutStatus) -> Iterator[EmitEvent]:
-    """One Event per change that users follow: revision, steps, pauses, verdicts, promotion, failure."""
+def events_between(
+    rollout: Rollout,
+    old: RolloutStatus,
+    new: RolloutStatus,
+    *,
+    observed: Observed | None = None,
+    actions: Sequence[Action] = (),
+) -> Iterator[EmitEvent]:
+    """One Event per change that users follow, with Argo Rollouts' reasons and messages: a new
+    revision, the writes it asks for (`actions`, see `scaling_events`), steps, pauses, verdicts,
+    traffic, promotion, failure. `observed` gives the revision numbers (without it, the cluster is
+    taken as empty: every revision is 1)."""
+    seen = observed if observed is not None else Observed()
     steps = rollout.spec.strategy.canary.steps
     if old.stable_rs is None and new.stable_rs not in (None, new.current_pod_hash):
         yield EmitEvent(
             "Warning",
             STABLE_RECOVERED,
-            f"the status named no stable revision; revision {new.stable_rs}, whose pods still serve, "
-            f"is stable again and revision {new.current_pod_hash} goes through the steps",
+            f"The status named no stable revision; revision {revision_of(seen, new.stable_rs)} "
+            f"({new.stable_rs}), whose pods still serve, is stable again and revision "
+            f"{revision_of(seen, new.current_pod_hash)} ({new.current_pod_hash}) goes through the steps",
         )
     elif new.current_pod_hash != old.current_pod_hash and new.current_pod_hash is not None:
-        if old.current_pod_hash is None:
-            yield EmitEvent("Normal", "RolloutCreated", f"revision {new.current_pod_hash} deployed")
-        elif new.current_pod_hash == new.stable_rs == old.stable_rs:
-            yield EmitEvent(
-                "Normal",
-                "RolloutReverted",
-                f"template is stable revision {new.stable_rs} again; steps skipped",
-            )
-        else:
-            yield EmitEvent(
-                "Normal", "NewRevision", f"revision {new.current_pod_hash} started at step 1/{len(steps)}"
-            )
-    elif new.current_step_index is not None and (old.current_step_index or 0) < new.current_step_index <= len(
-        steps
+        yield EmitEvent(
+            "Normal",
+            ROLLOUT_UPDATED,
+            f"Rollout updated to revision {revision_of(seen, new.current_pod_hash)}",
+        )
+    yield from scaling_events(rollout, seen, actions)
+    if new.current_pod_hash != old.current_pod_hash:
+        if (
+            old.current_pod_hash is not None
+            and new.current_pod_hash == new.stable_rs == old.stable_rs
+            and steps
+        ):
+            yield EmitEvent("Normal", SKIP_STEPS, "Rollback to stable ReplicaSets")
+    elif (
+        not old.promote_full
+        and new.current_step_index is not None
+        and (old.current_step_index or 0) < new.current_step_index <= len(steps)
     ):
-        for index in range(old.current_step_index or 0, new.current_step_index):
-            yield EmitEvent(
-                "Normal",
-                "StepCompleted",
-                f"step {index + 1}/{len(steps)} completed: {step_list.describe(steps[index])}",
-            )
-    old_reasons = {c.reason for c in old.pause_conditions}
-    for condition in new.pause_conditions:
-        if condition.reason not in old_reasons:
-            yield EmitEvent("Normal", ROLLOUT_PAUSED, str(condition.reason))
+        yield from _step_events(rollout, seen, old, new)
+    if _condition_flag(old, COMPLETED) == "True" and _condition_flag(new, COMPLETED) == "False":
+        yield EmitEvent(
+            "Normal",
+            ROLLOUT_NOT_COMPLETED,
+            f"Rollout not completed, started update to revision {revision_of(seen, new.current_pod_hash)} "
+            f"({new.current_pod_hash})",
+        )
+    yield from _pause_events(old, new)
     yield from _verdicts(
-        old.canary.current_step_analysis_run_status, new.canary.current_step_analysis_run_status
+        "Step", old.canary.current_step_analysis_run_status, new.canary.current_step_analysis_run_status
     )
     yield from _verdicts(
-        old.canary.current_background_analysis_run_status, new.canary.current_background_analysis_run_status
+        "Background",
+        old.canary.current_background_analysis_run_status,
+        new.canary.current_background_analysis_run_status,
     )
-    if new.stable_rs != old.stable_rs and old.stable_rs is not None and new.stable_rs is not None:
-        yield EmitEvent("Normal", "RolloutCompleted", f"revision {new.stable_rs} promoted to stable")
+    yield from _weight_events(rollout, old, new)
+    if new.stable_rs is not None and new.stable_rs != old.stable_rs and new.stable_rs == new.current_pod_hash:
+        yield EmitEvent(
+            "Normal",
+            ROLLOUT_COMPLETED,
+            f"Rollout completed update to revision {revision_of(seen, new.stable_rs)} ({new.stable_rs}): "
+            + _completion_reason(rollout, old),
+        )
     if new.restarted_at != old.restarted_at and new.restarted_at is not None:
         yield EmitEvent(
-            "Normal", "RolloutRestarted", f"every pod restarted after {new.restarted_at.isoformat()}"
+            "Normal", ROLLOUT_RESTARTED, f"Every pod restarted after {new.restarted_at.isoformat()}"
         )
     yield from _condition_events(old, new)
 
 
-def _verdicts(
-    old: RolloutAnalysisRunStatus | None, new: RolloutAnalysisRunStatus | None
+def _condition_flag(status: RolloutStatus, kind: str) -> str | None:
+    condition = _condition(status, kind)
+    return condition.status if condition else None
+
+
+def _completion_reason(rollout: Rollout, old: RolloutStatus) -> str:
+    """Why the current revision became stable, in Argo's words (shouldFullPromote)."""
+    if old.stable_rs is None:
+        return "Initial deploy"
+    if old.promote_full:
+        return "Full promotion requested"
+    return f"Completed all {len(rollout.spec.strategy.canary.steps)} canary steps"
+
+
+def _step_events(
+    rollout: Rollout, observed: Observed, old: RolloutStatus, new: RolloutStatus
 ) -> Iterator[EmitEvent]:
-    if new is None or not AnalysisPhase(new.status).completed:
+    steps = rollout.spec.strategy.canary.steps
+    first = old.current_step_index or 0
+    for index in range(first, new.current_step_index or 0):
+        record = old.canary.current_step_analysis_run_status
+        if index == first and steps[index].analysis is not None and record is not None:
+            # The run finished and its step was passed in one decision, so the new status no longer
+            # names it: report its verdict first, as Argo does.
+            run = observed.analysis_run(record.name)
+            if run is not None:
+                finished = RolloutAnalysisRunStatus(name=record.name, status=run.status.phase)
+                yield from _verdicts("Step", record, finished)
+        yield EmitEvent(
+            "Normal",
+            ROLLOUT_STEP_COMPLETED,
+            f"Rollout step {index + 1}/{len(steps)} completed ({step_list.argo_string(steps[index])})",
+        )
+
+
+def _pause_events(old: RolloutStatus, new: RolloutStatus) -> Iterator[EmitEvent]:
+    """Argo's: RolloutPaused when the first pause condition appears, RolloutResumed when the last goes
+    (unless an abort cleared it)."""
+    if bool(old.pause_conditions) == bool(new.pause_conditions):
         return
-    if old is not None and (old.name, old.status) == (new.name, new.status):
+    if new.pause_conditions:
+        yield EmitEvent("Normal", ROLLOUT_PAUSED, f"{PAUSED_MESSAGE} ({new.pause_conditions[0].reason})")
+    elif new.aborted_at is None and not new.abort:
+        yield EmitEvent("Normal", ROLLOUT_RESUMED, "Rollout is resumed")
+
+
+def _verdicts(
+    kind: str, old: RolloutAnalysisRunStatus | None, new: RolloutAnalysisRunStatus | None
+) -> Iterator[EmitEvent]:
+    """`AnalysisRun<Phase>` when the current run's phase changes (Pending, which canary also records
+    for a run it has only just asked for, is left out)."""
+    if new is None or not new.status or new.status == AnalysisPhase.PENDING:
         return
-    kind: EventType = "Normal" if new.status == AnalysisPhase.SUCCESSFUL else "Warning"
-    detail = f": {new.message}" if new.message else ""
-    yield EmitEvent(kind, f"AnalysisRun{new.status}", f"AnalysisRun '{new.name}' {new.status}{detail}")
+    same_run = old is not None and old.name == new.name
+    if same_run and old is not None and old.status == new.status:
+        return
+    previous = old.status if same_run and old is not None else "NoPreviousStatus"
+    event_type: EventType = (
+        "Warning" if new.status in (AnalysisPhase.FAILED, AnalysisPhase.ERROR) else "Normal"
+    )
+    yield EmitEvent(
+        event_type,
+        f"AnalysisRun{new.status}",
+        f"{kind} Analysis Run '{new.name}' Status New: '{new.status}' Previous: '{previous}'",
+    )
+
+
+def _weight_events(rollout: Rollout, old: RolloutStatus, new: RolloutStatus) -> Iterator[EmitEvent]:
+    """TrafficWeightUpdated when the weight given to the router changes (only with a router)."""
+    if rollout.spec.strategy.canary.traffic_routing is None or new.canary.weights is None:
+        return
+    after = new.canary.weights.canary.weight
+    if old.canary.weights is None:
+        yield EmitEvent("Normal", TRAFFIC_WEIGHT_UPDATED, f"Traffic weight updated to {after}")
+    elif old.canary.weights.canary.weight != after:
+        before = old.canary.weights.canary.weight
+        yield EmitEvent("Normal", TRAFFIC_WEIGHT_UPDATED, f"Traffic weight updated from {before} to {after}")
 
 
 def _condition_events(old: RolloutStatus, new: RolloutStatus) -> Iterator[EmitEvent]:
     before, after = _condition(old, PROGRESSING), _condition(new, PROGRESSING)
     failed = after is not None and after.reason in (ROLLOUT_ABORTED, DEADLINE_EXCEEDED)
     if failed and after is not None and (before is None or before.reason != after.reason):
-        yield EmitEvent("Warning", after.reason, new.message.removeprefix(f"{after.reason}: "))
+        yield EmitEvent("Warning", after.reason, after.message)
     spec_before, spec_after = _condition(old, INVALID_SPEC), _condition(new, INVALID_SPEC)
     if spec_after is not None and (spec_before is None or spec_before.message != spec_after.message):
         yield EmitEvent("Warning", INVALID_SPEC, spec_after.message)

@@ -35,6 +35,26 @@ def pause_seconds(step: CanaryStep) -> float | None:
     return parse_duration(step.pause.duration)
 
 
+def argo_string(step: CanaryStep) -> str:
+    """The step as Argo Rollouts names it in Events (`CanaryStepString`): `setWeight: 20`, `pause`,
+    `pause: 30s`, `analysis`, `setCanaryScale{weight: 20}`, `setCanaryScale{replicas: 2}`,
+    `setCanaryScale{matchTrafficWeight: true}`."""
+    if step.set_weight is not None:
+        return f"setWeight: {step.set_weight}"
+    if step.pause is not None:
+        return "pause" if step.pause.duration is None else f"pause: {step.pause.duration}"
+    if step.analysis is not None:
+        return "analysis"
+    scale = step.set_canary_scale
+    if scale is None:
+        return "invalid"
+    if scale.weight is not None:
+        return f"setCanaryScale{{weight: {scale.weight}}}"
+    if scale.match_traffic_weight:
+        return "setCanaryScale{matchTrafficWeight: true}"
+    return f"setCanaryScale{{replicas: {scale.replicas}}}"
+
+
 def describe(step: CanaryStep) -> str:
     """A short human name of a step, for events and the terminal view."""
     if step.set_weight is not None:

@@ -28,7 +28,8 @@ def test_demo_fast_promotes_the_good_release_and_aborts_the_bad_one(
     elapsed = time.monotonic() - started
     out = capsys.readouterr().out
     assert code == 0
-    assert out.count("RolloutCompleted") == 1
+    assert out.count("RolloutCompleted") == 2  # checkout:1.0's initial deploy, then checkout:1.1
+    assert out.count("Completed all 7 canary steps") == 1
     assert out.count("RolloutAborted") == 1
     assert "AnalysisRunFailed" in out
     assert "checkout:1.1 promoted; checkout:1.2 aborted, traffic to stable 100%" in out
@@ -40,7 +41,9 @@ def test_the_bad_release_is_caught_by_the_sequential_judge_showing_its_evidence(
 ) -> None:
     main(["demo", "--fast"])
     out = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
-    verdict = out[out.index("AnalysisRunFailed") : out.index("RolloutAborted")]
+    assert "AnalysisRunFailed" in out
+    verdict = out[out.index("RolloutAborted") : out.index("checkout:1.1 promoted")]
+    assert "Rollout aborted update to revision 3: AnalysisRun" in verdict
     assert "'error-rate-sequential' Failed" in verdict
     assert "sequential-counts: fail (e_value=" in verdict
     assert "p_value=" in verdict

@@ -43,7 +43,8 @@ def test_a_new_rollout_gets_its_replica_set_status_and_event(apiserver: FakeApiS
     status = apiserver.read(*ROLLOUTS, "web")["status"]  # type: ignore[index]
     assert status["currentPodHash"] == replica_set["metadata"]["labels"]["rollouts-pod-template-hash"]
     assert status["observedGeneration"] == 1
-    assert [event["reason"] for event in apiserver.all(*EVENTS)] == ["RolloutCreated"]
+    reasons = [event["reason"] for event in apiserver.all(*EVENTS)]
+    assert [r for r in reasons if r.startswith("Rollout")] == ["RolloutUpdated", "RolloutCompleted"]
 
 
 def test_reconciling_a_converged_rollout_writes_nothing(apiserver: FakeApiServer, api: KubeApi) -> None:
@@ -66,7 +67,9 @@ def test_a_status_conflict_is_retried_by_reading_again(apiserver: FakeApiServer,
     process_one(queue, reconciler.reconcile, name="rollout")
     assert queue.failures(KEY) == 0
     assert apiserver.read(*ROLLOUTS, "web")["status"]["observedGeneration"] == 1  # type: ignore[index]
-    assert [event["reason"] for event in apiserver.all(*EVENTS)] == ["RolloutCreated"]  # no duplicate
+    reasons = [event["reason"] for event in apiserver.all(*EVENTS)]
+    # no duplicate
+    assert [r for r in reasons if r.startswith("Rollout")] == ["RolloutUpdated", "RolloutCompleted"]
 
 
 def test_api_errors_back_off_and_retry_until_the_api_recovers(apiserver: FakeApiServer, api: KubeApi) -> None:
@@ -128,6 +131,7 @@ def test_a_template_that_does_not_validate_becomes_an_invalid_spec_condition_and
     status = apiserver.read(*ROLLOUTS, "web")["status"]  # type: ignore[index]
     (condition,) = [c for c in status["conditions"] if c["type"] == "InvalidSpec"]
     assert condition["message"].startswith(
+        'The Rollout "web" is invalid: '
         "spec.strategy.canary.steps[2].analysis.templates[0]: AnalysisTemplate 'error-rate' is invalid: "
         "spec.metrics[0].successCondition: 'result == = true' is not a valid CEL expression"
     )

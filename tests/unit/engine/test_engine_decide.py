@@ -78,7 +78,7 @@ def test_a_template_change_mid_rollout_restarts_the_steps_for_the_new_revision()
     decision = decide(rollout, observed(rs(V1, 4), rs(V2, 3, revision=2)), NOW)
     assert decision.status.current_pod_hash == V3
     assert decision.status.current_step_index == 0
-    assert any(e.reason == "NewRevision" for e in kinds(decision, EmitEvent))
+    assert any(e.reason == "RolloutUpdated" for e in kinds(decision, EmitEvent))
 
 
 def test_a_template_equal_to_stable_jumps_to_the_end_and_clears_an_abort() -> None:
