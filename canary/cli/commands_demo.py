@@ -1,6 +1,6 @@
 """`canary demo`: a good release promoted step by step, then a bad one caught by analysis and aborted.
 
-The bad release fails 4% of requests against stable's 1%: a threshold of the usual 5% would let it
+The bad release fails 4% of requests (`BAD`) against stable's 1% (`GOOD`): a threshold of the usual 5% would let it
 through; the sequential error-rate judge (analysis-templates/error-rate-sequential.yaml) catches it.
 
 Runs the real engine on the in-memory cluster with a simulated workload: no cluster needed. `--fast`
@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from canary.analysis.providers.base import Provider
@@ -101,7 +102,17 @@ instead of 1 min (tests/unit/cli/test_demo.py keeps the queries the same otherwi
 GOOD = Behaviour(error_rate=0.01, latency_median_ms=40, latency_p99_ms=150)
 BAD = Behaviour(error_rate=0.04, latency_median_ms=90, latency_p99_ms=600)
 """Four times stable's errors, yet under the 5% a threshold condition typically allows: the
-sequential judge tells it from stable's 1%."""
+sequential judge tells it from stable's 1%. The README's demo section quotes both rates (a test checks)."""
+
+TABLE_WIDTH = 76
+"""The live table's width, whatever its rows hold: long messages are cut with an ellipsis instead of
+widening (and re-flowing) the table as the rollout moves on."""
+_LABEL_WIDTH = 9
+
+
+def percent(rate: float) -> str:
+    """An error rate as the demo and the README write it: 0.04 -> '4%'."""
+    return f"{rate * 100:g}%"
 
 
 def register(verbs: Any) -> None:
@@ -138,6 +149,8 @@ class _Show:
         self.sim, self.console, self.pace = sim, console, pace
         self.seen = 0
         self.start = sim.clock.now()
+        self.reasons: dict[str, str] = {}
+        """Event message -> the reason of the first event that printed it."""
 
     def elapsed(self, at: datetime) -> str:
         seconds = int((at - self.start).total_seconds())
@@ -151,9 +164,15 @@ class _Show:
         canary_weight, _ = render_rollout.weights(rollout, self.sim.cluster.observe(rollout))
         run = status.canary.current_step_analysis_run_status
         table = Table(
-            title=f"rollout {NAME}  [{self.elapsed(self.sim.clock.now())} virtual]", show_header=False
+            title=f"rollout {NAME}  [{self.elapsed(self.sim.clock.now())} virtual]",
+            show_header=False,
+            width=TABLE_WIDTH,
         )
-        table.add_row("phase", f"{status.phase} {status.message}")
+        table.add_column(min_width=_LABEL_WIDTH, max_width=_LABEL_WIDTH, no_wrap=True)
+        table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+        # An abort's message is the failed analysis' whole reason, already printed as an event line.
+        message = "aborted, all traffic on stable" if status.abort else status.message
+        table.add_row("phase", f"{status.phase} {message}".rstrip())
         step = (
             f"{index + 1}/{len(steps)} {step_list.describe(steps[index])}" if index < len(steps) else "done"
         )
@@ -170,6 +189,8 @@ class _Show:
         )
         if run is None:
             return run_name
+        if run.status.phase != "Running":
+            return str(run.status.phase)  # a finished run's verdict is printed once, as an event
         latest = [m for result in run.status.metric_results for m in result.measurements[-1:]]
         detail = f"  {latest[-1].message}" if latest and latest[-1].message else ""
         return f"{run.status.phase}{detail}"
@@ -179,8 +200,11 @@ class _Show:
         for event in events[self.seen :]:
             style = "red" if event.type == "Warning" else "green"
             stamp = self.elapsed(event.timestamp)
+            # An abort repeats the failed analysis' message word for word: say it once.
+            first = self.reasons.setdefault(event.message, event.reason)
+            message = event.message if first == event.reason else f"(the {first} reason above)"
             self.console.print(
-                f"[{stamp}] [{style}]{event.reason}[/{style}] {event.message}", highlight=False
+                f"[{stamp}] [{style}]{event.reason}[/{style}] {escape(message)}", highlight=False
             )
         self.seen = len(events)
 
@@ -218,6 +242,9 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def _play(args: argparse.Namespace) -> int:
     console = Console()
+    # Rich wraps at the terminal's width, and at 80 columns when there is no terminal: a file or a
+    # pipe gets each line whole instead.
+    console.soft_wrap = not console.is_terminal
     sim = build_simulation(args.seed)
     show = _Show(sim, console, None if args.fast else WATCHABLE_SPEEDUP)
     live = (
@@ -227,12 +254,14 @@ def _play(args: argparse.Namespace) -> int:
         live.start()
     try:
         show.run_until(lambda r: r.status.phase == "Healthy", live, 120)
-        console.print("[bold]release checkout:1.1 (healthy: 1% errors)[/bold]")
+        console.print(f"[bold]release checkout:1.1 (healthy: {percent(GOOD.error_rate)} errors)[/bold]")
         good = _release(sim, "checkout:1.1", GOOD)
         promoted = show.run_until(
             lambda r: r.status.stable_rs == good and r.status.phase == "Healthy", live, 900
         )
-        console.print("[bold]release checkout:1.2 (broken: 4% errors, under a 5% threshold)[/bold]")
+        console.print(
+            f"[bold]release checkout:1.2 (broken: {percent(BAD.error_rate)} errors, under a 5% threshold)[/bold]"
+        )
         _release(sim, "checkout:1.2", BAD)
         aborted = show.run_until(lambda r: r.status.abort and r.status.phase == "Degraded", live, 900)
     finally:
