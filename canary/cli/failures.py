@@ -11,6 +11,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
+from canary.api.analysis import AnalysisRun, AnalysisTemplate, ClusterAnalysisTemplate
+from canary.api.problems import problems_from_validation_error
+from canary.api.rollout import Rollout
 from canary.cli.errors import CLIError
 from canary.cluster.port import Conflict, NotFound
 
@@ -49,6 +54,22 @@ def unreachable_message(error: BaseException) -> str:
     )
 
 
+def invalid_object_message(error: ValidationError) -> str:
+    """The one line for an object read from the cluster that the models reject (the CRD schema
+    admits more than they do, e.g. a successCondition that is not CEL)."""
+    root = _MODELS.get(error.title, BaseModel)
+    problems = "; ".join(str(p) for p in problems_from_validation_error(error, root))
+    return (
+        f"the cluster holds an invalid {error.title}: {problems}; fix it and apply it again "
+        "(`canary lint FILE` shows every problem before it reaches the cluster)"
+    )
+
+
+_MODELS: dict[str, type[BaseModel]] = {
+    model.__name__: model for model in (Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun)
+}
+
+
 @contextmanager
 def translated() -> Iterator[None]:
     """Run a command; known failures leave as `CLIError`, anything else is a bug and keeps its traceback."""
@@ -70,3 +91,5 @@ def translated() -> Iterator[None]:
         raise CLIError(f"not found: {error}") from None
     except Conflict as error:
         raise CLIError(f"the object changed while this command ran ({error}); run it again") from None
+    except ValidationError as error:
+        raise CLIError(invalid_object_message(error)) from None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
-from tests.unit.cli.conftest import Shop
+from canary.api.analysis import AnalysisTemplate
+from tests.unit.cli.conftest import TEMPLATE, Shop
 
 
 def test_promote_skips_the_manual_pause(shop: Shop) -> None:
@@ -33,6 +35,24 @@ def test_abort_sends_traffic_back_to_stable(shop: Shop) -> None:
     rollout = shop.run_until(lambda r: r.status.phase == "Degraded", 60)
     assert rollout.status.canary.weights is not None
     assert rollout.status.canary.weights.stable.weight == 100
+
+
+def test_abort_takes_effect_while_a_template_the_steps_use_is_invalid(shop: Shop) -> None:
+    shop.at_manual_pause()
+    # The memory cluster holds validated templates only; this one validates but the engine cannot
+    # use it (it requires an argument the Rollout never passes): InvalidSpec, as a broken one is.
+    needs_service = yaml.safe_load(TEMPLATE)
+    needs_service["spec"]["args"].append({"name": "service"})
+    shop.sim.cluster.create(AnalysisTemplate.model_validate(needs_service))
+    shop.run_until(lambda r: r.status.phase == "Degraded", 60)
+    code, out, err = shop.canary("abort", "web")
+    assert (code, err) == (0, "")
+    assert out.startswith("rollout 'web' aborted")
+    rollout = shop.run_until(lambda r: shop.sim.cluster.traffic(r) == {r.status.stable_rs: 1.0}, 60)
+    assert rollout.status.canary.weights is not None and rollout.status.canary.weights.canary.weight == 0
+    (invalid,) = [c for c in rollout.status.conditions if c.type == "InvalidSpec"]
+    assert "template 'error-rate' requires argument 'service'" in invalid.message
+    assert rollout.status.phase == "Degraded"
 
 
 def test_abort_of_a_fully_promoted_rollout_is_a_no_op_that_says_there_is_nothing_to_abort(shop: Shop) -> None:
