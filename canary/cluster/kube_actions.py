@@ -231,14 +231,22 @@ class ActionWriter:
             self._api.patch(*REPLICA_SETS, namespace_of(rollout), current["metadata"]["name"], patch)
 
     def _restart_pods(self, rollout: Rollout, action: act.RestartPods) -> None:
-        """Delete one pod started before `restart_at` per reconcile; mark the ReplicaSet when none is left."""
+        """Delete one pod started before `restart_at`; mark the ReplicaSet when none is left.
+
+        The engine paces restarts on the ReplicaSet's counts; a pod of this revision still
+        terminating means the last deletion is not seen there yet, so nothing more goes now."""
         namespace = namespace_of(rollout)
-        pods = [
+        revision = [
             pod
             for pod in self._reads.list(*PODS, namespace)
             if (pod["metadata"].get("labels") or {}).get(HASH_LABEL) == action.pod_template_hash
-            and (parse_time(pod["metadata"].get("creationTimestamp")) or action.restart_at)
-            < action.restart_at
+        ]
+        if any(pod["metadata"].get("deletionTimestamp") for pod in revision):
+            return
+        pods = [
+            pod
+            for pod in revision
+            if (parse_time(pod["metadata"].get("creationTimestamp")) or action.restart_at) < action.restart_at
         ]
         if pods:
             self._api.delete(*PODS, namespace, pods[0]["metadata"]["name"])

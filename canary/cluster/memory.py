@@ -239,12 +239,7 @@ class MemoryCluster:
                 if action.pod_template_hash in sets:
                     del self._replica_sets[(key[0], sets[action.pod_template_hash].name)]
             case act.RestartPods():
-                restarting = _existing(sets, action.pod_template_hash)
-                if restarting.restarted_at is None or restarting.restarted_at < action.restart_at:
-                    count = len(restarting.pods)
-                    restarting.pods = []
-                    self._scale(restarting, count)
-                    restarting.restarted_at = action.restart_at
+                self._restart_one(_existing(sets, action.pod_template_hash), action.restart_at)
             case act.SetServiceSelector():
                 if (key[0], action.service) not in self._services:
                     raise NotFound(f"Service {key[0]}/{action.service} not found")
@@ -288,6 +283,17 @@ class MemoryCluster:
             delay = self.pods(rs.pod_template_hash)
             ready = None if delay is None else now + timedelta(seconds=delay)
             rs.pods.append(_Pod(started_at=now, ready_at=ready))
+
+    def _restart_one(self, rs: _ReplicaSet, restart_at: datetime) -> None:
+        """As the Kubernetes adapter does: delete one pod started before `restart_at` (its
+        ReplicaSet replaces it), or mark the ReplicaSet restarted when none is left."""
+        old = [pod for pod in rs.pods if pod.started_at < restart_at]
+        if not old:
+            if rs.restarted_at is None or rs.restarted_at < restart_at:
+                rs.restarted_at = restart_at
+            return
+        rs.pods.remove(min(old, key=lambda pod: pod.started_at))
+        self._scale(rs, len(rs.pods) + 1)
 
     def _record_event(self, key: Key, event: act.EmitEvent, now: datetime) -> None:
         # One Event per emission, as the Kubernetes adapter creates them (no client-side aggregation).

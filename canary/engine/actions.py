@@ -55,7 +55,8 @@ class DeleteReplicaSet:
 
 @dataclass(frozen=True)
 class RestartPods:
-    """Every pod of the ReplicaSet was started at or after `restart_at` (spec.restartAt)."""
+    """One pod of the ReplicaSet started before `restart_at` (spec.restartAt) is replaced; with none
+    left, the ReplicaSet is marked restarted at `restart_at`. The engine paces it (`engine.restarts`)."""
 
     pod_template_hash: PodHash
     restart_at: datetime

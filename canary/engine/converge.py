@@ -9,14 +9,13 @@ from datetime import timedelta
 from typing import Any
 
 from canary.api.analysis import AnalysisPhase
-from canary.engine import analysis_runs, targets
+from canary.engine import analysis_runs, restarts, targets
 from canary.engine.actions import (
     Action,
     CreateReplicaSet,
     DeleteAnalysisRun,
     DeleteReplicaSet,
     PodHash,
-    RestartPods,
     ScaleReplicaSet,
     SetScaleDownDeadline,
     SetServiceSelector,
@@ -38,28 +37,17 @@ def converge(context: DecisionContext, progress: Progress) -> tuple[list[Action]
     canary_strategy = rollout.spec.strategy.canary
     routed = canary_strategy.traffic_routing is not None
     sides = context.sides(progress)
-    waits: Waits = []
-    if progress.complete:
-        canary_count, stable_count, weight = 0, rollout.spec.replicas, 0
-    elif progress.abort and not routed:
-        counts = targets.abort_by_pods(rollout, sides)
-        canary_count, stable_count, weight = counts.canary, counts.stable, 0
-    elif progress.abort:
-        canary_count, wait = _aborted_canary_count(context, progress, sides)
-        stable_count = rollout.spec.replicas
-        weight = targets.weight_stable_cannot_take(
-            rollout, sides.stable_available(), sides.canary_available(), context.applied_weight(progress)
-        )
-        if weight > 0:  # stable is still scaling back up: the canary keeps its pods and that share
-            canary_count = max(canary_count, sides.canary.replicas if sides.canary else 0)
-        waits.append(wait)
-    else:
-        plan = context.plan(progress, progress.step_index)
-        canary_count, stable_count, weight = plan.canary_replicas, plan.stable_replicas, plan.weight
-    actions: list[Action] = []
-    actions += _replica_set(context, progress.stable, sides.stable, stable_count)
+    canary_count, stable_count, weight, wait = _pod_counts(context, progress, sides)
+    waits: Waits = [wait]
+    counts = {progress.stable: stable_count}
     if not progress.complete:
-        actions += _replica_set(context, progress.canary, sides.canary, canary_count)
+        counts[progress.canary] = canary_count
+    surged, restart = restarts.next_restart(rollout, context.now, sides, counts)
+    counts |= surged
+    actions: list[Action] = []
+    actions += _replica_set(context, progress.stable, sides.stable, counts[progress.stable])
+    if not progress.complete:
+        actions += _replica_set(context, progress.canary, sides.canary, counts[progress.canary])
     actions += _serving_again(sides)
     back_to_stable = progress.complete or (progress.abort and weight == 0)
     canary_target = progress.stable if back_to_stable else progress.canary
@@ -80,10 +68,32 @@ def converge(context: DecisionContext, progress: Progress) -> tuple[list[Action]
     if routed:
         actions.append(SetTrafficWeight(weight, progress.stable, canary_target))
     actions += _settle_runs(context, progress)
-    actions += _restarts(context)
+    actions += restart
     if not routed:
         weight = 0 if progress.complete else targets.pod_share(sides)
     return actions, waits, weight
+
+
+def _pod_counts(
+    context: DecisionContext, progress: Progress, sides: targets.Sides
+) -> tuple[int, int, int, float | None]:
+    """(canary pods, stable pods, canary weight, seconds until the aborted canary may go)."""
+    rollout = context.rollout
+    if progress.complete:
+        return 0, rollout.spec.replicas, 0, None
+    if progress.abort and rollout.spec.strategy.canary.traffic_routing is None:
+        back = targets.abort_by_pods(rollout, sides)
+        return back.canary, back.stable, 0, None
+    if progress.abort:
+        canary_count, wait = _aborted_canary_count(context, progress, sides)
+        weight = targets.weight_stable_cannot_take(
+            rollout, sides.stable_available(), sides.canary_available(), context.applied_weight(progress)
+        )
+        if weight > 0:  # stable is still scaling back up: the canary keeps its pods and that share
+            canary_count = max(canary_count, sides.canary.replicas if sides.canary else 0)
+        return canary_count, rollout.spec.replicas, weight, wait
+    plan = context.plan(progress, progress.step_index)
+    return plan.canary_replicas, plan.stable_replicas, plan.weight, None
 
 
 def _departing_hold(
@@ -128,18 +138,6 @@ def _may_select(context: DecisionContext, service: str, pod_hash: PodHash) -> bo
     target = context.observed.replica_set(pod_hash)
     wanted = context.rollout.spec.replicas
     return wanted == 0 or (target is not None and target.available >= min(wanted, max(target.replicas, 1)))
-
-
-def _restarts(context: DecisionContext) -> list[Action]:
-    """spec.restartAt: every ReplicaSet with pods restarts them once, when the time has come."""
-    restart_at = context.rollout.spec.restart_at
-    if restart_at is None or restart_at > context.now:
-        return []
-    return [
-        RestartPods(rs.pod_template_hash, restart_at)
-        for rs in context.observed.replica_sets
-        if rs.replicas > 0 and (rs.restarted_at is None or rs.restarted_at < restart_at)
-    ]
 
 
 def _aborted_canary_count(

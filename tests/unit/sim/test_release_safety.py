@@ -237,3 +237,28 @@ def test_a_revision_serving_again_keeps_its_pods_for_the_whole_scale_down_delay_
             break
     assert left_at is not None
     assert (world.clock.now() - left_at).total_seconds() >= 19, "its pods stay for scaleDownDelaySeconds"
+
+
+def restarted(world: World) -> Rollout:
+    world.patch(commands.restart(world.rollout(), world.clock.now()))
+    world.history.clear()
+    return world.run(300, until=lambda r: r.status.restarted_at is not None and r.status.replicas == 3)
+
+
+def test_a_restart_with_max_unavailable_zero_surges_one_pod_at_a_time() -> None:
+    world = World(unrouted([], replicas=3, surge=1, unavailable=0))
+    world.run(60, until=healthy)
+    done = restarted(world)
+    assert done.status.restarted_at is not None, "every pod was restarted"
+    assert world.lowest_available() >= 3
+    assert world.most_pods() <= 4
+    assert world.history[-1][1] == 3, "the surged pod is given back"
+
+
+def test_a_restart_takes_no_more_pods_than_max_unavailable_at_once() -> None:
+    world = World(unrouted([], replicas=3, surge=0, unavailable=1))
+    world.run(60, until=healthy)
+    done = restarted(world)
+    assert done.status.restarted_at is not None
+    assert world.lowest_available() >= 2
+    assert world.most_pods() <= 3
