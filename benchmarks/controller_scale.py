@@ -1,7 +1,7 @@
 """Controller scale benchmark: 1,000 Rollouts at once through the engine and the real reconcile loop.
 
 Run ``python benchmarks/controller_scale.py`` (``--rollouts N`` to change the fleet size). Prints a
-table and writes ``benchmarks/results/controller_scale.json``.
+table and writes ``controller_scale.json`` into ``--out DIR`` (default ``benchmarks/results``).
 
 What runs: the controller's `RolloutReconciler`, `WorkQueue` and worker step (`process_one`) over the
 in-memory cluster (`canary.cluster.memory`) on a virtual clock. Every Rollout is deployed, then
@@ -27,8 +27,9 @@ import json
 import platform
 import time
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
+
+from out_dir import add_out_argument
 
 from canary import logs
 from canary.api.rollout import Rollout, RolloutPhase
@@ -39,7 +40,6 @@ from canary.controller.workers import process_one
 from canary.engine.clock import ManualClock
 from canary.engine.commands import Patch
 
-RESULTS = Path(__file__).resolve().parent / "results" / "controller_scale.json"
 STEPS = [{"setWeight": 20}, {"pause": {"duration": "60s"}}, {"setWeight": 60}, {"pause": {"duration": "60s"}}]
 
 
@@ -195,12 +195,12 @@ def _quantile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rollouts", type=int, default=1000)
     parser.add_argument("--max-virtual-seconds", type=float, default=3600.0)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    add_out_argument(parser, ["controller_scale.json"])
+    args = parser.parse_args(argv)
     logs.configure("warning")  # one event per step per Rollout would drown the table
     result = run(args.rollouts, args.max_virtual_seconds)
     rows = [
@@ -216,9 +216,10 @@ def main() -> None:
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    written = args.out / "controller_scale.json"
+    written.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {written}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Run ``python benchmarks/controlplane_scale.py`` (``--rollouts N``); needs the binaries of
 ``tests/controlplane/build.sh`` (built if missing). Prints a table and writes
-``benchmarks/results/controlplane_scale.json``.
+``controlplane_scale.json`` into ``--out DIR`` (default ``benchmarks/results``).
 
 What runs: the local control plane of the test tier (etcd, kube-apiserver, controller-manager,
 scheduler, kwok with 3 fake nodes) and ``canary controller`` as a subprocess with the ServiceAccount
@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT / "tests" / "controlplane"))
 
 from kubernetes import client  # noqa: E402
 from localcluster import LocalControlPlane, build, free_port  # noqa: E402
+from out_dir import add_out_argument  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results" / "controlplane_scale.json"
 NAMESPACE = "bench"
 CONTROLLER_USER = "system:serviceaccount:canary-system:canary-controller"
 GROUP, VERSION = "canary.dev", "v1alpha1"
@@ -206,13 +206,13 @@ def run(count: int, workers: int, timeout: float) -> dict[str, Any]:
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rollouts", type=int, default=200)
     parser.add_argument("--workers", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per phase")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    add_out_argument(parser, ["controlplane_scale.json"])
+    args = parser.parse_args(argv)
     result = run(args.rollouts, args.workers, args.timeout)
     requests = result["api_requests_per_rollout"]
     rows = [
@@ -228,7 +228,8 @@ def main() -> None:
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
     print(f"requests by verb: deploy {requests['deploy']}, release {requests['release']}")
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "controlplane_scale.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

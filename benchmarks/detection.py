@@ -1,8 +1,8 @@
 """Detection benchmark of canary's judges (protocol: shared/reference/statistics.md).
 
 Run ``python benchmarks/detection.py`` (full, a few minutes) or ``--quick`` (smoke run).
-Writes ``benchmarks/results/detection.json`` and ``detection.md`` (full run only, unless
-``--out`` is given).
+Writes ``detection.json`` and ``detection.md`` into ``--out DIR`` (default ``benchmarks/results``;
+full run only, unless ``--out`` is given).
 
 Every scenario simulates ``reps`` independent rollouts, vectorised over replications with
 numpy: requests arrive as Poisson counts per 10 s interval, the judges are checked after every
@@ -44,6 +44,8 @@ import numpy as np
 from scipy import special, stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from out_dir import RESULTS, add_out_argument
 
 from canary.analysis.judges import mann_whitney as mw
 from canary.analysis.judges import sequential_counts as sc
@@ -441,10 +443,13 @@ def markdown(rows: list[dict[str, Any]], speed_row: dict[str, float] | None) -> 
     return "\n".join(lines) + "\n"
 
 
+WRITES = ("detection.json", "detection.md")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="few replications, smoke run")
-    ap.add_argument("--out", type=Path, default=None, help="results directory")
+    add_out_argument(ap, WRITES, default=None)
     args = ap.parse_args(argv)
     reps, det_reps, mw_reps = (400, 200, 50) if args.quick else (10_000, 2_000, 200)
     t0 = time.perf_counter()
@@ -457,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
     speed_row = speed(repeat=1 if args.quick else 3)
     text = markdown(rows, speed_row)
     print(text)
-    out = args.out if args.out is not None else (None if args.quick else Path(__file__).parent / "results")
+    out = args.out if args.out is not None else (None if args.quick else RESULTS)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         meta = {

@@ -1,7 +1,8 @@
 """Speed of the Mann-Whitney (Kayenta-style) judge: metrics x samples per arm, best of N runs.
 
-Run ``python benchmarks/judge_speed.py`` (writes ``benchmarks/results/judge_speed.json``) or
-``--quick``. The target (issue 5) is 1,000 metrics x 10,000 samples per arm in under 1 s.
+Run ``python benchmarks/judge_speed.py`` (writes ``judge_speed.json`` into ``--out DIR``, default
+``benchmarks/results``) or ``--quick`` (writes nothing). The target (issue 5) is 1,000 metrics x
+10,000 samples per arm in under 1 s.
 Each size is timed with the judge's thread pool at 1 and at ``SORT_THREADS`` threads, next to
 the cost of sorting both arms once (the floor of any exact U test). The machine is shared, so
 the load average is recorded with the timings.
@@ -16,9 +17,9 @@ import os
 import platform
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from out_dir import add_out_argument
 
 from canary.analysis.judges import _shift
 from canary.analysis.judges import mann_whitney as mw
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one run of the largest size only")
     ap.add_argument("--repeat", type=int, default=5, help="runs per size (best is kept)")
-    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results", help="results directory")
+    add_out_argument(ap, ["judge_speed.json"])
     args = ap.parse_args(argv)
     sizes = SIZES[-1:] if args.quick else SIZES
     repeat = 1 if args.quick else args.repeat

@@ -1,7 +1,8 @@
 """A/A stress of the sequential-location judge on samples that are not normal.
 
 Run ``python benchmarks/location_stress.py`` (about a minute) or ``--quick``. Writes
-``benchmarks/results/location_stress.{json,md}`` (full run only, unless ``--out`` is given).
+``location_stress.{json,md}`` into ``--out DIR`` (default ``benchmarks/results``; full run only,
+unless ``--out`` is given).
 
 The detection benchmark draws each look's mean and variance from their normal laws; here every
 sample is drawn, so the judge's plug-in variance meets skew, heavy tails and ties. Both arms get
@@ -27,6 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from detection import ALPHA, clopper_pearson_upper
+from out_dir import RESULTS, add_out_argument
 
 from canary.analysis.judges import sequential_location as sl
 
@@ -115,16 +117,19 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+WRITES = ("location_stress.json", "location_stress.md")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="few replications, smoke run")
-    ap.add_argument("--out", type=Path, default=None, help="results directory")
+    add_out_argument(ap, WRITES, default=None)
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     rows = run(200 if args.quick else 10_000)
     text = markdown(rows)
     print(text)
-    out = args.out if args.out is not None else (None if args.quick else Path(__file__).parent / "results")
+    out = args.out if args.out is not None else (None if args.quick else RESULTS)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         meta = {
