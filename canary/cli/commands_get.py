@@ -32,7 +32,13 @@ def register(verbs: Any) -> None:
         help="one Rollout",
     )
     rollout.add_argument("name", metavar="NAME")
-    rollout.add_argument("-w", "--watch", action="store_true", help="redraw in place as the rollout moves")
+    rollout.add_argument(
+        "-w",
+        "--watch",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="redraw in place as the rollout moves (--watch=false: once)",
+    )
     rollout.add_argument(
         "--interval", type=duration_seconds, default=2.0, help="seconds between redraws (default 2s)"
     )

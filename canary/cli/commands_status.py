@@ -1,7 +1,11 @@
-"""`status NAME [--timeout 10m]`: block until the rollout is done, for pipelines that gate on it.
+"""`status NAME [--watch=false] [--timeout 10m]`: Argo Rollouts' `status`, for pipelines that gate on a
+release.
 
-Exit codes are the contract: 0 Healthy, 1 Degraded, 2 timed out. A progress line is printed each time
-what it says changes (phase, step, weights, message), never on a quiet poll, so CI logs stay short.
+Exit codes are the contract: 0 Healthy, 1 Degraded, 2 timed out. Each line is Argo's client-side
+status line (`Paused - CanaryPauseStep`, `Progressing - waiting for rollout spec update to be
+observed`, `Healthy`; see `render_rollout.client_status`), followed while the rollout is under way by
+its step and canary weight. A line is printed each time it changes, never on a quiet poll, so CI logs
+stay short. `--watch=false` prints the line once and exits at once: 1 if Degraded, else 0.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ EXIT_HEALTHY = 0
 EXIT_DEGRADED = 1
 EXIT_TIMEOUT = 2
 
+UNDER_WAY = (RolloutPhase.PROGRESSING, RolloutPhase.PAUSED)
+
 
 def register(verbs: Any) -> None:
     status = verbs.add_parser(
@@ -30,6 +36,14 @@ def register(verbs: Any) -> None:
     )
     status.add_argument("name", metavar="NAME", help="the Rollout")
     status.add_argument(
+        "-w",
+        "--watch",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="watch until the rollout is done (default); --watch=false prints its status once",
+    )
+    status.add_argument(
+        "-t",
         "--timeout",
         type=duration_seconds,
         default=None,
@@ -42,17 +56,25 @@ def register(verbs: Any) -> None:
 
 
 def progress_line(rollout: Rollout, observed: Observed) -> str:
-    """`Progressing · step 2/8 · canary 20% · message`: what a pipeline log needs at a glance."""
+    """`Paused - CanaryPauseStep · step 1/6 · canary 25%`: Argo's status line, and while the
+    rollout is under way the step and canary weight a pipeline log needs at a glance."""
+    line = render_rollout.status_line(rollout)
+    if render_rollout.phase_of(rollout) not in UNDER_WAY:
+        return line
     position = render_rollout.step_position(rollout)
     canary_weight, _ = render_rollout.weights(rollout, observed)
-    parts = [
-        str(render_rollout.phase_of(rollout)),
-        f"step {position.done}/{position.total}",
-        f"canary {canary_weight:g}%",
-    ]
-    if rollout.status.message:
-        parts.append(rollout.status.message)
-    return " · ".join(parts)
+    return f"{line} · step {position.done}/{position.total} · canary {canary_weight:g}%"
+
+
+def _exit_code(phase: RolloutPhase) -> int | None:
+    return {RolloutPhase.HEALTHY: EXIT_HEALTHY, RolloutPhase.DEGRADED: EXIT_DEGRADED}.get(phase)
+
+
+def show_once(session: Session, name: str) -> int:
+    """`--watch=false`: the line now; 1 if Degraded, else 0 (as Argo's, even while under way)."""
+    rollout, observed = fetch_view(session, name)
+    print(progress_line(rollout, observed), flush=True)
+    return EXIT_DEGRADED if render_rollout.phase_of(rollout) == RolloutPhase.DEGRADED else EXIT_HEALTHY
 
 
 def wait_for_outcome(session: Session, name: str, *, timeout: float | None, interval: float) -> int:
@@ -63,13 +85,12 @@ def wait_for_outcome(session: Session, name: str, *, timeout: float | None, inte
         rollout, observed = fetch_view(session, name)
         line = progress_line(rollout, observed)
         if line != last:
-            print(f"rollout '{name}': {line}", flush=True)
+            print(line, flush=True)
             last = line
         phase = render_rollout.phase_of(rollout)
-        if phase == RolloutPhase.HEALTHY:
-            return EXIT_HEALTHY
-        if phase == RolloutPhase.DEGRADED:
-            return EXIT_DEGRADED
+        code = _exit_code(phase)
+        if code is not None:
+            return code
         now = session.clock.now()
         if deadline is not None and now >= deadline:
             print(f"rollout '{name}': timed out after {timeout:g}s, still {phase}", flush=True)
@@ -78,4 +99,7 @@ def wait_for_outcome(session: Session, name: str, *, timeout: float | None, inte
 
 
 def run_status(args: argparse.Namespace) -> int:
-    return wait_for_outcome(args.connect(), args.name, timeout=args.timeout, interval=args.interval)
+    session = args.connect()
+    if not args.watch:
+        return show_once(session, args.name)
+    return wait_for_outcome(session, args.name, timeout=args.timeout, interval=args.interval)

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from canary.cli import (
+    arguments,
     commands_actions,
     commands_analyze,
     commands_controller,
@@ -39,7 +40,7 @@ VERB_GROUPS = (
 
 def build_parser() -> argparse.ArgumentParser:
     prog = "kubectl canary" if sys.argv and sys.argv[0].endswith("kubectl-canary") else "canary"
-    parser = argparse.ArgumentParser(
+    parser = arguments.ArgumentParser(
         prog=prog, description="Progressive delivery with statistical canary analysis."
     )
     session.add_connection_flags(parser)

@@ -41,13 +41,41 @@ LATEST_MEASUREMENTS = 5
 """How many of a metric's measurements the tree lists (newest last); the rest are counted only."""
 
 
+SPEC_NOT_OBSERVED = "waiting for rollout spec update to be observed"
+UNPAUSING = "waiting for rollout to unpause"
+
+
+def client_status(rollout: Rollout) -> tuple[RolloutPhase, str]:
+    """Phase and message as clients show them (Argo Rollouts' client-side `GetRolloutPhase`): the
+    controller's, unless it has not yet acted on the latest change, which a status written before
+    that change would misreport (a pipeline gating on `status` must not pass on the previous
+    revision's Healthy):
+
+    - the spec changed since the status was written (observedGeneration behind generation), or no
+      status yet: Progressing, `waiting for rollout spec update to be observed`;
+    - a pause was just released (`promote` cleared the pause conditions, `status.controllerPause`
+      or the Paused phase still stands, spec.paused is false): Progressing, `waiting for rollout to
+      unpause`.
+    """
+    status = rollout.status
+    generation, observed = rollout.metadata.generation, status.observed_generation
+    if not status.phase or (generation is not None and observed is not None and observed != generation):
+        return RolloutPhase.PROGRESSING, SPEC_NOT_OBSERVED
+    stale_pause = status.phase == RolloutPhase.PAUSED and not rollout.spec.paused
+    if not status.pause_conditions and (status.controller_pause or stale_pause):
+        return RolloutPhase.PROGRESSING, UNPAUSING
+    return RolloutPhase(status.phase), status.message
+
+
 def phase_of(rollout: Rollout) -> RolloutPhase:
-    """The phase as clients show it: Progressing while the controller has not seen the latest spec."""
-    generation = rollout.metadata.generation
-    observed = rollout.status.observed_generation
-    if generation is not None and observed is not None and observed != generation:
-        return RolloutPhase.PROGRESSING
-    return RolloutPhase(rollout.status.phase or RolloutPhase.PROGRESSING)
+    """The phase as clients show it (`client_status`)."""
+    return client_status(rollout)[0]
+
+
+def status_line(rollout: Rollout) -> str:
+    """Argo Rollouts' line for a status: `Paused - CanaryPauseStep`, `Healthy` when there is no message."""
+    phase, message = client_status(rollout)
+    return f"{phase} - {message}" if message else str(phase)
 
 
 def phase_text(phase: str) -> Text:
@@ -181,11 +209,11 @@ def summary(rollout: Rollout, observed: Observed, now: datetime) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
-    phase = phase_of(rollout)
-    status_line = phase_text(phase)
-    if rollout.status.message:
-        status_line.append(f"  {rollout.status.message}")
-    grid.add_row("Status", status_line)
+    phase, message = client_status(rollout)
+    shown = phase_text(phase)
+    if message:
+        shown.append(f"  {message}")
+    grid.add_row("Status", shown)
     position = step_position(rollout)
     note = pause_note(rollout, now)
     grid.add_row("Step", str(position) + (f"  ({note})" if note else ""))
@@ -226,13 +254,13 @@ def rollout_table(rollouts: Sequence[Rollout]) -> RenderableType:
         table.add_column(column)
     for rollout in rollouts:
         position = step_position(rollout)
-        status = rollout.status
+        phase, message = client_status(rollout)
         table.add_row(
             rollout.metadata.namespace or "",
             rollout.metadata.name,
-            phase_text(phase_of(rollout)),
+            phase_text(phase),
             f"{position.done}/{position.total}",
-            f"{status.available_replicas}/{rollout.spec.replicas}",
-            status.message,
+            f"{rollout.status.available_replicas}/{rollout.spec.replicas}",
+            message,
         )
     return table if rollouts else Text("No rollouts found.", style="dim")

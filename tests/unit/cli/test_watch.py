@@ -51,3 +51,19 @@ def test_watch_stops_when_its_timeout_passes(shop: Shop) -> None:
     watch(session, "web", frames.append, interval=10, timeout=30)
     assert len(frames) == 4
     assert (shop.sim.clock.now() - start).total_seconds() >= 30
+
+
+def test_the_first_frame_after_a_spec_change_says_the_controller_has_not_seen_it_yet(shop: Shop) -> None:
+    frames: list[str] = []
+    session = simulation_session(shop.sim, NAMESPACE)
+    shop.release("web:2.0")
+    watch(session, "web", lambda view: frames.append(text_of(view)), interval=5, timeout=0)
+    assert "◌ Progressing  waiting for rollout spec update to be observed" in frames[0]
+
+
+def test_watch_false_draws_the_tree_once(shop: Shop) -> None:
+    shop.release("web:2.0")
+    before = shop.sim.clock.now()
+    code, out, _ = shop.canary("get", "rollout", "web", "--watch=false")
+    assert (code, out.count("Rollout shop/web")) == (0, 1)
+    assert shop.sim.clock.now() == before
