@@ -30,7 +30,10 @@ for tool in docker kind kubectl canary; do
 done
 
 echo "==> kind cluster $CLUSTER"
-kind get clusters | grep -qx "$CLUSTER" || kind create cluster --name "$CLUSTER" --wait 120s
+# The list is read whole before grep looks at it: `kind get clusters | grep -q` under pipefail fails
+# when grep stops at its match while kind still writes (SIGPIPE), and would re-create the cluster.
+clusters="$(kind get clusters)"
+grep -qx "$CLUSTER" <<<"$clusters" || kind create cluster --name "$CLUSTER" --wait 120s
 kubectl config use-context "kind-$CLUSTER" >/dev/null
 
 echo "==> controller image"

@@ -5,9 +5,12 @@
 # Everything comes through the Go module proxy; no Docker. Pinned versions live below and in the
 # committed wrapper modules under tests/controlplane/go/ (go.mod + go.sum). The cache lives outside the
 # repository:
-#   ${CANARY_CONTROLPLANE_CACHE:-$HOME/.cache/canary/controlplane}/<version-key>/{bin,kwok}
+#   ${CANARY_CONTROLPLANE_CACHE:-$HOME/.cache/canary/controlplane}/<version-key>/{bin,kwok,.complete}
 # The version key changes whenever a pinned version, a wrapper go.mod/go.sum or this recipe changes,
-# so a stale cache is never reused.
+# so a stale cache is never reused. Each binary is built into .partial-<version-key>/ next to it and
+# renamed into place only once complete, so a failed or interrupted build keeps what it finished and
+# the next run builds only what is missing; the directory becomes <version-key>/ (with .complete)
+# when everything is there.
 #
 # Usage:
 #   build.sh                  build what is missing (a no-op in well under a second when cached);
@@ -18,6 +21,10 @@
 #
 # Progress goes to stderr. GOMODCACHE/GOCACHE keep Go's defaults (~/go/pkg/mod, ~/.cache/go-build) so CI
 # can cache them too. Cold build: ~7 minutes on 2 cores, peak ~2.5 GB RAM (kube-apiserver link).
+#
+# Under pipefail, no pipeline here may end in a reader that can stop before its writer is done
+# (`| head`, `| grep -q`): the writer then dies of SIGPIPE and fails the build at random
+# (tests/unit/scripts/test_pipelines.py keeps it so).
 set -euo pipefail
 
 K8S_VERSION=v1.37.2
@@ -66,7 +73,7 @@ case "${1:-}" in
   --print-bin-dir) echo "$DEST/bin"; exit 0 ;;
   --check) is_complete; exit $? ;;
   --force) MODE=force ;;
-  -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
   *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
 esac
 
@@ -89,13 +96,15 @@ if command -v flock >/dev/null; then
 fi
 
 START=$SECONDS
-STAGING="$(mktemp -d "$CACHE_ROOT/.staging.XXXXXX")"
-trap 'rm -rf "$STAGING"' EXIT
-mkdir -p "$STAGING/bin" "$STAGING/kwok"
+PARTIAL="$CACHE_ROOT/.partial-$KEY"
+# Temporary names carry our pid; whatever this run leaves half-written goes, finished binaries stay.
+trap 'rm -rf "$PARTIAL"/bin/.*.tmp.$$ "$PARTIAL/.gobin.$$" "$PARTIAL"/kwok/.*.tmp.$$' EXIT
+if [[ "$MODE" == force ]]; then rm -rf "$PARTIAL"; fi
+mkdir -p "$PARTIAL/bin" "$PARTIAL/kwok"
 
 export CGO_ENABLED=0
 GOVERSION_LINE="$(go version)"
-log "building into $DEST ($GOVERSION_LINE, GOFLAGS=${GOFLAGS:-})"
+log "building into $PARTIAL ($GOVERSION_LINE, GOFLAGS=${GOFLAGS:-})"
 
 timed() {  # timed <label> <command...>
   local label="$1" t0=$SECONDS; shift
@@ -104,47 +113,67 @@ timed() {  # timed <label> <command...>
   log "$label done in $((SECONDS - t0))s"
 }
 
+kept() {  # kept <file>: true (and says so) if an earlier run already finished it
+  [[ -s "$1" ]] || return 1
+  log "$(basename "$1"): kept from an earlier run"
+}
+
+# go_build <binary> <module dir> <package> <go build flags...>: built under a temporary name and
+# renamed into place only when complete.
+go_build() {
+  local name="$1" dir="$2" pkg="$3"; shift 3
+  kept "$PARTIAL/bin/$name" && return 0
+  local tmp="$PARTIAL/bin/.$name.tmp.$$"
+  (cd "$dir" && timed "$name" go build "$@" -o "$tmp" "$pkg")
+  mv -f "$tmp" "$PARTIAL/bin/$name"
+}
+
 # etcd: wrapper module, root package of go.etcd.io/etcd/server/v3 is `main`.
-(cd "$HERE/go/etcd" && timed "etcd $ETCD_VERSION" \
-  go build -mod=readonly -trimpath -ldflags "-s -w" -o "$STAGING/bin/etcd" go.etcd.io/etcd/server/v3)
+go_build etcd "$HERE/go/etcd" go.etcd.io/etcd/server/v3 -mod=readonly -trimpath -ldflags "-s -w"
 
 # Kubernetes: wrapper module redirecting the staging modules to their published tags.
 VPKG=k8s.io/component-base/version
 MINOR="${K8S_VERSION#v1.}"; MINOR="${MINOR%%.*}"
 K8S_LDFLAGS="-s -w -X $VPKG.gitVersion=$K8S_VERSION -X $VPKG.gitMajor=1 -X $VPKG.gitMinor=$MINOR -X $VPKG.gitTreeState=clean"
 for cmd in kube-apiserver kube-controller-manager kube-scheduler; do
-  (cd "$HERE/go/kubernetes" && timed "$cmd $K8S_VERSION" \
-    go build -mod=readonly -trimpath -tags selinux,notest -ldflags "$K8S_LDFLAGS" \
-      -o "$STAGING/bin/$cmd" "k8s.io/kubernetes/cmd/$cmd")
+  go_build "$cmd" "$HERE/go/kubernetes" "k8s.io/kubernetes/cmd/$cmd" \
+    -mod=readonly -trimpath -tags selinux,notest -ldflags "$K8S_LDFLAGS"
 done
 
 # kwok: `go install pkg@version` uses kwok's own go.mod/go.sum, so it is reproducible as is.
-timed "kwok $KWOK_VERSION" env GOBIN="$STAGING/bin" go install -trimpath -ldflags "-s -w" \
-  "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+if ! kept "$PARTIAL/bin/kwok"; then
+  timed "kwok $KWOK_VERSION" env GOBIN="$PARTIAL/.gobin.$$" go install -trimpath -ldflags "-s -w" \
+    "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  mv -f "$PARTIAL/.gobin.$$/kwok" "$PARTIAL/bin/kwok"
+  rm -rf "$PARTIAL/.gobin.$$"
+fi
 
 # kwok >= v0.8.0 needs its Stage definitions via --config; they ship in the module under kustomize/stage.
-KWOK_DIR="$(cd "$HERE" && go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" \
-  | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')"
-[[ -d "$KWOK_DIR/kustomize/stage" ]] || { log "ERROR: kwok module dir not found ($KWOK_DIR)"; exit 4; }
-{
-  first=1
-  for s in "${KWOK_STAGES[@]}"; do
-    [[ $first == 1 ]] || echo '---'
-    first=0
-    echo "# from sigs.k8s.io/kwok@$KWOK_VERSION kustomize/stage/$s"
-    cat "$KWOK_DIR/kustomize/stage/$s"
-  done
-} > "$STAGING/kwok/stages.yaml"
+if ! kept "$PARTIAL/kwok/stages.yaml"; then
+  KWOK_JSON="$(cd "$HERE" && go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION")"
+  KWOK_DIR="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p' <<<"$KWOK_JSON")"
+  [[ -d "$KWOK_DIR/kustomize/stage" ]] || { log "ERROR: kwok module dir not found ($KWOK_DIR)"; exit 4; }
+  {
+    first=1
+    for s in "${KWOK_STAGES[@]}"; do
+      [[ $first == 1 ]] || echo '---'
+      first=0
+      echo "# from sigs.k8s.io/kwok@$KWOK_VERSION kustomize/stage/$s"
+      cat "$KWOK_DIR/kustomize/stage/$s"
+    done
+  } > "$PARTIAL/kwok/.stages.yaml.tmp.$$"
+  mv -f "$PARTIAL/kwok/.stages.yaml.tmp.$$" "$PARTIAL/kwok/stages.yaml"
+fi
 
-for b in "${BINARIES[@]}"; do [[ -x "$STAGING/bin/$b" ]] || { log "ERROR: $b missing after build"; exit 5; }; done
-"$STAGING/bin/kube-apiserver" --version >&2
-"$STAGING/bin/etcd" --version | head -1 >&2
+for b in "${BINARIES[@]}"; do [[ -x "$PARTIAL/bin/$b" ]] || { log "ERROR: $b missing after build"; exit 5; }; done
+# No `| head` on these: a version banner longer than what head reads would kill the binary by SIGPIPE.
+"$PARTIAL/bin/kube-apiserver" --version >&2
+"$PARTIAL/bin/etcd" --version >&2
 
 {
   echo "key=$KEY"; echo "go=$GOVERSION_LINE"; echo "built=$(date -u +%FT%TZ)"; echo "seconds=$((SECONDS - START))"
-} > "$STAGING/.complete"
+} > "$PARTIAL/.complete"
 rm -rf "$DEST"
-mv "$STAGING" "$DEST"
-trap - EXIT
+mv "$PARTIAL" "$DEST"
 log "all built in $((SECONDS - START))s: $DEST/bin"
 echo "$DEST/bin"
