@@ -157,6 +157,10 @@ class AnalysisRunReconciler:
                 return self._port.get_analysis_run(namespace, name)
             except NotFound:
                 return None
+            except ValueError as error:  # edited into a run the models reject: no retry can fix it
+                raise TerminalError(
+                    f"AnalysisRun {namespace}/{name} is invalid: {_first_line(error)}"
+                ) from error
         return next((r for r in self._port.list_analysis_runs(namespace) if r.metadata.name == name), None)
 
 

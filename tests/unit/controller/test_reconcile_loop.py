@@ -18,7 +18,7 @@ from objects import (
 from canary.cluster.kube import KubeCluster
 from canary.cluster.kube_api import KubeApi
 from canary.controller.queue import Backoff, Key, WorkQueue
-from canary.controller.reconciler import RolloutReconciler
+from canary.controller.reconciler import AnalysisRunReconciler, RolloutReconciler
 from canary.controller.workers import process_one
 from canary.engine.scaling_events import WRITE_EVENTS
 
@@ -140,3 +140,29 @@ def test_a_template_that_does_not_validate_becomes_an_invalid_spec_condition_and
     assert "fix the AnalysisTemplate and apply it again" in condition["message"]
     assert status["phase"] == "Degraded"
     assert [(e["type"], e["reason"]) for e in apiserver.all(*EVENTS)] == [("Warning", "InvalidSpec")]
+
+
+def test_an_analysis_run_edited_into_one_the_models_reject_is_terminal_not_retried(
+    apiserver: FakeApiServer, api: KubeApi
+) -> None:
+    apiserver.put(
+        {
+            "apiVersion": "canary.dev/v1alpha1",
+            "kind": "AnalysisRun",
+            "metadata": {"name": "web-run-1", "namespace": "ns"},
+            "spec": {
+                "metrics": [
+                    {"name": "m", "successCondition": "result == = true", "provider": {"job": {"spec": {}}}}
+                ]
+            },
+        }
+    )
+    queue = WorkQueue(backoff=Backoff(base_seconds=0.001, max_seconds=0.01))
+    reconciler = AnalysisRunReconciler(
+        KubeCluster(api, clock=lambda: NOW), lambda: NOW, providers={}, read_secret=lambda *_: ""
+    )
+    key = Key("ns/web-run-1")
+    queue.add(key)
+    process_one(queue, reconciler.reconcile, name="analysisrun")
+    assert queue.failures(key) == 0
+    assert queue.get(0.05) is None
