@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything the tests need and runs the whole suite: the command the README and CI share.
 #
-# Every install step is idempotent and cached: Debian packages are installed only when missing,
-# pip reuses its cache, and the control plane (etcd, kube-apiserver, ... built from Go modules) is
-# built once into ~/.cache/canary and reused. Extra arguments go to pytest, e.g.
+# Needs a Debian-like system and root (or sudo). Every install step is idempotent and cached: Debian
+# packages are installed only when missing, pip reuses its cache, Go is installed only when the control
+# plane must be built and no new enough Go is on PATH (scripts/install-go.sh), and the control plane
+# (etcd, kube-apiserver, ... built from Go modules) is built once into ~/.cache/canary and reused.
+# Extra arguments go to pytest, e.g.
 #   scripts/test.sh -m "not controlplane"     # skip the slow real-control-plane tier locally
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +19,11 @@ step "python packages"
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
 if [[ "${CANARY_SKIP_CONTROLPLANE_BUILD:-}" != "1" && " $* " != *"not controlplane"* ]]; then
+  if ! bash tests/controlplane/build.sh --check; then
+    step "Go toolchain (pinned by tests/controlplane/go/*/go.mod)"
+    GO_BIN="$(bash scripts/install-go.sh)"
+    export PATH="$GO_BIN:$PATH"  # for the build below and the tier's own build.sh calls
+  fi
   step "control plane binaries (cached)"
   bash tests/controlplane/build.sh
 fi
