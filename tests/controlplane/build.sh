@@ -89,7 +89,7 @@ mkdir -p "$CACHE_ROOT"
 # Serialise concurrent builds (two pytest sessions, CI steps) on the same cache.
 exec 9>"$CACHE_ROOT/.build.lock"
 if command -v flock >/dev/null; then
-  log "acquiring build lock $CACHE_ROOT/.build.lock"; flock 9
+  log "acquiring build lock $CACHE_ROOT/.build.lock"; flock 9; LOCKED=1
   if [[ "$MODE" == build ]] && is_complete; then
     log "built by a concurrent run: $DEST/bin"; echo "$DEST/bin"; exit 0
   fi
@@ -101,6 +101,9 @@ PARTIAL="$CACHE_ROOT/.partial-$KEY"
 trap 'rm -rf "$PARTIAL"/bin/.*.tmp.$$ "$PARTIAL/.gobin.$$" "$PARTIAL"/kwok/.*.tmp.$$' EXIT
 if [[ "$MODE" == force ]]; then rm -rf "$PARTIAL"; fi
 mkdir -p "$PARTIAL/bin" "$PARTIAL/kwok"
+if [[ "${LOCKED:-0}" == 1 ]]; then  # no other build runs: what a killed one left half-written goes
+  rm -rf "$PARTIAL"/bin/.*.tmp.* "$PARTIAL"/kwok/.*.tmp.* "$PARTIAL"/.gobin.*
+fi
 
 export CGO_ENABLED=0
 GOVERSION_LINE="$(go version)"

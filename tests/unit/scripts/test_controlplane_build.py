@@ -152,3 +152,13 @@ def test_no_temporary_file_is_left_after_a_failure(build: Build) -> None:
     build.run(FAKE_GO_FAIL="cmd/kube-apiserver")
     leftovers = [p for p in build.cache.rglob("*") if ".tmp." in p.name or p.name.startswith(".gobin")]
     assert leftovers == []
+
+
+def test_what_a_killed_build_left_half_written_is_neither_kept_nor_left_behind(build: Build) -> None:
+    build.run(FAKE_GO_FAIL="etcd")
+    (partial,) = build.cache.glob(".partial-*")
+    (partial / "bin/.etcd.tmp.99999").write_text("half an etcd")
+    result = build.run()
+    assert result.returncode == 0, result.stderr
+    assert build.built()[0] == "go.etcd.io/etcd/server/v3"
+    assert [p for p in build.cache.rglob("*") if ".tmp." in p.name] == []
