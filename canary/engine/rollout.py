@@ -80,7 +80,7 @@ def decide(rollout: Rollout, observed: Observed, now: datetime) -> Decision:
     status = status_of.build(
         rollout, observed, progress, sides=context.sides(progress), weight=weight, deadline=deadline, now=now
     )
-    events = status_of.events_between(rollout, rollout.status, status)
+    events = status_of.events_between(rollout, rollout.status, status, observed=observed, actions=actions)
     due = [w for w in (*waits, *converge_waits, deadline.wait) if w is not None]
     return Decision(status, ordered([*run_actions, *actions, *events]), min(due) if due else None)
 

@@ -8,8 +8,9 @@ run) and then asserts only what the port reports, never which calls were made.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import pytest
@@ -36,6 +37,7 @@ from canary.engine.actions import (
     DeleteReplicaSet,
     EmitEvent,
     PodHash,
+    RestartPods,
     ScaleReplicaSet,
     SetScaleDownDeadline,
     SetServiceSelector,
@@ -74,6 +76,10 @@ class Backend(Protocol):
         ReplicaSets have no owner."""
         ...
 
+    def a_moment_later(self) -> datetime:
+        """A time after every pod that exists now was created, once it has passed."""
+        ...
+
 
 class MemoryBackend:
     def __init__(self) -> None:
@@ -97,6 +103,10 @@ class MemoryBackend:
 
     def delete_orphaning(self, name: str) -> None:
         self.cluster.delete_rollout(self.namespace, name, orphan=True)
+
+    def a_moment_later(self) -> datetime:
+        self.clock.advance(1)
+        return self.clock.now()
 
 
 class KubeBackend:
@@ -144,6 +154,12 @@ class KubeBackend:
             return gone and not any(rs["metadata"].get("ownerReferences") for rs in sets)
 
         wait_for("the Rollout to be deleted and its ReplicaSets orphaned", orphaned, timeout=30, interval=0.2)
+
+    def a_moment_later(self) -> datetime:
+        # creationTimestamp is stored to the second: the next whole second, once it has passed
+        moment = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+        time.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()) + 0.1)
+        return moment
 
 
 @pytest.fixture(params=["memory", "kube"])
@@ -373,6 +389,26 @@ def test_observe_counts_pods_ready_and_available_once_they_run(backend: Backend)
     backend.let_pods_run(rollout)
     (running,) = backend.port.observe(rollout).replica_sets
     assert (running.replicas, running.ready, running.available) == (2, 2, 2)
+
+
+def test_a_restart_replaces_one_pod_per_action_and_marks_the_replica_set_once_none_is_old(
+    backend: Backend,
+) -> None:
+    rollout = rollout_in(backend)
+    create = create_replica_set(rollout, replicas=2)
+    backend.port.apply(rollout, [create])
+    backend.let_pods_run(rollout)
+    restart = RestartPods(create.pod_template_hash, backend.a_moment_later())
+    backend.port.apply(rollout, [restart])
+    (first,) = backend.port.observe(rollout).replica_sets
+    assert first.restarted_at is None, "one old pod is left after one restart action"
+    assert first.replicas == 2
+    for _ in range(3):
+        backend.let_pods_run(rollout)
+        backend.port.apply(rollout, [restart])
+    (done,) = backend.port.observe(rollout).replica_sets
+    assert done.restarted_at == restart.restart_at
+    assert done.replicas == 2
 
 
 def test_deleting_a_replica_set_removes_it_from_observe(backend: Backend) -> None:
