@@ -33,9 +33,12 @@ def canary_cli(kubeconfig: Path, namespace: str, *args: str) -> subprocess.Compl
     return subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
 
 
-def paused_canary(api: Any, namespace: str, proc: ControllerProcess) -> tuple[str, str]:
-    """A release waiting at its indefinite pause, 50% of traffic on the canary: (stable, canary) hashes."""
-    stable = deploy_stable(api, namespace, example_rollout(NAME, steps=STEPS), proc)
+def paused_canary(
+    api: Any, namespace: str, proc: ControllerProcess, steps: list[dict[str, Any]] = STEPS
+) -> tuple[str, str]:
+    """A release waiting at its indefinite pause (step 1), 50% of traffic on the canary: (stable,
+    canary) hashes. `steps` must start with setWeight 50 and an indefinite pause."""
+    stable = deploy_stable(api, namespace, example_rollout(NAME, steps=steps), proc)
     release(api, namespace, NAME, "ghcr.io/example/search:8.0.0")
     status = eventually(
         "the release to wait at its pause step",
