@@ -60,6 +60,9 @@ class _ReplicaSet:
     pods: list[_Pod] = field(default_factory=list)
     scale_down_deadline: datetime | None = None
     restarted_at: datetime | None = None
+    # What SetEphemeralMetadata put on the pod template and every pod (pods here share their
+    # ReplicaSet's metadata: a pod started later gets it too, as from the Kubernetes pod template).
+    ephemeral_metadata: act.EphemeralMetadata = field(default_factory=act.EphemeralMetadata)
 
 
 def _no_secrets(namespace: str, name: str, key: str) -> str:
@@ -117,6 +120,17 @@ class MemoryCluster:
                 }
             )
             self._rollouts[(namespace, obj.metadata.name)] = obj.model_copy(update={"metadata": metadata})
+
+    def fail_pods(self, namespace: str, pod_hash: str, count: int, back_after: float | None = None) -> None:
+        """`count` ready pods of a revision stop being ready (a crash, a failing probe), ready again
+        `back_after` seconds later (None: never). Not the controller's doing, so no budget applies."""
+        now = self.clock.now()
+        ready_again = None if back_after is None else now + timedelta(seconds=back_after)
+        for (ns, _), rs in self._replica_sets.items():
+            if ns != namespace or rs.pod_template_hash != pod_hash:
+                continue
+            for pod in [p for p in rs.pods if _ready(p, now)][:count]:
+                pod.ready_at = ready_again
 
     def create_service(self, namespace: str, name: str) -> None:
         self._services.setdefault((namespace, name), None)
@@ -240,6 +254,8 @@ class MemoryCluster:
                     del self._replica_sets[(key[0], sets[action.pod_template_hash].name)]
             case act.RestartPods():
                 self._restart_one(_existing(sets, action.pod_template_hash), action.restart_at)
+            case act.SetEphemeralMetadata():
+                _existing(sets, action.pod_template_hash).ephemeral_metadata = action.metadata
             case act.SetServiceSelector():
                 if (key[0], action.service) not in self._services:
                     raise NotFound(f"Service {key[0]}/{action.service} not found")
@@ -426,4 +442,5 @@ def _view(rs: _ReplicaSet, now: datetime, min_ready: timedelta) -> ReplicaSetVie
         created_at=rs.created_at,
         scale_down_deadline=rs.scale_down_deadline,
         restarted_at=rs.restarted_at,
+        ephemeral_metadata=rs.ephemeral_metadata,
     )

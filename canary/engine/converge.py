@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from canary.api.analysis import AnalysisPhase
-from canary.engine import analysis_runs, restarts, targets
+from canary.engine import analysis_runs, ephemeral, restarts, targets
 from canary.engine.actions import (
     Action,
     CreateReplicaSet,
@@ -49,6 +49,7 @@ def converge(context: DecisionContext, progress: Progress) -> tuple[list[Action]
     if not progress.complete:
         actions += _replica_set(context, progress.canary, sides.canary, counts[progress.canary])
     actions += _serving_again(sides)
+    actions += ephemeral.metadata_actions(context, progress, actions)
     back_to_stable = progress.complete or (progress.abort and weight == 0)
     canary_target = progress.stable if back_to_stable else progress.canary
     departing = _departing_hold(context, progress, sides, canary_target)
@@ -79,11 +80,11 @@ def _pod_counts(
 ) -> tuple[int, int, int, float | None]:
     """(canary pods, stable pods, canary weight, seconds until the aborted canary may go)."""
     rollout = context.rollout
+    if (progress.complete or progress.abort) and rollout.spec.strategy.canary.traffic_routing is None:
+        back = targets.all_stable_by_pods(rollout, sides)
+        return back.canary, back.stable, 0, None
     if progress.complete:
         return 0, rollout.spec.replicas, 0, None
-    if progress.abort and rollout.spec.strategy.canary.traffic_routing is None:
-        back = targets.abort_by_pods(rollout, sides)
-        return back.canary, back.stable, 0, None
     if progress.abort:
         canary_count, wait = _aborted_canary_count(context, progress, sides)
         weight = targets.weight_stable_cannot_take(

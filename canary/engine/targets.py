@@ -90,10 +90,10 @@ def _current(sides: Sides) -> math.Current:
     )
 
 
-def abort_by_pods(rollout: Rollout, sides: Sides) -> math.Counts:
-    """Counts on the way back to all-stable without a router, where the canary's pods are its
-    traffic: stable scales up within maxSurge and the canary gives up only the pods stable has
-    replaced, so an abort never takes available pods below `replicas - maxUnavailable`."""
+def all_stable_by_pods(rollout: Rollout, sides: Sides) -> math.Counts:
+    """Counts on the way to all-stable without a router (an abort, an undo, a promotion's end),
+    where pods are traffic: stable scales up within maxSurge and the other side gives up only the
+    pods stable has replaced, so availability never falls below `replicas - maxUnavailable`."""
     surge, unavailable = surge_and_unavailable(rollout)
     target = math.Counts(0, rollout.spec.replicas)
     return math.rolling_step(target, _current(sides), rollout.spec.replicas, surge, unavailable)
@@ -124,14 +124,16 @@ def weight_stable_cannot_take(
     carry it.
 
     With dynamicStableScale the stable ReplicaSet shrinks as the canary's weight grows, so lowering
-    the weight (a smaller step, an abort, an undo) must wait until stable has its pods back; 0
-    otherwise, and 0 when the revision carrying the weight has no available pod to serve it.
+    the weight (a smaller step, an abort, an undo) must wait until stable has its pods back.
+    Without it stable keeps its full size, and only a stable with no available pod at all (its
+    pods crashed) cannot take any of the weight. 0 when the revision carrying the weight has no
+    available pod to serve it either.
     """
     canary = rollout.spec.strategy.canary
-    if not canary.dynamic_stable_scale or canary.traffic_routing is None or rollout.spec.replicas == 0:
+    if canary.traffic_routing is None or rollout.spec.replicas == 0 or carrier_available == 0:
         return 0
-    if carrier_available == 0:
-        return 0
+    if not canary.dynamic_stable_scale:
+        return routed_weight if stable_available == 0 else 0
     max_weight = canary.traffic_routing.max_traffic_weight
     capacity = stable_available * max_weight // rollout.spec.replicas
     return min(routed_weight, max(0, max_weight - capacity))
