@@ -13,10 +13,8 @@ The result rules, applied by `canary.controller.workers`:
 Before deciding, the Rollout adopts orphaned ReplicaSets it selects (`canary.engine.adoption`), and
 decides only once none is left to adopt.
 
-Order of writes for a Rollout: the engine's actions on ReplicaSets, Services, traffic and
-AnalysisRuns (in `actions.ORDER`), then the status (one patch), then the Events. An Event reports
-a change only once the status recording it is stored, so a conflicting status write, which is
-retried, never leaves a duplicate Event behind.
+Writes follow `canary.cluster.writes.write_decision`, the order the simulation and the property
+tests use too: the world (in `actions.ORDER`), then the status (one patch), then the Events.
 """
 
 from __future__ import annotations
@@ -32,6 +30,7 @@ from canary.analysis import runner
 from canary.analysis.args import SecretReader
 from canary.analysis.providers.base import ProviderRegistry
 from canary.api.analysis import AnalysisPhase, AnalysisRun
+from canary.cluster import writes
 from canary.cluster.port import ClusterPort, NotFound
 from canary.controller.metrics import Metrics
 from canary.controller.queue import Key, split_key
@@ -96,14 +95,9 @@ class RolloutReconciler:
             # and deploy the template as a first deploy.
             return Result(requeue_after=CACHE_CATCH_UP_SECONDS)
         decision = engine.decide(rollout, self._port.observe(rollout), self._now())
-        world = [a for a in decision.actions if not isinstance(a, act.EmitEvent)]
-        events = [a for a in decision.actions if isinstance(a, act.EmitEvent)]
-        self._port.apply(rollout, world)
-        if decision.status != rollout.status:
-            self._port.update_status(rollout, decision.status)
+        if writes.write_decision(self._port, rollout, decision):
             self._superseded[key] = rollout.metadata.resource_version or ""
-        self._port.apply(rollout, events)
-        for event in events:
+        for event in (a for a in decision.actions if isinstance(a, act.EmitEvent)):
             log.info(
                 "rollout event", rollout=key, reason=event.reason, message=event.message, type=event.type
             )

@@ -14,6 +14,7 @@ from datetime import timedelta
 from canary.api.rollout import Rollout
 from canary.cluster.memory import MemoryCluster
 from canary.cluster.port import Conflict
+from canary.cluster.writes import write_decision
 from canary.engine.actions import EmitEvent
 from canary.engine.clock import ManualClock
 from canary.engine.rollout import Decision, decide
@@ -25,15 +26,15 @@ fixed point of itself, so this is only reached if the cluster keeps changing und
 
 
 def reconcile(cluster: MemoryCluster, namespace: str, name: str) -> Decision:
-    """One reconcile: read, adopt orphaned ReplicaSets, decide, apply the actions, write the status."""
+    """One reconcile: read, adopt orphaned ReplicaSets, decide, and write the decision in the
+    controller's order (`canary.cluster.writes`)."""
     rollout = cluster.get_rollout(namespace, name)
     # Unlike the controller's informer cache, the in-memory cluster shows an adoption at once, so
     # the same round can decide.
     cluster.adopt_orphans(rollout)
     decision = decide(rollout, cluster.observe(rollout), cluster.clock.now())
-    cluster.apply(rollout, decision.actions)
     with contextlib.suppress(Conflict):  # a verb patched the Rollout meanwhile: decide again next round
-        cluster.update_status(rollout, decision.status)
+        write_decision(cluster, rollout, decision)
     return decision
 
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from canary.api.rollout import Rollout, RolloutStatus
 from canary.cluster.memory import MemoryCluster
+from canary.cluster.writes import write_decision
 from canary.engine import commands, targets
 from canary.engine.actions import EmitEvent, ScaleReplicaSet, SetTrafficWeight
 from canary.engine.clock import ManualClock
@@ -122,8 +123,7 @@ class World:
             # is unchanged here, so the same writes are asked for again).
             repeated = [a for a in again.actions if isinstance(a, EmitEvent) and a.reason not in WRITE_EVENTS]
             assert not repeated, "no new events on own output"
-            self.cluster.apply(rollout, decision.actions)
-            self.cluster.update_status(rollout, decision.status)
+            write_decision(self.cluster, rollout, decision)
             self.promoted_since_last = False
             if decision.status == rollout.status:
                 break

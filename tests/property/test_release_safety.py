@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from canary.api.rollout import Rollout
 from canary.cluster.memory import MemoryCluster
+from canary.cluster.writes import write_decision
 from canary.engine import commands, targets
 from canary.engine.actions import RestartPods, ScaleReplicaSet, SetTrafficWeight
 from canary.engine.clock import ManualClock
@@ -103,8 +104,7 @@ class World:
             check_availability(rollout, observed, decision)
             check_surge(rollout, observed, decision)
             check_traffic(rollout, observed, decision)
-            self.cluster.apply(rollout, decision.actions)
-            self.cluster.update_status(rollout, decision.status)
+            write_decision(self.cluster, rollout, decision)
             if decision.status == rollout.status:
                 break
 
