@@ -164,8 +164,18 @@ class TrafficRouting(CRDModel):
 
 
 class PodMetadata(CRDModel):
+    """Labels and annotations on a revision's pods only while it has this role (ephemeral metadata)."""
+
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _not_the_hash_label(self) -> PodMetadata:
+        if "rollouts-pod-template-hash" in self.labels:
+            raise ValueError(
+                "labels: rollouts-pod-template-hash is set by the controller and selects the pods; remove it"
+            )
+        return self
 
 
 class CanaryStrategy(CRDModel):
@@ -179,6 +189,7 @@ class CanaryStrategy(CRDModel):
     canary_metadata: PodMetadata | None = None
     stable_metadata: PodMetadata | None = None
     scale_down_delay_seconds: int = Field(default=30, ge=0)
+    scale_down_delay_revision_limit: int | None = Field(default=None, ge=0)
     abort_scale_down_delay_seconds: int = Field(default=30, ge=0)
     dynamic_stable_scale: bool = False
     min_pods_per_replica_set: int | None = Field(default=None, ge=1)
@@ -224,6 +235,12 @@ class WorkloadRef(CRDModel):
     scale_down: Literal["never", "onsuccess", "progressively"] = "never"
 
 
+class RollbackWindow(CRDModel):
+    """A template change back to one of the `revisions` revisions before the stable one skips the steps."""
+
+    revisions: int = Field(default=0, ge=0)
+
+
 class AnalysisHistory(CRDModel):
     successful_run_history_limit: int = Field(default=5, ge=0)
     unsuccessful_run_history_limit: int = Field(default=5, ge=0)
@@ -240,6 +257,7 @@ class RolloutSpec(CRDModel):
     progress_deadline_seconds: int = Field(default=600, ge=1)
     progress_deadline_abort: bool = False
     restart_at: datetime | None = None
+    rollback_window: RollbackWindow | None = None
     strategy: Strategy
     analysis: AnalysisHistory | None = None
 
@@ -256,6 +274,22 @@ class RolloutSpec(CRDModel):
                     raise ValueError(
                         f"selector.matchLabels {key}={value} does not match template.metadata.labels; "
                         "the selector must select the template's pods"
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _ephemeral_labels_keep_the_selector(self) -> RolloutSpec:
+        selected = self.selector.match_labels if self.selector else {}
+        canary = self.strategy.canary
+        for field, metadata in (
+            ("canaryMetadata", canary.canary_metadata),
+            ("stableMetadata", canary.stable_metadata),
+        ):
+            for key, value in (metadata.labels if metadata else {}).items():
+                if key in selected and selected[key] != value:
+                    raise ValueError(
+                        f"strategy.canary.{field}.labels {key}={value} changes a label the selector matches "
+                        f"({key}={selected[key]}): the pods would leave their ReplicaSet; use another key"
                     )
         return self
 

@@ -30,6 +30,7 @@ from canary.api.base import GROUP_VERSION
 from canary.api.problems import problems_from_validation_error
 from canary.api.rollout import Rollout, RolloutStatus
 from canary.cluster.kube_actions import (
+    EPHEMERAL_METADATA_ANNOTATION,
     INSTANCE_ID_LABEL,
     POD_TEMPLATE_ANNOTATION,
     RESTARTED_AT_ANNOTATION,
@@ -39,6 +40,7 @@ from canary.cluster.kube_actions import (
     ApiReads,
     Reads,
     RouterFor,
+    ephemeral_record,
     namespace_of,
     owned_by,
     parse_time,
@@ -383,7 +385,16 @@ def _replica_set_view(obj: Obj) -> ReplicaSetView:
         scale_down_deadline=parse_time(annotations.get(SCALE_DOWN_DEADLINE_ANNOTATION)),
         restarted_at=parse_time(annotations.get(RESTARTED_AT_ANNOTATION)),
         annotations=dict(annotations),
+        ephemeral_metadata=_ephemeral_metadata(annotations),
     )
+
+
+def _ephemeral_metadata(annotations: Mapping[str, str]) -> act.EphemeralMetadata | None:
+    """What canary put on the ReplicaSet's pods; None while that write is not yet on every pod."""
+    record = ephemeral_record(annotations.get(EPHEMERAL_METADATA_ANNOTATION))
+    if "pending" in record:
+        return None
+    return act.EphemeralMetadata(dict(record.get("labels") or {}), dict(record.get("annotations") or {}))
 
 
 def _valid_runs(objects: Iterable[Obj]) -> tuple[AnalysisRun, ...]:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from canary.api.analysis import AnalysisRun
 from canary.api.rollout import Rollout
@@ -41,6 +41,12 @@ RESTARTED_AT_ANNOTATION = "canary.dev/restarted-at"
 POD_TEMPLATE_ANNOTATION = "canary.dev/pod-template"
 """The pod template exactly as the Rollout wrote it: the apiserver fills defaults into the
 ReplicaSet's own copy, which would hash to another revision (and break `undo`)."""
+EPHEMERAL_METADATA_ANNOTATION = "canary.dev/ephemeral-metadata"
+"""On a ReplicaSet: the labels and annotations `SetEphemeralMetadata` put on its pod template and
+pods, as JSON `{"labels": {...}, "annotations": {...}}`, so that keys no longer wanted are removed
+(and only those: other controllers' metadata is left alone). While pods are still being updated it
+also holds `"pending": {"labels": [...], "annotations": [...]}`, the keys that may still be on
+some pod; a write interrupted then is made again."""
 INSTANCE_ID_LABEL = "canary.dev/controller-instance-id"
 COMPONENT = "canary-controller"
 
@@ -95,6 +101,42 @@ def replica_set_name(rollout: Rollout, pod_hash: str) -> str:
     return hashing.replica_set_name(rollout.metadata.name, pod_hash)
 
 
+def ephemeral_record(value: str | None) -> dict[str, Any]:
+    """The parsed `EPHEMERAL_METADATA_ANNOTATION` ({} when absent or unreadable)."""
+    try:
+        record = json.loads(value) if value else {}
+    except json.JSONDecodeError:
+        return {"pending": {}}
+    return record if isinstance(record, dict) else {"pending": {}}
+
+
+def _written_metadata(annotations: Mapping[str, str]) -> Mapping[str, Any]:
+    """The pod template metadata the Rollout wrote (`POD_TEMPLATE_ANNOTATION`), {} if unknown."""
+    try:
+        template = json.loads(annotations.get(POD_TEMPLATE_ANNOTATION) or "{}")
+    except json.JSONDecodeError:
+        return {}
+    metadata = template.get("metadata") if isinstance(template, dict) else None
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def _differing(
+    metadata: Mapping[str, Any], changes: Mapping[str, Mapping[str, str | None]]
+) -> dict[str, Any]:
+    """The merge patch of `metadata` that makes the `changes` true; {} when they already are."""
+    patch: dict[str, Any] = {}
+    for kind, wanted in changes.items():
+        present = metadata.get(kind) or {}
+        differs = {key: value for key, value in wanted.items() if present.get(key) != value}
+        if differs:
+            patch[kind] = differs
+    return patch
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
 class ActionWriter:
     def __init__(
         self, api: KubeApi, reads: Reads, router_for: RouterFor, clock: Callable[[], datetime]
@@ -131,6 +173,8 @@ class ActionWriter:
                     self._api.delete(*REPLICA_SETS, namespace_of(rollout), current["metadata"]["name"])
             case act.RestartPods():
                 self._restart_pods(rollout, action)
+            case act.SetEphemeralMetadata():
+                self._set_ephemeral_metadata(rollout, action)
             case act.SetServiceSelector(service=service, pod_template_hash=pod_hash):
                 self._set_selector(rollout, service, pod_hash)
             case act.SetTrafficWeight(canary_weight=weight, canary_hash=canary_hash, stable_hash=stable_hash):
@@ -258,6 +302,64 @@ class ActionWriter:
             lambda rs: (rs["metadata"].get("annotations") or {}).get(RESTARTED_AT_ANNOTATION) != restarted,
             {"metadata": {"annotations": {RESTARTED_AT_ANNOTATION: restarted}}},
         )
+
+    def _set_ephemeral_metadata(self, rollout: Rollout, action: act.SetEphemeralMetadata) -> None:
+        """The pod template first (pods started from now on get the metadata), then every pod of
+        the ReplicaSet in place, then the record without `pending`. A key no longer wanted is
+        removed, or set back to the value the Rollout's own template gives it."""
+        namespace = namespace_of(rollout)
+        # Created in this very decision, it may not be in the read cache yet: ask the apiserver.
+        current = self._replica_set(rollout, action.pod_template_hash) or self._api.get(
+            *REPLICA_SETS, namespace, replica_set_name(rollout, action.pod_template_hash)
+        )
+        if current is None or not owned_by(current, rollout.metadata.uid):
+            raise NotFound(
+                f"ReplicaSet of revision {action.pod_template_hash} of Rollout {rollout.metadata.name} "
+                "not found (will be re-created)"
+            )
+        name, annotations = current["metadata"]["name"], current["metadata"].get("annotations") or {}
+        record = ephemeral_record(annotations.get(EPHEMERAL_METADATA_ANNOTATION))
+        written = _written_metadata(annotations)
+        wanted = {"labels": dict(action.metadata.labels), "annotations": dict(action.metadata.annotations)}
+        changes: dict[str, dict[str, str | None]] = {}
+        pending: dict[str, list[str]] = {}
+        for kind, keys in wanted.items():
+            previous = set(record.get(kind) or {}) | set((record.get("pending") or {}).get(kind) or [])
+            leaving = previous - keys.keys() - {HASH_LABEL}
+            changes[kind] = {**keys, **{key: (written.get(kind) or {}).get(key) for key in leaving}}
+            pending[kind] = sorted(leaving)
+        final = _json(wanted) if any(wanted.values()) else None
+        settled = annotations.get(EPHEMERAL_METADATA_ANNOTATION) == final
+        template_patch = _differing(
+            (current.get("spec") or {}).get("template", {}).get("metadata") or {}, changes
+        )
+        generation = 0
+        if template_patch or not settled:
+            body = {
+                "metadata": {
+                    "annotations": {EPHEMERAL_METADATA_ANNOTATION: _json({**wanted, "pending": pending})}
+                },
+                "spec": {"template": {"metadata": template_patch}},
+            }
+            generation = int(
+                self._api.patch(*REPLICA_SETS, namespace, name, body)["metadata"].get("generation") or 0
+            )
+        uid = current["metadata"].get("uid")
+        for pod in self._api.list(*PODS, namespace, {HASH_LABEL: action.pod_template_hash}).items:
+            patch = _differing(pod["metadata"], changes)
+            if patch and owned_by(pod, uid) and not pod["metadata"].get("deletionTimestamp"):
+                try:
+                    self._api.patch(*PODS, namespace, pod["metadata"]["name"], {"metadata": patch})
+                except NotFound:
+                    continue  # gone meanwhile: its replacement starts from the patched template
+        if template_patch or not settled:
+            # A pod the ReplicaSet controller started from the old template after the pods were
+            # listed would be missed: the record stays pending until it has seen the new template.
+            seen = self._api.get(*REPLICA_SETS, namespace, name) or {}
+            if int((seen.get("status") or {}).get("observedGeneration") or 0) < generation:
+                return
+            body = {"metadata": {"annotations": {EPHEMERAL_METADATA_ANNOTATION: final}}}
+            self._api.patch(*REPLICA_SETS, namespace, name, body)
 
     def _set_selector(self, rollout: Rollout, service: str, pod_hash: str) -> None:
         namespace = namespace_of(rollout)

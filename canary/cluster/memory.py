@@ -377,6 +377,19 @@ class MemoryCluster:
                 None if result.requeue_after is None else now + timedelta(seconds=result.requeue_after)
             )
 
+    def pod_metadata(self, namespace: str, pod_hash: str) -> list[tuple[dict[str, str], dict[str, str]]]:
+        """(labels, annotations) of each pod of a revision: its template's, with the ephemeral
+        metadata over them (a key canary no longer sets shows the template's value again)."""
+        result = []
+        for (ns, _), rs in self._replica_sets.items():
+            if ns != namespace or rs.pod_template_hash != pod_hash:
+                continue
+            metadata = rs.template.get("metadata") or {}
+            labels = {**(metadata.get("labels") or {}), **rs.ephemeral_metadata.labels}
+            annotations = {**(metadata.get("annotations") or {}), **rs.ephemeral_metadata.annotations}
+            result += [(dict(labels), dict(annotations)) for _ in rs.pods]
+        return result
+
     # --- the traffic split, for the simulated workload --------------------------------------------
 
     def traffic(self, rollout: Rollout) -> dict[act.PodHash, float]:

@@ -63,6 +63,25 @@ class RestartPods:
 
 
 @dataclass(frozen=True)
+class EphemeralMetadata:
+    """Labels and annotations canary puts on a revision's pods for the role it has now
+    (`strategy.canary.canaryMetadata` / `stableMetadata`); empty: none."""
+
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SetEphemeralMetadata:
+    """The ReplicaSet's pod template and every pod it has carry exactly `metadata` as the labels and
+    annotations canary adds: those canary added before and no longer wants are removed, everything
+    else is left alone. The pod-template hash does not change and no pod is replaced."""
+
+    pod_template_hash: PodHash
+    metadata: EphemeralMetadata
+
+
+@dataclass(frozen=True)
 class SetServiceSelector:
     """The Service selects the pods of this revision (its selector carries the hash)."""
 
@@ -118,6 +137,7 @@ Action = (
     | SetScaleDownDeadline
     | DeleteReplicaSet
     | RestartPods
+    | SetEphemeralMetadata
     | SetServiceSelector
     | SetTrafficWeight
     | CreateAnalysisRun
@@ -128,6 +148,7 @@ Action = (
 
 ORDER: tuple[type, ...] = (
     CreateReplicaSet,
+    SetEphemeralMetadata,
     SetServiceSelector,
     SetTrafficWeight,
     ScaleReplicaSet,
@@ -140,7 +161,8 @@ ORDER: tuple[type, ...] = (
     EmitEvent,
 )
 """The order the shell applies actions in. Traffic and selectors move before any ReplicaSet shrinks,
-so stable traffic is never sent to pods that are going away; scale-ups come with the creations."""
+so stable traffic is never sent to pods that are going away; scale-ups come with the creations.
+Pods carry the metadata of their role before traffic reaches them in that role."""
 
 
 def ordered(actions: Sequence[Action]) -> tuple[Action, ...]:

@@ -192,6 +192,7 @@ def _older_replica_sets(
     scaleDownDelaySeconds (traffic drains first); without one their pods carry traffic, so unready
     pods go at once and available ones as far as `spare` allows. Trim the history."""
     delay = context.rollout.spec.strategy.canary.scale_down_delay_seconds
+    delayed = _within_revision_limit(context, others)
     actions: list[Action] = []
     waits: Waits = []
     budget = spare
@@ -203,7 +204,7 @@ def _older_replica_sets(
             budget -= removable
             actions.append(ScaleReplicaSet(rs.pod_template_hash, rs.available - removable))
             continue
-        if delay == 0:
+        if delay == 0 or rs.pod_template_hash not in delayed:
             actions.append(ScaleReplicaSet(rs.pod_template_hash, 0))
             continue
         deadline = rs.scale_down_deadline or context.now + timedelta(seconds=delay)
@@ -222,6 +223,14 @@ def _older_replica_sets(
     limit = context.rollout.spec.revision_history_limit
     actions += [DeleteReplicaSet(rs.pod_template_hash) for rs in idle[limit:]]
     return actions, waits
+
+
+def _within_revision_limit(context: DecisionContext, others: Sequence[ReplicaSetView]) -> set[PodHash]:
+    """The old revisions that may wait out scaleDownDelaySeconds: the newest
+    scaleDownDelayRevisionLimit of those still scaled up (all without a limit); older ones go at once."""
+    limit = context.rollout.spec.strategy.canary.scale_down_delay_revision_limit
+    running = sorted((rs for rs in others if rs.replicas > 0), key=lambda rs: rs.revision, reverse=True)
+    return {rs.pod_template_hash for rs in (running if limit is None else running[:limit])}
 
 
 def _settle_runs(context: DecisionContext, progress: Progress) -> list[Action]:

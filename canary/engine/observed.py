@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from canary.api.analysis import AnalysisRun, AnalysisTemplate, ClusterAnalysisTemplate
-from canary.engine.actions import PodHash
+from canary.engine.actions import EphemeralMetadata, PodHash
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,8 @@ class ReplicaSetView:
 
     `replicas` is the spec (what was asked), `ready`/`available` what the pods report;
     `scale_down_deadline` is the deadline set by `SetScaleDownDeadline`, `restarted_at` the last
-    `RestartPods` it completed.
+    `RestartPods` it completed, `ephemeral_metadata` what `SetEphemeralMetadata` put on its pods
+    (None: a write that did not reach every pod yet, to be made again).
     """
 
     name: str
@@ -35,6 +36,7 @@ class ReplicaSetView:
     scale_down_deadline: datetime | None = None
     restarted_at: datetime | None = None
     annotations: Mapping[str, str] = field(default_factory=dict)
+    ephemeral_metadata: EphemeralMetadata | None = field(default_factory=EphemeralMetadata)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from canary.api.rollout import (
     RolloutAnalysisRunStatus,
     RolloutStatus,
 )
-from canary.engine import analysis_runs, converge, recovery
+from canary.engine import analysis_runs, converge, recovery, rollback_window
 from canary.engine import status as status_of
 from canary.engine import steps as step_list
 from canary.engine.actions import (
@@ -71,7 +71,7 @@ def decide(rollout: Rollout, observed: Observed, now: datetime) -> Decision:
     context = DecisionContext(rollout, observed, now, template)
     if problems:
         return _invalid(rollout, now, problems, converging=context)
-    progress = _start(rollout, stable, canary)
+    progress = _start(rollout, observed, stable, canary)
     progress, run_actions, waits = _advance(context, progress)
     progress, deadline = status_of.progress_deadline(
         rollout, observed, progress, context.sides(progress), now
@@ -94,7 +94,9 @@ def _invalid(
     events = list(status_of.events_between(rollout, rollout.status, status))
     if converging is None:
         return Decision(status, ordered(events), None)
-    progress = _start(rollout, *_hashes(rollout, converging.observed, converging.template))
+    progress = _start(
+        rollout, converging.observed, *_hashes(rollout, converging.observed, converging.template)
+    )
     if not progress.abort or progress.complete:
         return Decision(status, ordered(events), None)
     actions, waits, weight = converge.converge(converging, progress)
@@ -138,15 +140,17 @@ def _spec_problems(rollout: Rollout, observed: Observed) -> list[str]:
     return problems
 
 
-def _start(rollout: Rollout, stable: PodHash, canary: PodHash) -> Progress:
-    """The step machine as the status left it, or fresh for a new revision (steps restart at 0)."""
+def _start(rollout: Rollout, observed: Observed, stable: PodHash, canary: PodHash) -> Progress:
+    """The step machine as the status left it, or fresh for a new revision (steps restart at 0;
+    back to stable, or to a revision within spec.rollbackWindow, every step is skipped)."""
     steps = len(rollout.spec.strategy.canary.steps)
     recorded_steps = rollout.status.current_step_hash
     steps_changed = recorded_steps is not None and recorded_steps != steps_hash(
         rollout.spec.strategy.canary.steps
     )
     if rollout.status.current_pod_hash != canary or canary == stable or steps_changed:
-        fresh = Progress(stable=stable, canary=canary, step_index=steps if canary == stable else 0)
+        skip = canary == stable or rollback_window.within(rollout, observed, stable, canary)
+        fresh = Progress(stable=stable, canary=canary, step_index=steps if skip else 0)
         if rollout.status.current_pod_hash == canary:
             # Same revision, already stable: keep the record of its last analysis.
             return replace(

@@ -25,9 +25,9 @@ from canary.api.rollout import (
     TrafficWeights,
     WeightDestination,
 )
+from canary.engine import rollback_window, targets
 from canary.engine import steps as step_list
-from canary.engine import targets
-from canary.engine.actions import Action, EmitEvent, EventType
+from canary.engine.actions import Action, EmitEvent, EventType, PodHash
 from canary.engine.hashing import replica_set_name, steps_hash
 from canary.engine.observed import Observed
 from canary.engine.progress import ABORTED, Progress
@@ -447,6 +447,14 @@ def events_between(
             and steps
         ):
             yield EmitEvent("Normal", SKIP_STEPS, "Rollback to stable ReplicaSets")
+        elif (
+            old.current_pod_hash is not None
+            and old.stable_rs is not None
+            and new.current_pod_hash is not None
+            and steps
+            and rollback_window.within(rollout, seen, PodHash(old.stable_rs), PodHash(new.current_pod_hash))
+        ):
+            yield EmitEvent("Normal", SKIP_STEPS, "Rollback to active ReplicaSets within RollbackWindow")
     elif (
         not old.promote_full
         and new.current_step_index is not None
@@ -475,7 +483,7 @@ def events_between(
             "Normal",
             ROLLOUT_COMPLETED,
             f"Rollout completed update to revision {revision_of(seen, new.stable_rs)} ({new.stable_rs}): "
-            + _completion_reason(rollout, old),
+            + _completion_reason(rollout, old, new, seen),
         )
     if new.restarted_at != old.restarted_at and new.restarted_at is not None:
         yield EmitEvent(
@@ -489,12 +497,16 @@ def _condition_flag(status: RolloutStatus, kind: str) -> str | None:
     return condition.status if condition else None
 
 
-def _completion_reason(rollout: Rollout, old: RolloutStatus) -> str:
+def _completion_reason(rollout: Rollout, old: RolloutStatus, new: RolloutStatus, seen: Observed) -> str:
     """Why the current revision became stable, in Argo's words (shouldFullPromote)."""
     if old.stable_rs is None:
         return "Initial deploy"
     if old.promote_full:
         return "Full promotion requested"
+    if new.stable_rs and rollback_window.within(
+        rollout, seen, PodHash(old.stable_rs), PodHash(new.stable_rs)
+    ):
+        return "Rollback within window"
     return f"Completed all {len(rollout.spec.strategy.canary.steps)} canary steps"
 
 

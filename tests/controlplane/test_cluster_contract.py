@@ -27,7 +27,7 @@ from canary.api.analysis import (
 )
 from canary.api.rollout import Rollout, RolloutPhase
 from canary.cluster.kube import KubeCluster
-from canary.cluster.kube_api import ANALYSIS_TEMPLATES, REPLICA_SETS, ROLLOUTS, SERVICES, KubeApi
+from canary.cluster.kube_api import ANALYSIS_TEMPLATES, PODS, REPLICA_SETS, ROLLOUTS, SERVICES, KubeApi
 from canary.cluster.memory import MemoryCluster, ready_after
 from canary.cluster.port import ClusterPort, Conflict, NotFound
 from canary.engine.actions import (
@@ -36,9 +36,11 @@ from canary.engine.actions import (
     DeleteAnalysisRun,
     DeleteReplicaSet,
     EmitEvent,
+    EphemeralMetadata,
     PodHash,
     RestartPods,
     ScaleReplicaSet,
+    SetEphemeralMetadata,
     SetScaleDownDeadline,
     SetServiceSelector,
     TerminateAnalysisRun,
@@ -80,6 +82,10 @@ class Backend(Protocol):
         """A time after every pod that exists now was created, once it has passed."""
         ...
 
+    def pod_metadata(self, rollout: Rollout, pod_hash: str) -> list[tuple[dict[str, str], dict[str, str]]]:
+        """(labels, annotations) of each pod of the revision, as `kubectl get pods -o yaml` shows them."""
+        ...
+
 
 class MemoryBackend:
     def __init__(self) -> None:
@@ -107,6 +113,9 @@ class MemoryBackend:
     def a_moment_later(self) -> datetime:
         self.clock.advance(1)
         return self.clock.now()
+
+    def pod_metadata(self, rollout: Rollout, pod_hash: str) -> list[tuple[dict[str, str], dict[str, str]]]:
+        return self.cluster.pod_metadata(self.namespace, pod_hash)
 
 
 class KubeBackend:
@@ -160,6 +169,14 @@ class KubeBackend:
         moment = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
         time.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()) + 0.1)
         return moment
+
+    def pod_metadata(self, rollout: Rollout, pod_hash: str) -> list[tuple[dict[str, str], dict[str, str]]]:
+        pods = self.api.list(*PODS, self.namespace, {HASH_LABEL: pod_hash}).items
+        return [
+            (dict(pod["metadata"].get("labels") or {}), dict(pod["metadata"].get("annotations") or {}))
+            for pod in pods
+            if not pod["metadata"].get("deletionTimestamp")
+        ]
 
 
 @pytest.fixture(params=["memory", "kube"])
@@ -409,6 +426,58 @@ def test_a_restart_replaces_one_pod_per_action_and_marks_the_replica_set_once_no
     (done,) = backend.port.observe(rollout).replica_sets
     assert done.restarted_at == restart.restart_at
     assert done.replicas == 2
+
+
+def _settled_metadata(backend: Backend, rollout: Rollout, action: SetEphemeralMetadata) -> EphemeralMetadata:
+    """Apply until observe reports the metadata on every pod (None while the write is not yet on all)."""
+    for _ in range(50):
+        backend.port.apply(rollout, [action])
+        (seen,) = backend.port.observe(rollout).replica_sets
+        if seen.ephemeral_metadata is not None:
+            return seen.ephemeral_metadata
+        time.sleep(0.1)
+    raise AssertionError("the ephemeral metadata never settled")
+
+
+def test_ephemeral_metadata_is_put_on_every_pod_and_replaced_in_place_keeping_the_hash(
+    backend: Backend,
+) -> None:
+    rollout = rollout_in(backend)
+    create = create_replica_set(rollout, replicas=2)
+    backend.port.apply(rollout, [create])
+    backend.let_pods_run(rollout)
+    canary = EphemeralMetadata({"role": "canary"}, {"example.com/phase": "trial"})
+    assert (
+        _settled_metadata(backend, rollout, SetEphemeralMetadata(create.pod_template_hash, canary)) == canary
+    )
+    pods = backend.pod_metadata(rollout, create.pod_template_hash)
+    assert len(pods) == 2
+    assert all(labels["role"] == "canary" and notes["example.com/phase"] == "trial" for labels, notes in pods)
+    assert all(labels["app"] == "web" for labels, _ in pods), "the template's own labels stay"
+
+    stable = EphemeralMetadata({"role": "stable"}, {})
+    assert (
+        _settled_metadata(backend, rollout, SetEphemeralMetadata(create.pod_template_hash, stable)) == stable
+    )
+    pods = backend.pod_metadata(rollout, create.pod_template_hash)
+    assert len(pods) == 2, "no pod replaced"
+    assert all(labels["role"] == "stable" and "example.com/phase" not in notes for labels, notes in pods)
+    (seen,) = backend.port.observe(rollout).replica_sets
+    assert (seen.name, seen.pod_template_hash) == (
+        f"web-{create.pod_template_hash}",
+        create.pod_template_hash,
+    )
+    assert pod_template_hash(seen.template) == create.pod_template_hash
+
+    backend.port.apply(rollout, [ScaleReplicaSet(create.pod_template_hash, 3)])
+    backend.let_pods_run(rollout)
+    assert {labels["role"] for labels, _ in backend.pod_metadata(rollout, create.pod_template_hash)} == {
+        "stable"
+    }, "a pod started later gets the metadata from the template"
+
+    none = EphemeralMetadata()
+    assert _settled_metadata(backend, rollout, SetEphemeralMetadata(create.pod_template_hash, none)) == none
+    assert all("role" not in labels for labels, _ in backend.pod_metadata(rollout, create.pod_template_hash))
 
 
 def test_deleting_a_replica_set_removes_it_from_observe(backend: Backend) -> None:
