@@ -55,6 +55,8 @@ SEMANTIC_ONLY = {  # the schema admits them; canary lint (and the controller's I
     "bad-max-surge",
     "bad-pause-duration",
     "empty-step",
+    "ephemeral-hash-label",
+    "ephemeral-label-changes-selector",
     "max-surge-and-unavailable-zero",
     "negative-pause-duration",
     "percent-over-100",
