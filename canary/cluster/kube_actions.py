@@ -295,7 +295,9 @@ class ActionWriter:
         if pods:
             self._api.delete(*PODS, namespace, pods[0]["metadata"]["name"])
             return
-        restarted = stamp(action.restart_at)
+        # Kept to the microsecond, as spec.restartAt is: a value cut to the second would read as
+        # earlier than the restart and the ReplicaSet would never count as restarted.
+        restarted = action.restart_at.astimezone(UTC).isoformat()
         self._patch_replica_set(
             rollout,
             action.pod_template_hash,

@@ -4,7 +4,8 @@ Holds Rollouts, ReplicaSets with pods, Services, a traffic split per Rollout, An
 AnalysisRuns and Events. A ReplicaSet belongs to the Rollout whose uid it names as its owner, as on
 Kubernetes: deleting a Rollout with `orphan=True` leaves its ReplicaSets serving with no owner, for
 `adopt_orphans` to hand to the next Rollout that selects them. Pods become ready `PodBehaviour`
-seconds after they start (or never: a crash-looping revision). AnalysisRuns are advanced by the
+seconds after they start (or never: a crash-looping revision, or a template whose nodeSelector no
+node satisfies). AnalysisRuns are advanced by the
 analysis runner with injected providers.
 Time moves only when the caller advances the clock, so `canary demo --fast`, the tests and the
 benchmarks run an hour-long rollout in milliseconds. `next_due` says when something changes next.
@@ -39,6 +40,9 @@ def ready_after(seconds: float) -> PodBehaviour:
 
 
 DEFAULT_PODS = ready_after(5.0)
+
+NODE_LABELS = {"kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "type": "kwok"}
+"""The labels every node of the embedded cluster carries (those of the test tier's kwok nodes)."""
 
 
 @dataclass
@@ -82,6 +86,7 @@ class MemoryCluster:
         self.clock = clock
         self.pods = pods
         self.providers: ProviderRegistry = providers or {}
+        self.node_labels: dict[str, str] = dict(NODE_LABELS)
         self._rollouts: dict[Key, Rollout] = {}
         # By (namespace, name), as on Kubernetes: an orphaned ReplicaSet outlives its Rollout.
         self._replica_sets: dict[Key, _ReplicaSet] = {}
@@ -266,7 +271,11 @@ class MemoryCluster:
                 run_key = (key[0], action.run.metadata.name)
                 if run_key not in self._runs:
                     metadata = action.run.metadata.model_copy(
-                        update={"namespace": key[0], "resource_version": self._next_version()}
+                        update={
+                            "namespace": key[0],
+                            "resource_version": self._next_version(),
+                            "creation_timestamp": now,
+                        }
                     )
                     self._runs[run_key] = action.run.model_copy(update={"metadata": metadata})
                     self._run_due[run_key] = now
@@ -296,7 +305,7 @@ class MemoryCluster:
             )
             rs.pods = rs.pods[len(rs.pods) - replicas :]
         while len(rs.pods) < replicas:
-            delay = self.pods(rs.pod_template_hash)
+            delay = self.pods(rs.pod_template_hash) if _schedulable(rs.template, self.node_labels) else None
             ready = None if delay is None else now + timedelta(seconds=delay)
             rs.pods.append(_Pod(started_at=now, ready_at=ready))
 
@@ -422,6 +431,13 @@ class MemoryCluster:
         ]
         times += [due for due in self._run_due.values() if due is not None]
         return min(times, default=None)
+
+
+def _schedulable(template: dict[str, Any], node_labels: dict[str, str]) -> bool:
+    """Whether the nodes (all labelled `node_labels`) satisfy the template's nodeSelector; a pod
+    that no node fits stays Pending, never ready, as the scheduler would leave it."""
+    selector = (template.get("spec") or {}).get("nodeSelector") or {}
+    return all(node_labels.get(key) == value for key, value in selector.items())
 
 
 def _key(rollout: Rollout) -> Key:

@@ -42,6 +42,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import canarytier  # noqa: E402
+from health import HealthEndpoint  # noqa: E402
 from localcluster import BUILD_SCRIPT, ControlPlaneError, LocalControlPlane  # noqa: E402
 
 _BIN_DIR = pytest.StashKey[Path]()
@@ -242,6 +243,6 @@ def namespace_controller(
 
 
 @pytest.fixture(scope="session")
-def health_endpoint() -> Iterator[canarytier.HealthEndpoint]:
-    with canarytier.HealthEndpoint() as endpoint:
+def health_endpoint() -> Iterator[HealthEndpoint]:
+    with HealthEndpoint() as endpoint:
         yield endpoint

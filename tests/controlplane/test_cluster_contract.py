@@ -111,7 +111,7 @@ class MemoryBackend:
         self.cluster.delete_rollout(self.namespace, name, orphan=True)
 
     def a_moment_later(self) -> datetime:
-        self.clock.advance(1)
+        self.clock.advance(1.25)
         return self.clock.now()
 
     def pod_metadata(self, rollout: Rollout, pod_hash: str) -> list[tuple[dict[str, str], dict[str, str]]]:
@@ -165,9 +165,11 @@ class KubeBackend:
         wait_for("the Rollout to be deleted and its ReplicaSets orphaned", orphaned, timeout=30, interval=0.2)
 
     def a_moment_later(self) -> datetime:
-        # creationTimestamp is stored to the second: the next whole second, once it has passed
-        moment = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
-        time.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()) + 0.1)
+        # creationTimestamp is stored to the second and restartAt to the microsecond (as the CLI
+        # writes it): a time inside the next second, returned once the whole second has passed so
+        # that every pod created afterwards is stamped later than it.
+        moment = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1, microseconds=250_000)
+        time.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()) + 0.8)
         return moment
 
     def pod_metadata(self, rollout: Rollout, pod_hash: str) -> list[tuple[dict[str, str], dict[str, str]]]:

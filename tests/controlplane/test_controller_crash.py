@@ -14,7 +14,6 @@ from canarytier import (
     DATA,
     HASH_LABEL,
     ControllerProcess,
-    HealthEndpoint,
     analysis_runs,
     deploy_stable,
     diagnose,
@@ -27,6 +26,7 @@ from canarytier import (
     routing_for,
     status_of,
 )
+from health import HealthEndpoint
 from kubernetes import client
 from localcluster import LocalControlPlane
 

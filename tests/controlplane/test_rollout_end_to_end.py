@@ -14,7 +14,6 @@ from canarytier import (
     HASH_LABEL,
     VERSION,
     ControllerProcess,
-    HealthEndpoint,
     analysis_runs,
     custom,
     deploy_stable,
@@ -30,6 +29,7 @@ from canarytier import (
     status_of,
     with_image,
 )
+from health import HealthEndpoint
 from kubernetes import client, watch
 from localcluster import LocalControlPlane
 from urllib3.exceptions import ProtocolError
