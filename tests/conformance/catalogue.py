@@ -7,9 +7,9 @@ Argo on purpose are in docs/argo-differences.md instead.
 
 from __future__ import annotations
 
+from catalogue_analysis import ANALYSIS_SCENARIOS
+from catalogue_canary import CANARY_SCENARIOS
 from scenario import Analysis, Cli, Expect, PatchSpec, Release, Scenario, Wait
-
-HEALTHY_V1 = Expect(phase="Healthy", stable="v1", current="v1")
 
 
 def healthy_on(image: str, pods: int = 3) -> Expect:
@@ -18,7 +18,7 @@ def healthy_on(image: str, pods: int = 3) -> Expect:
 
 PAUSED = {"pause": {}}
 
-SCENARIOS: list[Scenario] = [
+BASIC_SCENARIOS: list[Scenario] = [
     Scenario(
         name="first-deploy-skips-steps",
         source="functional_test.go TestCanaryRollout... initial deploy; docs: 'Initial creations of any Rollout will immediately scale up the replicas to 100%'",
@@ -301,3 +301,5 @@ SCENARIOS: list[Scenario] = [
         ),
     ),
 ]
+
+SCENARIOS: list[Scenario] = [*BASIC_SCENARIOS, *CANARY_SCENARIOS, *ANALYSIS_SCENARIOS]
