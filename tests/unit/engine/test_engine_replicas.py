@@ -20,6 +20,9 @@ from canary.engine.replicas import (
         (10, 20, 3, Counts(2, 8)),
         (4, 10, 1, Counts(1, 4)),
         (5, 50, 0, Counts(3, 2)),  # a tie between 2/3 and 3/2 goes to the larger canary
+        (3, 50, 0, Counts(2, 1)),  # 1/3 and 2/3 are exactly as far from 50% (no float rounding)
+        (6, 50, 1, Counts(3, 3)),
+        (7, 50, 0, Counts(4, 3)),
         (4, 50, 1, Counts(2, 2)),
         (3, 0, 1, Counts(0, 3)),
         (3, 100, 1, Counts(3, 0)),
@@ -43,6 +46,25 @@ def test_rolling_step_shrinks_stable_only_as_far_as_availability_allows() -> Non
     assert rolling_step(Counts(2, 2), current, replicas=4, max_surge=1, max_unavailable=0).stable == 4
     ready = Current(canary_spec=1, canary_available=1, stable_spec=4, stable_available=4)
     assert rolling_step(Counts(2, 2), ready, replicas=4, max_surge=1, max_unavailable=0).stable == 3
+
+
+def test_rolling_step_aborting_without_a_router_replaces_the_canary_only_as_stable_becomes_available() -> None:
+    # the issue-13 reproduction: replicas 3, maxSurge 2, maxUnavailable 0, canary 3/3, stable 0/0
+    start = Current(canary_spec=3, canary_available=3, stable_spec=0, stable_available=0)
+    assert rolling_step(Counts(0, 3), start, replicas=3, max_surge=2, max_unavailable=0) == Counts(3, 2)
+    two_up = Current(canary_spec=3, canary_available=3, stable_spec=2, stable_available=2)
+    assert rolling_step(Counts(0, 3), two_up, replicas=3, max_surge=2, max_unavailable=0) == Counts(1, 3)
+
+
+def test_rolling_step_shrinks_a_side_above_the_surge_cap_even_below_its_target() -> None:
+    # scaled back from 8 to 4 while the new revision crash-loops: canary 6 (none available), stable 4
+    over = Current(canary_spec=6, canary_available=0, stable_spec=4, stable_available=4)
+    assert rolling_step(Counts(4, 0), over, replicas=4, max_surge=2, max_unavailable=0) == Counts(2, 4)
+
+
+def test_rolling_step_lets_unavailable_pods_go_without_budget() -> None:
+    crashing_stable = Current(canary_spec=0, canary_available=0, stable_spec=4, stable_available=0)
+    assert rolling_step(Counts(2, 2), crashing_stable, replicas=4, max_surge=1, max_unavailable=0).stable == 2
 
 
 def test_rolling_step_with_no_surge_frees_a_slot_first() -> None:
