@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from canary.analysis import runner
-from canary.analysis.providers.base import ProviderRegistry
+from canary.analysis.providers.base import MeasurementError, ProviderRegistry
+from canary.analysis.providers.job import JobState
 from canary.api.analysis import AnalysisPhase, AnalysisRun, AnalysisTemplate, ClusterAnalysisTemplate
 from canary.api.rollout import Rollout, RolloutStatus
 from canary.cluster.port import Conflict, NotFound, RecordedEvent
@@ -69,6 +70,19 @@ class _ReplicaSet:
     ephemeral_metadata: act.EphemeralMetadata = field(default_factory=act.EphemeralMetadata)
 
 
+@dataclass
+class _Job:
+    """A Job an analysis `job` metric created, owned by its AnalysisRun."""
+
+    spec: dict[str, Any]
+    owner_run: str
+    created_at: datetime
+
+
+JOB_SECONDS = 1.0
+"""How long a Job whose pod can be scheduled runs before it succeeds."""
+
+
 def _no_secrets(namespace: str, name: str, key: str) -> str:
     raise KeyError(f"the in-memory cluster holds no Secret '{name}' in namespace '{namespace}'")
 
@@ -98,6 +112,7 @@ class MemoryCluster:
         self._run_due: dict[Key, datetime | None] = {}
         self._run_owner: dict[Key, str | None] = {}  # the uid of the Rollout that owns each run
         self._events: dict[Key, list[RecordedEvent]] = {}
+        self._jobs: dict[Key, _Job] = {}
         self._version = 0
 
     # --- setting up -------------------------------------------------------------------------------
@@ -287,6 +302,7 @@ class MemoryCluster:
                     self._runs[(key[0], action.name)] = run.model_copy(update={"spec": spec})
                     self._run_due[(key[0], action.name)] = now
             case act.DeleteAnalysisRun():
+                self._jobs = {k: job for k, job in self._jobs.items() if job.owner_run != action.name}
                 self._runs.pop((key[0], action.name), None)
                 self._run_due.pop((key[0], action.name), None)
                 self._run_owner.pop((key[0], action.name), None)
@@ -371,6 +387,27 @@ class MemoryCluster:
         stored = current.model_copy(update={"status": run.status, "metadata": metadata})
         self._runs[key] = stored
         return stored
+
+    # --- Jobs, for the `job` metric provider (a JobPort) --------------------------------------------
+
+    def create_job(
+        self, namespace: str, name: str, metadata: dict[str, Any], spec: dict[str, Any], *, owner_run: str
+    ) -> None:
+        self._jobs.setdefault((namespace, name), _Job(dict(spec), owner_run, self.clock.now()))
+
+    def job_state(self, namespace: str, name: str) -> JobState:
+        """As the Job controller reports it: succeeded once its pod has run, failed once
+        `activeDeadlineSeconds` passed without that (a pod no node fits never runs), else running."""
+        job = self._jobs.get((namespace, name))
+        if job is None:
+            raise MeasurementError(f"Job {namespace}/{name} not found (deleted?)")
+        age = (self.clock.now() - job.created_at).total_seconds()
+        if _schedulable(job.spec.get("template") or {}, self.node_labels) and age >= JOB_SECONDS:
+            return JobState(succeeded=True)
+        deadline = job.spec.get("activeDeadlineSeconds")
+        if deadline is not None and age >= float(deadline):
+            return JobState(failed=True, message="DeadlineExceeded: Job was active longer than specified deadline")
+        return JobState()
 
     def advance_analysis_runs(self) -> None:
         """Take every measurement due now with the injected providers (the analysis controller's job)."""

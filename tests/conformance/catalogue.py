@@ -256,6 +256,48 @@ BASIC_SCENARIOS: list[Scenario] = [
         ),
     ),
     Scenario(
+        name="a-job-analysis-that-succeeds-promotes",
+        source="analysis_test.go TestRolloutWithJobAnalysis (job metric provider)",
+        strategy={"steps": [{"setWeight": 50}, {"analysis": {"templates": [{"templateName": "job-succeeds"}]}}]},
+        replicas=2,
+        script=(
+            healthy_on("v1", 2),
+            Release("v2"),
+            healthy_on("v2", 2),
+            Expect(runs=("Successful",)),
+        ),
+    ),
+    Scenario(
+        name="a-failing-job-aborts-and-stable-keeps-its-pods",
+        source="issue 13 reproduction; analysis_test.go job metric failure",
+        strategy={
+            "steps": [{"setWeight": 100}, {"analysis": {"templates": [{"templateName": "job-fails"}]}}],
+            "maxSurge": 2,
+            "maxUnavailable": 0,
+        },
+        script=(
+            healthy_on("v1"),
+            Release("v2"),
+            Expect(phase="Degraded", abort=True, runs=("Failed",), events=("RolloutAborted",), timeout=90),
+            Expect(pods={"v1": (3, 3)}, timeout=60),
+        ),
+    ),
+    Scenario(
+        name="a-hanging-job-holds-the-step-and-abort-still-works",
+        source="docs: a running measurement never promotes; kubectl argo rollouts abort",
+        strategy={"steps": [{"setWeight": 50}, {"analysis": {"templates": [{"templateName": "job-hangs"}]}}]},
+        replicas=2,
+        script=(
+            healthy_on("v1", 2),
+            Release("v2"),
+            Expect(phase="Progressing", step=1, runs=("Running",), pods={"v1": (1, 1), "v2": (1, 1)}),
+            Wait(15),
+            Expect(phase="Progressing", step=1, stable="v1"),
+            Cli(("abort", "conf")),
+            Expect(phase="Degraded", abort=True, pods={"v1": (2, 2)}),
+        ),
+    ),
+    Scenario(
         name="restart-replaces-every-pod-within-the-budget",
         source="functional_test.go TestRestartRollout",
         strategy={"steps": [], "maxSurge": 1, "maxUnavailable": 0},

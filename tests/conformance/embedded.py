@@ -10,6 +10,7 @@ import io
 from typing import Any
 
 from backends import read, release_patch
+from job_templates import JOB_TEMPLATES
 from scenario import ANALYSIS_TEMPLATE, NAME, Snapshot
 
 from canary.analysis.providers.registry import default_registry
@@ -27,11 +28,44 @@ NAMESPACE = "conformance"
 POD_START_SECONDS = 1.0
 
 
+def _web_template(name: str, metric: dict[str, Any]) -> dict[str, Any]:
+    provider = {"web": {"url": "{{args.url}}", "jsonPath": "$.healthy"}}
+    return {
+        "metadata": {"name": name},
+        "spec": {"args": [{"name": "url"}], "metrics": [{**metric, "provider": provider}]},
+    }
+
+
+MORE_WEB_TEMPLATES = [
+    # The same as tests/controlplane/data/web-analysis-templates-more.yaml.
+    _web_template(
+        "web-health-watch",
+        {"name": "watched", "interval": "1s", "failureLimit": 1, "successCondition": "result == true"},
+    ),
+    _web_template(
+        "web-health-unsure",
+        {
+            "name": "unsure",
+            "interval": "1s",
+            "count": 2,
+            "successCondition": "result == true",
+            "failureCondition": 'result == "down"',
+        },
+    ),
+]
+"""web-health-watch measures until terminated and tolerates one failure; with web-health-unsure an
+unhealthy answer is Inconclusive (analysis scenarios, tests/conformance/catalogue_analysis.py)."""
+
+
 class EmbeddedBackend:
     def __init__(self, health: Any, check: str) -> None:
         self.clock = ManualClock()
         self.health, self.check = health, check
-        self.cluster = MemoryCluster(self.clock, pods=ready_after(POD_START_SECONDS), providers=default_registry())
+        self.cluster = MemoryCluster(self.clock, pods=ready_after(POD_START_SECONDS))
+        self.cluster.providers = default_registry(job_port=self.cluster)
+        for job_template in JOB_TEMPLATES:
+            metadata = {**job_template["metadata"], "namespace": NAMESPACE}
+            self.cluster.create(AnalysisTemplate.model_validate({**job_template, "metadata": metadata}))
         self.sim = Simulation(self.cluster, self.clock, Workload(request_rate=1, seed=1), max_step_seconds=0.5)
         for service in (f"{NAME}-stable", f"{NAME}-canary"):
             self.cluster.create_service(NAMESPACE, service)
@@ -54,6 +88,9 @@ class EmbeddedBackend:
                 }
             )
         )
+        for more in MORE_WEB_TEMPLATES:
+            metadata = {**more["metadata"], "namespace": NAMESPACE}
+            self.cluster.create(AnalysisTemplate.model_validate({**more, "metadata": metadata}))
 
     def deploy(self, rollout: dict[str, Any]) -> None:
         rollout = {**rollout, "metadata": {**rollout["metadata"], "namespace": NAMESPACE}}

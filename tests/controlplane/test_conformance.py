@@ -16,6 +16,7 @@ from backends import read, release_patch
 from canarytier import DATA, GROUP, VERSION, ControllerProcess, custom, diagnose, routing_for
 from catalogue import SCENARIOS
 from health import HealthEndpoint
+from job_templates import JOB_TEMPLATES
 from localcluster import LocalControlPlane
 from scenario import NAME, Scenario, Snapshot, play
 
@@ -67,7 +68,7 @@ def test_scenario_on_the_real_control_plane(
     health_endpoint: HealthEndpoint,
 ) -> None:
     control_plane.apply_manifests(
-        [*routing_for(NAME), DATA / "web-analysis-template.yaml"], namespace=namespace
+        [*routing_for(NAME), DATA / "web-analysis-template.yaml", DATA / "web-analysis-templates-more.yaml", *JOB_TEMPLATES], namespace=namespace
     )
     controller = controllers(namespace=namespace)
     controller.start()
