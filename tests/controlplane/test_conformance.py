@@ -24,6 +24,7 @@ from canary.cli.main import main
 from canary.cluster.kube import KubeCluster
 from canary.cluster.kube_api import KubeApi
 from canary.engine.commands import Patch
+from canary.traffic.routers import router_for
 
 
 class KubeBackend:
@@ -31,7 +32,8 @@ class KubeBackend:
         self, admin_api: Any, namespace: str, kubeconfig: str, health: HealthEndpoint, check: str
     ) -> None:
         self.api, self.namespace, self.kubeconfig = admin_api, namespace, kubeconfig
-        self.port = KubeCluster(KubeApi(admin_api))
+        api = KubeApi(admin_api)
+        self.port = KubeCluster(api, router_for=lambda rollout: router_for(rollout, api))
         self.health, self.check = health, check
 
     def deploy(self, rollout: dict[str, Any]) -> None:
