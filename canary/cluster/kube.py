@@ -41,6 +41,7 @@ from canary.cluster.kube_actions import (
     Reads,
     RouterFor,
     ephemeral_record,
+    event_object,
     namespace_of,
     owned_by,
     parse_time,
@@ -262,21 +263,30 @@ class KubeCluster:
         return Rollout.model_validate(_without_managed_fields(updated))
 
     def report_invalid_spec(self, namespace: str, name: str, message: str) -> None:
-        """Mark a Rollout whose spec does not parse: InvalidSpec condition, phase Degraded."""
+        """Mark a Rollout whose spec does not parse as the engine marks one it rejects: phase
+        Degraded, status message `InvalidSpec: <message>`, the InvalidSpec condition with `message`
+        and, when that message is new, a Warning Event with it."""
         self._guard()
         obj = self._reads.get(*ROLLOUTS, namespace, name)
         if obj is None:
             return
+        message, condition_message = f"InvalidSpec: {message}", message
         condition = {
             "type": "InvalidSpec",
             "status": "True",
             "reason": "InvalidSpec",
-            "message": message,
+            "message": condition_message,
             "lastTransitionTime": stamp(self._clock()),
         }
         status = obj.get("status") or {}
         if status.get("phase") == "Degraded" and status.get("message") == message:
             return
+        reported = any(
+            c.get("type") == "InvalidSpec"
+            and c.get("status") == "True"
+            and c.get("message") == condition_message
+            for c in status.get("conditions") or []
+        )
         others = [c for c in status.get("conditions") or [] if c.get("type") != "InvalidSpec"]
         body = {
             "metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
@@ -288,6 +298,16 @@ class KubeCluster:
             },
         }
         self.api.patch(*ROLLOUTS, namespace, name, body, subresource="status")
+        if not reported:
+            involved = {
+                "apiVersion": obj.get("apiVersion", GROUP_VERSION),
+                "kind": obj.get("kind", "Rollout"),
+                "name": name,
+                "namespace": namespace,
+                "uid": obj["metadata"].get("uid", ""),
+            }
+            event = act.EmitEvent("Warning", "InvalidSpec", condition_message)
+            self.api.create(*EVENTS, namespace, event_object(involved, event, self._clock()))
 
     def update_analysis_run_status(self, run: AnalysisRun) -> AnalysisRun:
         self._guard()

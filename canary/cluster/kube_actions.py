@@ -394,26 +394,35 @@ class ActionWriter:
             self._api.patch(*ANALYSIS_RUNS, namespace, name, {"spec": {"terminate": True}})
 
     def _emit(self, rollout: Rollout, event: act.EmitEvent) -> None:
-        namespace, now = namespace_of(rollout), stamp(self._clock())
-        body = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"name": f"{rollout.metadata.name}.{uuid.uuid4().hex[:16]}", "namespace": namespace},
-            "involvedObject": {
-                "apiVersion": rollout.api_version,
-                "kind": rollout.kind,
-                "name": rollout.metadata.name,
-                "namespace": namespace,
-                "uid": rollout.metadata.uid or "",
-            },
-            "type": event.type,
-            "reason": event.reason,
-            "message": event.message,
-            "source": {"component": COMPONENT},
-            "reportingComponent": COMPONENT,
-            "reportingInstance": COMPONENT,
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "count": 1,
+        namespace = namespace_of(rollout)
+        involved = {
+            "apiVersion": rollout.api_version,
+            "kind": rollout.kind,
+            "name": rollout.metadata.name,
+            "namespace": namespace,
+            "uid": rollout.metadata.uid or "",
         }
-        self._api.create(*EVENTS, namespace, body)
+        self._api.create(*EVENTS, namespace, event_object(involved, event, self._clock()))
+
+
+def event_object(involved: Mapping[str, str], event: act.EmitEvent, now: datetime) -> Obj:
+    """The core/v1 Event recording `event` about the object `involved` (its involvedObject)."""
+    when = stamp(now)
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {
+            "name": f"{involved['name']}.{uuid.uuid4().hex[:16]}",
+            "namespace": involved["namespace"],
+        },
+        "involvedObject": dict(involved),
+        "type": event.type,
+        "reason": event.reason,
+        "message": event.message,
+        "source": {"component": COMPONENT},
+        "reportingComponent": COMPONENT,
+        "reportingInstance": COMPONENT,
+        "firstTimestamp": when,
+        "lastTimestamp": when,
+        "count": 1,
+    }

@@ -25,17 +25,21 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 import structlog
+from pydantic import ValidationError
 
 from canary.analysis import runner
 from canary.analysis.args import SecretReader
 from canary.analysis.providers.base import ProviderRegistry
 from canary.api.analysis import AnalysisPhase, AnalysisRun
+from canary.api.problems import problems_from_validation_error
+from canary.api.rollout import Rollout
 from canary.cluster import writes
 from canary.cluster.port import ClusterPort, NotFound
 from canary.controller.metrics import Metrics
 from canary.controller.queue import Key, split_key
 from canary.engine import actions as act
 from canary.engine import rollout as engine
+from canary.engine import status
 
 log = structlog.get_logger(__name__)
 
@@ -82,8 +86,9 @@ class RolloutReconciler:
                 self._metrics.forget_rollout(namespace, name)
             return Result()
         except ValueError as error:  # the spec does not parse: InvalidSpec, and no retry
-            self._report_invalid(namespace, name, _first_line(error))
-            raise TerminalError(f"Rollout {key} has an invalid spec: {_first_line(error)}") from error
+            problems = spec_problems(error)
+            self._report_invalid(namespace, name, status.invalid_message(name, problems))
+            raise TerminalError(f"Rollout {key} has an invalid spec: {'; '.join(problems)}") from error
         if rollout.metadata.resource_version == self._superseded.get(key):
             # The cache still shows the version our last status write replaced; deciding on it
             # would repeat that step. Look again once the watch has delivered our own write.
@@ -156,6 +161,13 @@ class AnalysisRunReconciler:
                     f"AnalysisRun {namespace}/{name} is invalid: {_first_line(error)}"
                 ) from error
         return next((r for r in self._port.list_analysis_runs(namespace) if r.metadata.name == name), None)
+
+
+def spec_problems(error: ValueError) -> list[str]:
+    """A Rollout's parse failure as `canary lint` words it: one `path: message` per problem."""
+    if isinstance(error, ValidationError):
+        return [str(problem) for problem in problems_from_validation_error(error, Rollout)]
+    return [_first_line(error)]
 
 
 def _first_line(error: Exception) -> str:

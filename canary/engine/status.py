@@ -392,10 +392,16 @@ def with_weights(rollout: Rollout, status: RolloutStatus, progress: Progress, we
     return status.model_copy(update={"canary": canary})
 
 
+def invalid_message(name: str, problems: Sequence[str]) -> str:
+    """Argo's InvalidSpec condition message: `The Rollout "<name>" is invalid: <problems>` (one line;
+    the status message puts `InvalidSpec: ` in front)."""
+    return f'The Rollout "{name}" is invalid: ' + "; ".join(problems)
+
+
 def invalid(rollout: Rollout, problems: list[str], now: datetime) -> RolloutStatus:
     """The status of a Rollout that cannot be acted on: Degraded with InvalidSpec; nothing else moves."""
     old = rollout.status
-    message = f'The Rollout "{rollout.metadata.name}" is invalid: ' + "; ".join(problems)
+    message = invalid_message(rollout.metadata.name, problems)
     kept = [c for c in old.conditions if c.type != INVALID_SPEC]
     condition = _set_condition(old, INVALID_SPEC, "True", now=now, reason=INVALID_SPEC, message=message)
     previous = _condition(old, INVALID_SPEC)
