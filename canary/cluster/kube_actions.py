@@ -14,7 +14,7 @@ import copy
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from canary.api.analysis import AnalysisRun
@@ -54,6 +54,11 @@ COMPONENT = "canary-controller"
 class Reads(Protocol):
     def get(self, api_version: str, plural: str, namespace: str | None, name: str) -> Obj | None: ...
 
+    def orphans(self, api_version: str, plural: str, namespace: str | None) -> list[Obj]:
+        """The objects `list` returns that have no controller owner (`controller_uid` None). A cache
+        answers from an index, so adoption does not read every ReplicaSet on every reconcile."""
+        ...
+
     def list(self, api_version: str, plural: str, namespace: str | None) -> list[Obj]: ...
 
 
@@ -65,6 +70,9 @@ class ApiReads:
 
     def get(self, api_version: str, plural: str, namespace: str | None, name: str) -> Obj | None:
         return self._api.get(api_version, plural, namespace, name)
+
+    def orphans(self, api_version: str, plural: str, namespace: str | None) -> list[Obj]:
+        return [obj for obj in self.list(api_version, plural, namespace) if controller_uid(obj) is None]
 
     def list(self, api_version: str, plural: str, namespace: str | None) -> list[Obj]:
         return self._api.list(api_version, plural, namespace).items
@@ -85,12 +93,32 @@ def namespace_of(rollout: Rollout) -> str:
     return rollout.metadata.namespace or "default"
 
 
+def controller_uid(obj: Obj) -> str | None:
+    """The uid of the object's controller owner (its ownerReference with `controller: true`); None
+    for an orphan."""
+    refs = obj.get("metadata", {}).get("ownerReferences") or []
+    return next((ref.get("uid") for ref in refs if ref.get("controller")), None)
+
+
 def owned_by(obj: Obj, uid: str | None) -> bool:
     return any(ref.get("uid") == uid for ref in obj.get("metadata", {}).get("ownerReferences") or [])
 
 
 def parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def _available(pod: Obj, now: datetime, min_ready: timedelta) -> bool:
+    """Not terminating, and Ready for at least `min_ready` (the ReplicaSet controller's rule)."""
+    if pod["metadata"].get("deletionTimestamp"):
+        return False
+    ready = next(
+        (c for c in (pod.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), None
+    )
+    if ready is None or ready.get("status") != "True":
+        return False
+    since = parse_time(ready.get("lastTransitionTime"))
+    return since is None or since + min_ready <= now
 
 
 def stamp(value: datetime) -> str:
@@ -277,15 +305,21 @@ class ActionWriter:
     def _restart_pods(self, rollout: Rollout, action: act.RestartPods) -> None:
         """Delete one pod started before `restart_at`; mark the ReplicaSet when none is left.
 
-        The engine paces restarts on the ReplicaSet's counts; a pod of this revision still
-        terminating means the last deletion is not seen there yet, so nothing more goes now."""
+        The engine paces restarts on the ReplicaSet's counts, which lag the pods: a deleted pod
+        can be gone (kwok, a fast kubelet) before the ReplicaSet's status drops. So the pods
+        themselves decide too: nothing goes unless every pod the ReplicaSet asks for exists,
+        is not terminating and has been Ready for minReadySeconds."""
         namespace = namespace_of(rollout)
         revision = [
             pod
             for pod in self._reads.list(*PODS, namespace)
             if (pod["metadata"].get("labels") or {}).get(HASH_LABEL) == action.pod_template_hash
         ]
-        if any(pod["metadata"].get("deletionTimestamp") for pod in revision):
+        current = self._replica_set(rollout, action.pod_template_hash)
+        wanted = int((current or {}).get("spec", {}).get("replicas") or 0)
+        min_ready = timedelta(seconds=rollout.spec.min_ready_seconds)
+        serving = [pod for pod in revision if _available(pod, self._clock(), min_ready)]
+        if len(serving) < wanted or len(serving) < len(revision):
             return
         pods = [
             pod

@@ -18,7 +18,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from canarytier import (
     HASH_LABEL,
     ROOT,
@@ -293,13 +292,6 @@ def test_undo_with_dynamic_stable_scale_moves_traffic_only_as_fast_as_stable_can
     assert route_weights(admin_api, namespace, ROUTED) == {stable_backend: 100, f"{ROUTED}-canary": 0}
 
 
-@pytest.mark.xfail(
-    reason="kube adapter race (reported to the lead): RestartPods is decided on the ReplicaSet's "
-    "status.availableReplicas, which the ReplicaSet controller has not yet lowered when kwok has already "
-    "removed the deleted pod, so a second pod is deleted at once (available 2 of 3 with maxUnavailable 0); "
-    "remove this marker with the fix",
-    strict=False,
-)
 def test_restart_replaces_one_pod_at_a_time_within_max_surge(
     control_plane: LocalControlPlane, admin_api: Any, namespace: str, namespace_controller: ControllerProcess
 ) -> None:
