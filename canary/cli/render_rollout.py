@@ -155,6 +155,8 @@ def replica_set_line(rollout: Rollout, rs: ReplicaSetView) -> Text:
     shown = images(dict(rs.template))
     if shown:
         line.append("  " + ", ".join(shown), style="blue")
+    if rs.failure:  # a quota or an admission webhook refuses its pods: why `ready` does not move
+        line.append(f"  ✖ {rs.failure_reason}: {rs.failure}", style="red")
     return line
 
 

@@ -406,7 +406,20 @@ def _replica_set_view(obj: Obj) -> ReplicaSetView:
         restarted_at=parse_time(annotations.get(RESTARTED_AT_ANNOTATION)),
         annotations=dict(annotations),
         ephemeral_metadata=_ephemeral_metadata(annotations),
+        **_replica_failure(status),
     )
+
+
+def _replica_failure(status: Obj) -> dict[str, str]:
+    """The ReplicaSet controller's ReplicaFailure condition (a quota or an admission webhook refused
+    its pods), as ReplicaSetView's `failure` and `failure_reason`."""
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "ReplicaFailure" and condition.get("status") == "True":
+            return {
+                "failure": str(condition.get("message") or condition.get("reason") or "ReplicaFailure"),
+                "failure_reason": str(condition.get("reason") or "FailedCreate"),
+            }
+    return {}
 
 
 def _ephemeral_metadata(annotations: Mapping[str, str]) -> act.EphemeralMetadata | None:

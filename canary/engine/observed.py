@@ -22,7 +22,9 @@ class ReplicaSetView:
     `replicas` is the spec (what was asked), `ready`/`available` what the pods report;
     `scale_down_deadline` is the deadline set by `SetScaleDownDeadline`, `restarted_at` the last
     `RestartPods` it completed, `ephemeral_metadata` what `SetEphemeralMetadata` put on its pods
-    (None: a write that did not reach every pod yet, to be made again).
+    (None: a write that did not reach every pod yet, to be made again); `failure` is why pods
+    cannot be made or removed (the ReplicaSet's ReplicaFailure condition: a quota, an admission
+    webhook, ...), `failure_reason` that condition's reason (FailedCreate, FailedDelete).
     """
 
     name: str
@@ -37,6 +39,8 @@ class ReplicaSetView:
     restarted_at: datetime | None = None
     annotations: Mapping[str, str] = field(default_factory=dict)
     ephemeral_metadata: EphemeralMetadata | None = field(default_factory=EphemeralMetadata)
+    failure: str | None = None
+    failure_reason: str = "FailedCreate"
 
 
 @dataclass(frozen=True)

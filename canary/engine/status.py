@@ -29,7 +29,7 @@ from canary.engine import rollback_window, targets
 from canary.engine import steps as step_list
 from canary.engine.actions import Action, EmitEvent, EventType, PodHash
 from canary.engine.hashing import replica_set_name, steps_hash
-from canary.engine.observed import Observed
+from canary.engine.observed import Observed, ReplicaSetView
 from canary.engine.progress import ABORTED, Progress
 from canary.engine.scaling_events import scaling_events
 
@@ -41,6 +41,7 @@ PROGRESSING, AVAILABLE, PAUSED, HEALTHY, COMPLETED, INVALID_SPEC = (
     "Completed",
     "InvalidSpec",
 )
+REPLICA_FAILURE = "ReplicaFailure"
 DEADLINE_EXCEEDED = "ProgressDeadlineExceeded"
 ROLLOUT_ABORTED = "RolloutAborted"
 REPLICA_SET_UPDATED = "ReplicaSetUpdated"
@@ -100,6 +101,17 @@ def _counts(observed: Observed, progress: Progress) -> tuple[int, int, int, int]
         sum(rs.ready for rs in sets),
         sum(rs.available for rs in sets),
     )
+
+
+def replica_failure(observed: Observed, progress: Progress) -> ReplicaSetView | None:
+    """A ReplicaSet whose pods cannot be made (quota, admission): the canary's first, then stable's."""
+    failing = [rs for rs in observed.replica_sets if rs.failure]
+    order = {progress.canary: 0, progress.stable: 1}
+    return min(failing, key=lambda rs: (order.get(rs.pod_template_hash, 2), rs.name), default=None)
+
+
+def _failure_text(failing: ReplicaSetView) -> str:
+    return f'ReplicaSet "{failing.name}": {failing.failure}'
 
 
 def _settled(rollout: Rollout, progress: Progress, sides: targets.Sides) -> bool:
@@ -202,6 +214,9 @@ def _phase(
         if restarting
         else _progressing_message(rollout, _counts(observed, progress), progress)
     )
+    failing = replica_failure(observed, progress)
+    if failing is not None:  # why the counts do not move, where `canary get` and `status` show it
+        message += f": {_failure_text(failing)}"
     return _Phase(
         RolloutPhase.PROGRESSING, message, REPLICA_SET_UPDATED, "True", f'ReplicaSet "{name}" is progressing.'
     )
@@ -312,6 +327,18 @@ def build(
             message=ROLLOUT_COMPLETED,
         ),
     ]
+    failing = replica_failure(observed, progress)
+    if failing is not None:  # Argo's: the ReplicaSet's ReplicaFailure condition, on the Rollout
+        conditions.append(
+            _set_condition(
+                old,
+                REPLICA_FAILURE,
+                "True",
+                now=now,
+                reason=failing.failure_reason,
+                message=_failure_text(failing),
+            )
+        )
     return RolloutStatus(
         phase=phase,
         message=verdict.message,
