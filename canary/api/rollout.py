@@ -224,8 +224,54 @@ class CanaryStrategy(CRDModel):
         return self
 
 
+# How a new revision replaces the stable one. The properties are what every strategy has in common
+# (the strategy's own value, or the default for a strategy without the field), so code that serves
+# every strategy never reads one strategy's fields directly.
 class Strategy(CRDModel):
     canary: CanaryStrategy
+
+    @property
+    def kind(self) -> Literal["canary", "blueGreen"]:
+        return "canary"
+
+    @property
+    def traffic_routing(self) -> TrafficRouting | None:
+        """The canary's router; None without one (and for a strategy that routes by Service only)."""
+        return self.canary.traffic_routing
+
+    @property
+    def max_weight(self) -> int:
+        return self.canary.max_weight
+
+    @property
+    def max_surge(self) -> IntOrPercent:
+        return self.canary.max_surge
+
+    @property
+    def max_unavailable(self) -> IntOrPercent:
+        return self.canary.max_unavailable
+
+    @property
+    def scale_down_delay_seconds(self) -> int:
+        return self.canary.scale_down_delay_seconds
+
+    @property
+    def scale_down_delay_revision_limit(self) -> int | None:
+        return self.canary.scale_down_delay_revision_limit
+
+    @property
+    def abort_scale_down_delay_seconds(self) -> int:
+        return self.canary.abort_scale_down_delay_seconds
+
+    @property
+    def serving_service(self) -> str | None:
+        """The Service that sends production traffic to the stable revision (canary: stableService)."""
+        return self.canary.stable_service
+
+    def services(self) -> dict[str, str]:
+        """Every Service the strategy names, by field name (`stableService`: `checkout-stable`)."""
+        named = {"stableService": self.canary.stable_service, "canaryService": self.canary.canary_service}
+        return {field: name for field, name in named.items() if name}
 
 
 class WorkloadRef(CRDModel):

@@ -16,8 +16,9 @@ from typing import Literal
 from canary.analysis.args import ArgumentError, build_run_spec
 from canary.api.analysis import AnalysisPhase, AnalysisRun, AnalysisTemplate, ClusterAnalysisTemplate
 from canary.api.base import ObjectMeta
-from canary.api.rollout import Rollout, RolloutAnalysis
-from canary.engine.actions import PodHash
+from canary.api.rollout import Rollout, RolloutAnalysis, RolloutAnalysisRunStatus
+from canary.engine import steps as step_list
+from canary.engine.actions import CreateAnalysisRun, PodHash
 from canary.engine.hashing import HASH_LABEL
 from canary.engine.observed import Observed
 
@@ -25,16 +26,17 @@ ROLLOUT_LABEL = "canary.dev/rollout"
 KIND_LABEL = "canary.dev/analysis"
 STEP_LABEL = "canary.dev/step-index"
 
-RunKind = Literal["step", "background"]
+RunKind = Literal["step", "background", "pre", "post"]
+"""A canary step's run, the canary's background run, a blue-green pre- or post-promotion run."""
 _LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def referenced(rollout: Rollout) -> Iterator[tuple[str, RolloutAnalysis]]:
     """Every analysis of the strategy with the path of its field, background first."""
     canary = rollout.spec.strategy.canary
-    if canary.analysis is not None:
+    if canary is not None and canary.analysis is not None:
         yield "spec.strategy.canary.analysis", canary.analysis
-    for index, step in enumerate(canary.steps):
+    for index, step in enumerate(step_list.of(rollout)):
         if step.analysis is not None:
             yield f"spec.strategy.canary.steps[{index}].analysis", step.analysis
 
@@ -86,7 +88,8 @@ def run_name(rollout: Rollout, observed: Observed, canary: PodHash, kind: RunKin
     Runs of other owners count too: a run orphaned with a deleted Rollout of the same name would
     otherwise keep the new run from being created (the create finds the name taken).
     """
-    stem = f"{rollout.metadata.name}-{canary}-{step if kind == 'step' else 'bg'}-"
+    suffix = {"step": str(step), "background": "bg", "pre": "pre", "post": "post"}[kind]
+    stem = f"{rollout.metadata.name}-{canary}-{suffix}-"
     taken = {run.metadata.name for run in observed.analysis_runs} | observed.run_names
     attempt = 1
     while f"{stem}{attempt}" in taken:
@@ -156,3 +159,44 @@ def finished_runs_to_delete(rollout: Rollout, observed: Observed, keep: Sequence
     unsuccessful = [r for r in newest_first if r.status.phase != AnalysisPhase.SUCCESSFUL]
     extra = successful[limits[0] :] + unsuccessful[limits[1] :]
     return sorted(run.metadata.name for run in extra)
+
+
+def create_run(
+    rollout: Rollout,
+    analysis: RolloutAnalysis,
+    observed: Observed,
+    *,
+    name: str,
+    kind: RunKind,
+    step: int,
+    stable: PodHash,
+    canary: PodHash,
+    now: datetime,
+) -> CreateAnalysisRun:
+    """The action that starts `analysis` as the run `name`."""
+    run = new_run(
+        rollout, analysis, observed, name=name, kind=kind, step=step, stable=stable, canary=canary, now=now
+    )
+    return CreateAnalysisRun(run)
+
+
+def adopted(observed: Observed, canary: PodHash, kind: RunKind, index: int) -> RolloutAnalysisRunStatus | None:
+    """The record of a run created for this analysis whose status write was lost (a crash in
+    between), so that the analysis does not start a second run."""
+    run = in_flight(observed, canary, kind, index)
+    return (
+        None
+        if run is None
+        else RolloutAnalysisRunStatus(name=run.metadata.name, status=AnalysisPhase.PENDING)
+    )
+
+
+def recorded(record: RolloutAnalysisRunStatus, phase: AnalysisPhase, message: str) -> RolloutAnalysisRunStatus:
+    """The status's record of a run, with the phase and message it has now."""
+    return RolloutAnalysisRunStatus(name=record.name, status=phase, message=message)
+
+
+def verdict_message(name: str, phase: AnalysisPhase, run: AnalysisRun | None) -> str:
+    """Why a run's verdict aborts the rollout: `AnalysisRun '<run>' Failed: <run message>`."""
+    detail = run.status.message if run is not None and run.status.message else ""
+    return f"AnalysisRun '{name}' {phase}" + (f": {detail}" if detail else "")

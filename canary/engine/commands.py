@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from canary.api.rollout import Rollout
+from canary.engine import steps as step_list
 from canary.engine.hashing import pod_template_hash
 from canary.engine.observed import ReplicaSetView
 
@@ -92,7 +93,7 @@ def promote(rollout: Rollout) -> tuple[Patch, ...]:
         )
     if is_complete(rollout):
         raise CommandError(f"rollout '{rollout.metadata.name}' is fully promoted; there is no step to skip")
-    steps = len(rollout.spec.strategy.canary.steps)
+    steps = len(step_list.of(rollout))
     index = min((status.current_step_index or 0) + 1, steps)
     body = {
         "currentStepIndex": index,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from canary.api.rollout import CanaryStep, Rollout
+from canary.engine import steps as step_list
 from canary.engine import targets
 from canary.engine.observed import Observed
 from canary.engine.progress import Progress
@@ -23,8 +24,8 @@ class DecisionContext:
     template: Mapping[str, Any]
 
     @property
-    def steps(self) -> list[CanaryStep]:
-        return self.rollout.spec.strategy.canary.steps
+    def steps(self) -> Sequence[CanaryStep]:
+        return step_list.of(self.rollout)
 
     def sides(self, progress: Progress) -> targets.Sides:
         others = [
@@ -42,7 +43,7 @@ class DecisionContext:
             return self._routed_without_status(progress)
         if weights.canary.pod_template_hash != progress.canary or self._routes_elsewhere(progress):
             return 0
-        max_weight = self.rollout.spec.strategy.canary.max_weight
+        max_weight = self.rollout.spec.strategy.max_weight
         if max_weight != 100 and weights.canary.weight + weights.stable.weight == 100:
             # Written before weights were in maxTrafficWeight units: percent, canary + stable = 100
             # (in units the two always add up to maxTrafficWeight, so 100 only when that is 100).
@@ -52,14 +53,14 @@ class DecisionContext:
     def _routes_elsewhere(self, progress: Progress) -> bool:
         # The canary Service still selects another revision (one that keeps its share until stable
         # can take it): none of the routed weight reaches this canary yet.
-        service = self.rollout.spec.strategy.canary.canary_service
+        service = step_list.canary_of(self.rollout).canary_service
         selected = self.observed.service_selectors.get(service) if service else None
         return selected is not None and selected not in (progress.canary, progress.stable)
 
     def _routed_without_status(self, progress: Progress) -> int:
         # A lost status lost the weight with it; the router still sends its weight to the canary
         # Service, and assuming 0 would move that share at once onto a stable that may lack the pods.
-        service = self.rollout.spec.strategy.canary.canary_service
+        service = step_list.canary_of(self.rollout).canary_service
         if service is None or self.observed.service_selectors.get(service) != progress.canary:
             return 0
         return self.observed.router_weight or 0

@@ -10,6 +10,7 @@ from typing import Any
 
 from canary.api.analysis import AnalysisPhase
 from canary.engine import analysis_runs, ephemeral, restarts, targets
+from canary.engine import steps as step_list
 from canary.engine.actions import (
     Action,
     CreateReplicaSet,
@@ -26,15 +27,13 @@ from canary.engine.context import DecisionContext
 from canary.engine.hashing import HASH_LABEL, pod_template_hash
 from canary.engine.observed import ReplicaSetView
 from canary.engine.progress import Progress
-
-Waits = list[float | None]
-"""Seconds until something time-based is due, per pending wait (None: nothing)."""
+from canary.engine.strategy import Waits
 
 
 def converge(context: DecisionContext, progress: Progress) -> tuple[list[Action], Waits, int]:
     """Actions that make pods, Services, traffic and runs match `progress`, and the weight routed."""
     rollout = context.rollout
-    canary_strategy = rollout.spec.strategy.canary
+    canary_strategy = step_list.canary_of(rollout)
     routed = canary_strategy.traffic_routing is not None
     sides = context.sides(progress)
     canary_count, stable_count, weight, wait = _pod_counts(context, progress, sides)
@@ -49,7 +48,10 @@ def converge(context: DecisionContext, progress: Progress) -> tuple[list[Action]
     if not progress.complete:
         actions += _replica_set(context, progress.canary, sides.canary, counts[progress.canary])
     actions += _serving_again(sides)
-    actions += ephemeral.metadata_actions(context, progress, actions)
+    roles = {progress.stable: canary_strategy.stable_metadata}
+    if not progress.complete:
+        roles[progress.canary] = canary_strategy.canary_metadata
+    actions += ephemeral.metadata_actions(context, roles, actions)
     back_to_stable = progress.complete or (progress.abort and weight == 0)
     canary_target = progress.stable if back_to_stable else progress.canary
     departing = _departing_hold(context, progress, sides, canary_target)
@@ -80,7 +82,7 @@ def _pod_counts(
 ) -> tuple[int, int, int, float | None]:
     """(canary pods, stable pods, canary weight, seconds until the aborted canary may go)."""
     rollout = context.rollout
-    if (progress.complete or progress.abort) and rollout.spec.strategy.canary.traffic_routing is None:
+    if (progress.complete or progress.abort) and rollout.spec.strategy.traffic_routing is None:
         back = targets.all_stable_by_pods(rollout, sides)
         return back.canary, back.stable, 0, None
     if progress.complete:
@@ -103,7 +105,7 @@ def _departing_hold(
     """A revision the router still sends the canary share to although it is no longer the canary
     (an undo, a new template mid-rollout): with dynamicStableScale it keeps that share, and its
     pods, until stable has the pods to take it over. (revision, weight), None when nothing is held."""
-    service = context.rollout.spec.strategy.canary.canary_service
+    service = step_list.canary_of(context.rollout).canary_service
     selected = context.observed.service_selectors.get(service) if service else None
     if selected is None or selected in (progress.stable, canary_target):
         return None
@@ -146,7 +148,7 @@ def _aborted_canary_count(
 ) -> tuple[int, float | None]:
     """After an abort with a router the canary keeps its pods for abortScaleDownDelaySeconds
     (0 = for good), so a retry finds them warm."""
-    strategy = context.rollout.spec.strategy.canary
+    strategy = context.rollout.spec.strategy
     current = sides.canary.replicas if sides.canary else 0
     delay = strategy.abort_scale_down_delay_seconds
     if current == 0:
@@ -191,7 +193,7 @@ def _older_replica_sets(
     """Scale down revisions that are neither stable nor canary. With a router after
     scaleDownDelaySeconds (traffic drains first); without one their pods carry traffic, so unready
     pods go at once and available ones as far as `spare` allows. Trim the history."""
-    delay = context.rollout.spec.strategy.canary.scale_down_delay_seconds
+    delay = context.rollout.spec.strategy.scale_down_delay_seconds
     delayed = _within_revision_limit(context, others)
     actions: list[Action] = []
     waits: Waits = []
@@ -228,7 +230,7 @@ def _older_replica_sets(
 def _within_revision_limit(context: DecisionContext, others: Sequence[ReplicaSetView]) -> set[PodHash]:
     """The old revisions that may wait out scaleDownDelaySeconds: the newest
     scaleDownDelayRevisionLimit of those still scaled up (all without a limit); older ones go at once."""
-    limit = context.rollout.spec.strategy.canary.scale_down_delay_revision_limit
+    limit = context.rollout.spec.strategy.scale_down_delay_revision_limit
     running = sorted((rs for rs in others if rs.replicas > 0), key=lambda rs: rs.revision, reverse=True)
     return {rs.pod_template_hash for rs in (running if limit is None else running[:limit])}
 

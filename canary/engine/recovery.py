@@ -29,7 +29,7 @@ def stable_without_status(rollout: Rollout, observed: Observed, current: PodHash
     `current`, which is then a first deploy.
     """
     serving = [rs for rs in observed.replica_sets if rs.available > 0 and rs.pod_template_hash]
-    service = rollout.spec.strategy.canary.stable_service
+    service = rollout.spec.strategy.serving_service
     selected = observed.service_selectors.get(service) if service else None
     if selected is not None and any(rs.pod_template_hash == selected for rs in serving):
         return selected

@@ -17,21 +17,19 @@ from datetime import datetime, timedelta
 from canary.api.analysis import AnalysisPhase
 from canary.api.base import Condition, ConditionStatus
 from canary.api.rollout import (
-    CanaryStatus,
     Rollout,
     RolloutAnalysisRunStatus,
     RolloutPhase,
     RolloutStatus,
-    TrafficWeights,
-    WeightDestination,
 )
 from canary.engine import rollback_window, targets
 from canary.engine import steps as step_list
 from canary.engine.actions import Action, EmitEvent, EventType, PodHash
-from canary.engine.hashing import replica_set_name, steps_hash
+from canary.engine.hashing import replica_set_name
 from canary.engine.observed import Observed, ReplicaSetView
 from canary.engine.progress import ABORTED, Progress
 from canary.engine.scaling_events import scaling_events
+from canary.engine.strategy import ReleaseStrategy
 
 PROGRESSING, AVAILABLE, PAUSED, HEALTHY, COMPLETED, INVALID_SPEC = (
     "Progressing",
@@ -122,13 +120,14 @@ def _settled(rollout: Rollout, progress: Progress, sides: targets.Sides) -> bool
     )
 
 
-def _in_analysis(rollout: Rollout, progress: Progress) -> bool:
-    steps = rollout.spec.strategy.canary.steps
-    return progress.step_index < len(steps) and steps[progress.step_index].analysis is not None
-
-
 def progress_deadline(
-    rollout: Rollout, observed: Observed, progress: Progress, sides: targets.Sides, now: datetime
+    rollout: Rollout,
+    observed: Observed,
+    progress: Progress,
+    sides: targets.Sides,
+    now: datetime,
+    *,
+    strategy: ReleaseStrategy,
 ) -> tuple[Progress, Deadline]:
     """Whether progressDeadlineSeconds passed without progress (and the abort it causes if asked).
 
@@ -138,7 +137,10 @@ def progress_deadline(
     """
     old = rollout.status
     waiting = not (progress.complete and sides.stable_available() >= rollout.spec.replicas) and not (
-        rollout.spec.paused or progress.pause_conditions or progress.abort or _in_analysis(rollout, progress)
+        rollout.spec.paused
+        or progress.pause_conditions
+        or progress.abort
+        or strategy.in_analysis(rollout, progress)
     )
     previous = _condition(old, PROGRESSING)
     moved = (old.current_pod_hash, old.current_step_index, old.stable_rs, *_old_counts(old)) != (
@@ -186,6 +188,7 @@ def _phase(
     deadline: Deadline,
     *,
     restarted_at: datetime | None,
+    strategy: ReleaseStrategy,
 ) -> _Phase:
     if progress.abort:
         detail = f": {progress.abort_message}" if progress.abort_message else ""
@@ -212,7 +215,7 @@ def _phase(
     message = (
         "rollout is restarting"
         if restarting
-        else _progressing_message(rollout, _counts(observed, progress), progress)
+        else _progressing_message(rollout, _counts(observed, progress), progress, strategy)
     )
     failing = replica_failure(observed, progress)
     if failing is not None:  # why the counts do not move, where `canary get` and `status` show it
@@ -222,19 +225,16 @@ def _phase(
     )
 
 
-def _progressing_message(rollout: Rollout, counts: tuple[int, int, int, int], progress: Progress) -> str:
+def _progressing_message(
+    rollout: Rollout, counts: tuple[int, int, int, int], progress: Progress, strategy: ReleaseStrategy
+) -> str:
     """Argo's words for why a rollout is not Healthy yet, checked in Argo's order."""
     replicas, updated, _, available = counts
     if updated < rollout.spec.replicas:
         return "more replicas need to be updated"
     if available < updated:
         return "updated replicas are still becoming available"
-    if rollout.spec.strategy.canary.traffic_routing is None and replicas > updated:
-        return "old replicas are pending termination"
-    if not progress.complete:
-        return "waiting for all steps to complete"
-    # Promoted, but older pods are still up (with a router, until scaleDownDelaySeconds has passed).
-    return "old replicas are pending termination"
+    return strategy.waiting_message(rollout, progress, replicas, updated)
 
 
 def _set_condition(
@@ -272,11 +272,14 @@ def build(
     weight: int,
     deadline: Deadline,
     now: datetime,
+    strategy: ReleaseStrategy,
 ) -> RolloutStatus:
-    """The complete new status."""
+    """The complete new status (the strategy adds the fields only it writes)."""
     old = rollout.status
     restarted_at = _restarted_at(rollout, observed)
-    verdict = _phase(rollout, observed, progress, sides, deadline, restarted_at=restarted_at)
+    verdict = _phase(
+        rollout, observed, progress, sides, deadline, restarted_at=restarted_at, strategy=strategy
+    )
     phase = verdict.phase
     replicas, updated, ready, available = _counts(observed, progress)
     healthy = phase == RolloutPhase.HEALTHY
@@ -339,15 +342,13 @@ def build(
                 message=_failure_text(failing),
             )
         )
-    return RolloutStatus(
+    status = RolloutStatus(
         phase=phase,
         message=verdict.message,
         conditions=_keep_update_times(old, conditions),
         observed_generation=rollout.metadata.generation,
         current_pod_hash=progress.canary,
         stable_rs=progress.stable,
-        current_step_index=progress.step_index,
-        current_step_hash=steps_hash(rollout.spec.strategy.canary.steps),
         pause_conditions=list(progress.pause_conditions),
         controller_pause=progress.controller_pause,
         abort=progress.abort,
@@ -358,13 +359,9 @@ def build(
         updated_replicas=updated,
         ready_replicas=ready,
         available_replicas=available,
-        canary=CanaryStatus(
-            weights=_weights(rollout, progress, weight),
-            current_step_analysis_run_status=progress.step_run,
-            current_background_analysis_run_status=progress.background_run,
-        ),
         selector=old.selector,
     )
+    return status.model_copy(update=strategy.status_fields(rollout, observed, progress, weight))
 
 
 def _restarted_at(rollout: Rollout, observed: Observed) -> datetime | None:
@@ -393,30 +390,6 @@ def _keep_update_times(old: RolloutStatus, conditions: list[Condition]) -> list[
         else:
             kept.append(condition)
     return kept
-
-
-def _weights(rollout: Rollout, progress: Progress, weight: int) -> TrafficWeights:
-    """The weights as the router was given them, in units of maxTrafficWeight (Argo's status.canary.weights):
-    the next decision reads the canary's back as the weight it carries."""
-    strategy = rollout.spec.strategy.canary
-    canary_hash = progress.stable if progress.complete else progress.canary
-    return TrafficWeights(
-        canary=WeightDestination(
-            weight=weight, pod_template_hash=canary_hash, service_name=strategy.canary_service
-        ),
-        stable=WeightDestination(
-            weight=strategy.max_weight - weight,
-            pod_template_hash=progress.stable,
-            service_name=strategy.stable_service,
-        ),
-    )
-
-
-def with_weights(rollout: Rollout, status: RolloutStatus, progress: Progress, weight: int) -> RolloutStatus:
-    """`status` recording the weight the router was given (say, an abort that still converges while
-    the spec is invalid), so that the status never claims a split the router no longer has."""
-    canary = status.canary.model_copy(update={"weights": _weights(rollout, progress, weight)})
-    return status.model_copy(update={"canary": canary})
 
 
 def invalid_message(name: str, problems: Sequence[str]) -> str:
@@ -451,13 +424,14 @@ def events_between(
     *,
     observed: Observed | None = None,
     actions: Sequence[Action] = (),
+    strategy: ReleaseStrategy,
 ) -> Iterator[EmitEvent]:
     """One Event per change that users follow, with Argo Rollouts' reasons and messages: a new
     revision, the writes it asks for (`actions`, see `scaling_events`), steps, pauses, verdicts,
     traffic, promotion, failure. `observed` gives the revision numbers (without it, the cluster is
     taken as empty: every revision is 1)."""
     seen = observed if observed is not None else Observed()
-    steps = rollout.spec.strategy.canary.steps
+    steps = step_list.of(rollout)
     if old.stable_rs is None and new.stable_rs not in (None, new.current_pod_hash):
         yield EmitEvent(
             "Warning",
@@ -516,7 +490,7 @@ def events_between(
             "Normal",
             ROLLOUT_COMPLETED,
             f"Rollout completed update to revision {revision_of(seen, new.stable_rs)} ({new.stable_rs}): "
-            + _completion_reason(rollout, old, new, seen),
+            + _completion_reason(rollout, old, new, seen, strategy),
         )
     if new.restarted_at != old.restarted_at and new.restarted_at is not None:
         yield EmitEvent(
@@ -530,7 +504,9 @@ def _condition_flag(status: RolloutStatus, kind: str) -> str | None:
     return condition.status if condition else None
 
 
-def _completion_reason(rollout: Rollout, old: RolloutStatus, new: RolloutStatus, seen: Observed) -> str:
+def _completion_reason(
+    rollout: Rollout, old: RolloutStatus, new: RolloutStatus, seen: Observed, strategy: ReleaseStrategy
+) -> str:
     """Why the current revision became stable, in Argo's words (shouldFullPromote)."""
     if old.stable_rs is None:
         return "Initial deploy"
@@ -540,13 +516,13 @@ def _completion_reason(rollout: Rollout, old: RolloutStatus, new: RolloutStatus,
         rollout, seen, PodHash(old.stable_rs), PodHash(new.stable_rs)
     ):
         return "Rollback within window"
-    return f"Completed all {len(rollout.spec.strategy.canary.steps)} canary steps"
+    return strategy.completion_reason(rollout)
 
 
 def _step_events(
     rollout: Rollout, observed: Observed, old: RolloutStatus, new: RolloutStatus
 ) -> Iterator[EmitEvent]:
-    steps = rollout.spec.strategy.canary.steps
+    steps = step_list.of(rollout)
     first = old.current_step_index or 0
     for index in range(first, new.current_step_index or 0):
         record = old.canary.current_step_analysis_run_status
@@ -598,7 +574,7 @@ def _verdicts(
 
 def _weight_events(rollout: Rollout, old: RolloutStatus, new: RolloutStatus) -> Iterator[EmitEvent]:
     """TrafficWeightUpdated when the weight given to the router changes (only with a router)."""
-    if rollout.spec.strategy.canary.traffic_routing is None or new.canary.weights is None:
+    if rollout.spec.strategy.traffic_routing is None or new.canary.weights is None:
         return
     after = new.canary.weights.canary.weight
     if old.canary.weights is None:

@@ -1,7 +1,10 @@
-"""Reading `spec.strategy.canary.steps`: what the steps up to an index ask for.
+"""Reading `spec.strategy.canary`: its steps, and what the steps up to an index ask for.
 
-The one place that interprets the step list; `decide` asks it, nothing else reads steps directly.
-An index equal to the number of steps means "after the last step": full promotion.
+The one place that reads the canary strategy's step list (`of`) and its other canary-only fields
+(`canary_of`); the engine, the CLI and the adapters ask it, nothing else reads
+`spec.strategy.canary` directly. What every strategy has (routing, surge, scale-down delays, the
+Services it names) is read through `spec.strategy`'s properties instead. An index equal to the
+number of steps means "after the last step": full promotion.
 """
 
 from __future__ import annotations
@@ -9,7 +12,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from canary.api.base import parse_duration
-from canary.api.rollout import CanaryStep, SetCanaryScale
+from canary.api.rollout import CanaryStep, CanaryStrategy, Rollout, SetCanaryScale
+
+
+def of(rollout: Rollout) -> Sequence[CanaryStep]:
+    """The Rollout's canary steps; none for a strategy without steps."""
+    canary = rollout.spec.strategy.canary
+    return canary.steps if canary is not None else ()
+
+
+def canary_of(rollout: Rollout) -> CanaryStrategy:
+    """The canary strategy, for code that runs only for a canary Rollout (ValueError otherwise:
+    a caller reached it for another strategy, a bug)."""
+    canary = rollout.spec.strategy.canary
+    if canary is None:
+        raise ValueError(f"rollout '{rollout.metadata.name}' has no canary strategy")
+    return canary
 
 
 def desired_weight(steps: Sequence[CanaryStep], index: int, max_weight: int = 100) -> int:

@@ -44,10 +44,10 @@ class Sides:
 
 
 def surge_and_unavailable(rollout: Rollout) -> tuple[int, int]:
-    canary = rollout.spec.strategy.canary
+    strategy = rollout.spec.strategy
     total = rollout.spec.replicas
-    surge = resolve_int_or_percent(canary.max_surge, total, round_up=True)
-    unavailable = resolve_int_or_percent(canary.max_unavailable, total, round_up=False)
+    surge = resolve_int_or_percent(strategy.max_surge, total, round_up=True)
+    unavailable = resolve_int_or_percent(strategy.max_unavailable, total, round_up=False)
     if surge == 0 and unavailable == 0:
         # Percentages of few replicas can round both to 0; one pod of slack keeps the rollout moving.
         unavailable = 1
@@ -58,14 +58,14 @@ def plan_step(
     rollout: Rollout, index: int, sides: Sides, applied_weight: int, router_weight: int | None
 ) -> Plan:
     """Counts and weight for step `index` (len(steps) = full promotion)."""
-    if rollout.spec.strategy.canary.traffic_routing is None:
+    if rollout.spec.strategy.traffic_routing is None:
         return _plan_by_pods(rollout, index, sides)
     return _plan_routed(rollout, index, sides, applied_weight, router_weight)
 
 
 def _plan_by_pods(rollout: Rollout, index: int, sides: Sides) -> Plan:
     replicas = rollout.spec.replicas
-    desired = step_list.desired_weight(rollout.spec.strategy.canary.steps, index)
+    desired = step_list.desired_weight(step_list.of(rollout), index)
     surge, unavailable = surge_and_unavailable(rollout)
     target = math.weighted_counts(replicas, desired, surge)
     current = _current(sides)
@@ -108,7 +108,7 @@ def pod_share(sides: Sides) -> int:
 
 
 def _scaled_canary(rollout: Rollout, scale: SetCanaryScale | None, weight: int) -> int:
-    canary = rollout.spec.strategy.canary
+    canary = step_list.canary_of(rollout)
     replicas = rollout.spec.replicas
     if scale is None or scale.match_traffic_weight:
         return math.routed_canary_count(replicas, weight, canary.max_weight, canary.min_pods_per_replica_set)
@@ -129,7 +129,7 @@ def weight_stable_cannot_take(
     pods crashed) cannot take any of the weight. 0 when the revision carrying the weight has no
     available pod to serve it either.
     """
-    canary = rollout.spec.strategy.canary
+    canary = step_list.canary_of(rollout)
     if canary.traffic_routing is None or rollout.spec.replicas == 0 or carrier_available == 0:
         return 0
     if not canary.dynamic_stable_scale:
@@ -142,7 +142,7 @@ def weight_stable_cannot_take(
 def _plan_routed(
     rollout: Rollout, index: int, sides: Sides, applied_weight: int, router_weight: int | None
 ) -> Plan:
-    canary = rollout.spec.strategy.canary
+    canary = step_list.canary_of(rollout)
     assert canary.traffic_routing is not None
     max_weight = canary.traffic_routing.max_traffic_weight
     desired = step_list.desired_weight(canary.steps, index, max_weight)

@@ -18,7 +18,7 @@ from canary.engine.actions import CreateReplicaSet, EmitEvent, PodHash, ScaleRep
 from canary.engine.clock import EPOCH
 from canary.engine.hashing import pod_template_hash
 from canary.engine.observed import Observed, ReplicaSetView
-from canary.engine.rollout import decide
+from canary.engine.rollout import decide, strategy_of
 from canary.engine.scaling_events import scaling_events
 from canary.sim import scenarios
 
@@ -71,7 +71,7 @@ def status(**fields: object) -> RolloutStatus:
 
 def events(ro: Rollout, old: RolloutStatus, new: RolloutStatus, observed: Observed, **kwargs: object) -> list:
     return [
-        (e.reason, e.message) for e in status_of.events_between(ro, old, new, observed=observed, **kwargs)
+        (e.reason, e.message) for e in status_of.events_between(ro, old, new, observed=observed, strategy=strategy_of(ro), **kwargs)
     ]  # type: ignore[arg-type]
 
 
