@@ -47,7 +47,18 @@ def _templates_by_name(
 def _rollout_problems(
     rollout: Rollout, templates: dict[tuple[str, bool], AnalysisTemplate | ClusterAnalysisTemplate]
 ) -> Iterator[Problem]:
+    blue_green = rollout.spec.strategy.blue_green
+    if blue_green is not None:
+        for field, analysis in (
+            ("prePromotionAnalysis", blue_green.pre_promotion_analysis),
+            ("postPromotionAnalysis", blue_green.post_promotion_analysis),
+        ):
+            if analysis is not None:
+                path = f"spec.strategy.blueGreen.{field}"
+                yield from _analysis_arg_problems(analysis, path, templates)
     canary = rollout.spec.strategy.canary
+    if canary is None:
+        return
     base = "spec.strategy.canary"
     yield from _step_problems(canary, base)
     if canary.analysis is not None:

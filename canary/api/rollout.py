@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from canary.api.base import (
     Condition,
@@ -224,54 +224,155 @@ class CanaryStrategy(CRDModel):
         return self
 
 
-# How a new revision replaces the stable one. The properties are what every strategy has in common
-# (the strategy's own value, or the default for a strategy without the field), so code that serves
-# every strategy never reads one strategy's fields directly.
+class PreferredAntiAffinity(CRDModel):
+    weight: int = Field(ge=1, le=100)
+
+
+class RequiredAntiAffinity(CRDModel):
+    pass
+
+
+class AntiAffinity(CRDModel):
+    """Keep the new revision's pods off the nodes that run the stable revision's pods (Argo's
+    injected podAntiAffinity on `rollouts-pod-template-hash`, topology `kubernetes.io/hostname`)."""
+
+    preferred_during_scheduling_ignored_during_execution: PreferredAntiAffinity | None = None
+    required_during_scheduling_ignored_during_execution: RequiredAntiAffinity | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> AntiAffinity:
+        chosen = [
+            self.preferred_during_scheduling_ignored_during_execution,
+            self.required_during_scheduling_ignored_during_execution,
+        ]
+        if sum(rule is not None for rule in chosen) != 1:
+            raise ValueError(
+                "set exactly one of preferredDuringSchedulingIgnoredDuringExecution: {weight: 1-100} "
+                "or requiredDuringSchedulingIgnoredDuringExecution: {}"
+            )
+        return self
+
+
+class BlueGreenStrategy(CRDModel):
+    """The new revision comes up next to the active one (previewService selects it), and the
+    activeService is switched to it once it is fully available (and analysed, and promoted)."""
+
+    active_service: str = Field(min_length=1)
+    preview_service: str | None = None
+    preview_replica_count: int | None = Field(default=None, ge=0)
+    auto_promotion_enabled: bool = True
+    auto_promotion_seconds: int = Field(default=0, ge=0)
+    max_unavailable: IntOrPercent = "25%"
+    scale_down_delay_seconds: int = Field(default=30, ge=0)
+    scale_down_delay_revision_limit: int | None = Field(default=None, ge=0)
+    abort_scale_down_delay_seconds: int = Field(default=30, ge=0)
+    pre_promotion_analysis: RolloutAnalysis | None = None
+    post_promotion_analysis: RolloutAnalysis | None = None
+    anti_affinity: AntiAffinity | None = None
+    preview_metadata: PodMetadata | None = None
+    active_metadata: PodMetadata | None = None
+
+    @model_validator(mode="after")
+    def _services_differ(self) -> BlueGreenStrategy:
+        if self.preview_service and self.preview_service == self.active_service:
+            raise ValueError(
+                f"activeService and previewService are both '{self.active_service}'; "
+                "they must name different Services (or leave previewService out)"
+            )
+        return self
+
+
+# How a new revision replaces the stable one: exactly one of canary or blueGreen. The properties are
+# what every strategy has in common (the strategy's own value, or the default for a strategy without
+# the field), so code that serves every strategy never reads one strategy's fields directly.
 class Strategy(CRDModel):
-    canary: CanaryStrategy
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "has(self.canary) != has(self.blueGreen)",
+                    "message": "set exactly one of canary or blueGreen",
+                }
+            ]
+        }
+    )
+
+    canary: CanaryStrategy | None = None
+    blue_green: BlueGreenStrategy | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Strategy:
+        if self.canary is None and self.blue_green is None:
+            raise ValueError(
+                "set exactly one of canary or blueGreen (this one sets neither); "
+                "add canary: {steps: [...]} or blueGreen: {activeService: <Service>}"
+            )
+        if self.canary is not None and self.blue_green is not None:
+            raise ValueError(
+                "set exactly one of canary or blueGreen (this one sets both); remove the one you do not use"
+            )
+        return self
 
     @property
     def kind(self) -> Literal["canary", "blueGreen"]:
-        return "canary"
+        return "canary" if self.canary is not None else "blueGreen"
 
     @property
     def traffic_routing(self) -> TrafficRouting | None:
-        """The canary's router; None without one (and for a strategy that routes by Service only)."""
-        return self.canary.traffic_routing
+        """The canary's router; None without one (and for blue-green, which switches Services)."""
+        return self.canary.traffic_routing if self.canary is not None else None
 
     @property
     def max_weight(self) -> int:
-        return self.canary.max_weight
+        return self.canary.max_weight if self.canary is not None else 100
 
     @property
     def max_surge(self) -> IntOrPercent:
-        return self.canary.max_surge
+        # Argo's default for a strategy without maxSurge (blue-green restarts within it).
+        return self.canary.max_surge if self.canary is not None else "25%"
 
     @property
     def max_unavailable(self) -> IntOrPercent:
-        return self.canary.max_unavailable
+        return self._chosen.max_unavailable
 
     @property
     def scale_down_delay_seconds(self) -> int:
-        return self.canary.scale_down_delay_seconds
+        return self._chosen.scale_down_delay_seconds
 
     @property
     def scale_down_delay_revision_limit(self) -> int | None:
-        return self.canary.scale_down_delay_revision_limit
+        return self._chosen.scale_down_delay_revision_limit
 
     @property
     def abort_scale_down_delay_seconds(self) -> int:
-        return self.canary.abort_scale_down_delay_seconds
+        return self._chosen.abort_scale_down_delay_seconds
 
     @property
     def serving_service(self) -> str | None:
-        """The Service that sends production traffic to the stable revision (canary: stableService)."""
-        return self.canary.stable_service
+        """The Service that sends production traffic to the stable revision (canary: stableService,
+        blue-green: activeService)."""
+        if self.canary is not None:
+            return self.canary.stable_service
+        return self.blue_green.active_service if self.blue_green is not None else None
 
     def services(self) -> dict[str, str]:
         """Every Service the strategy names, by field name (`stableService`: `checkout-stable`)."""
-        named = {"stableService": self.canary.stable_service, "canaryService": self.canary.canary_service}
+        if self.canary is not None:
+            named = {"stableService": self.canary.stable_service, "canaryService": self.canary.canary_service}
+        elif self.blue_green is not None:
+            named = {
+                "activeService": self.blue_green.active_service,
+                "previewService": self.blue_green.preview_service,
+            }
+        else:
+            named = {}
         return {field: name for field, name in named.items() if name}
+
+    @property
+    def _chosen(self) -> CanaryStrategy | BlueGreenStrategy:
+        chosen = self.canary if self.canary is not None else self.blue_green
+        assert chosen is not None  # the validator admits no Strategy without one
+        return chosen
 
 
 class WorkloadRef(CRDModel):
@@ -326,15 +427,27 @@ class RolloutSpec(CRDModel):
     @model_validator(mode="after")
     def _ephemeral_labels_keep_the_selector(self) -> RolloutSpec:
         selected = self.selector.match_labels if self.selector else {}
-        canary = self.strategy.canary
-        for field, metadata in (
-            ("canaryMetadata", canary.canary_metadata),
-            ("stableMetadata", canary.stable_metadata),
-        ):
+        canary, blue_green = self.strategy.canary, self.strategy.blue_green
+        roles = [
+            *(
+                [("canary.canaryMetadata", canary.canary_metadata), ("canary.stableMetadata", canary.stable_metadata)]
+                if canary is not None
+                else []
+            ),
+            *(
+                [
+                    ("blueGreen.previewMetadata", blue_green.preview_metadata),
+                    ("blueGreen.activeMetadata", blue_green.active_metadata),
+                ]
+                if blue_green is not None
+                else []
+            ),
+        ]
+        for field, metadata in roles:
             for key, value in (metadata.labels if metadata else {}).items():
                 if key in selected and selected[key] != value:
                     raise ValueError(
-                        f"strategy.canary.{field}.labels {key}={value} changes a label the selector matches "
+                        f"strategy.{field}.labels {key}={value} changes a label the selector matches "
                         f"({key}={selected[key]}): the pods would leave their ReplicaSet; use another key"
                     )
         return self
@@ -350,6 +463,7 @@ class RolloutPhase(StrEnum):
 class PauseReason(StrEnum):
     CANARY_PAUSE_STEP = "CanaryPauseStep"
     INCONCLUSIVE_ANALYSIS = "InconclusiveAnalysisRun"
+    BLUE_GREEN_PAUSE = "BlueGreenPause"
 
 
 class PauseCondition(CRDModel):
@@ -382,6 +496,17 @@ class CanaryStatus(CRDModel):
     current_background_analysis_run_status: RolloutAnalysisRunStatus | None = None
 
 
+class BlueGreenStatus(CRDModel):
+    """Argo's status.blueGreen: the revisions the active and preview Services select, whether the
+    preview was scaled up past previewReplicaCount for the switch, and the current analysis runs."""
+
+    active_selector: str | None = None
+    preview_selector: str | None = None
+    scale_up_preview_check_point: bool = False
+    pre_promotion_analysis_run_status: RolloutAnalysisRunStatus | None = None
+    post_promotion_analysis_run_status: RolloutAnalysisRunStatus | None = None
+
+
 class RolloutStatus(CRDModel):
     phase: RolloutPhase | None = None
     message: str = ""
@@ -402,6 +527,7 @@ class RolloutStatus(CRDModel):
     ready_replicas: int = 0
     available_replicas: int = 0
     canary: CanaryStatus = Field(default_factory=CanaryStatus)
+    blue_green: BlueGreenStatus = Field(default_factory=BlueGreenStatus)
     selector: str | None = None
 
 

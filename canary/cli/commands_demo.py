@@ -159,7 +159,7 @@ class _Show:
     def table(self) -> Table:
         rollout = self.sim.cluster.get_rollout(NAMESPACE, NAME)
         status = rollout.status
-        steps = rollout.spec.strategy.canary.steps
+        steps = step_list.of(rollout)
         index = status.current_step_index or 0
         canary_weight, _ = render_rollout.weights(rollout, self.sim.cluster.observe(rollout))
         run = status.canary.current_step_analysis_run_status

@@ -102,7 +102,7 @@ class StepPosition:
 
 
 def step_position(rollout: Rollout) -> StepPosition:
-    all_steps = rollout.spec.strategy.canary.steps
+    all_steps = steps.of(rollout)
     index = rollout.status.current_step_index
     done = min(index or 0, len(all_steps))
     return StepPosition(done, len(all_steps), all_steps[done] if done < len(all_steps) else None)
@@ -113,7 +113,7 @@ def weights(rollout: Rollout, observed: Observed) -> tuple[float, float]:
     maxTrafficWeight), else as the pods split it (no router)."""
     reported = rollout.status.canary.weights
     if reported is not None:
-        max_weight = rollout.spec.strategy.canary.max_weight
+        max_weight = rollout.spec.strategy.max_weight
         return _percent(reported.canary.weight, max_weight), _percent(reported.stable.weight, max_weight)
     canary = observed.replica_set(rollout.status.current_pod_hash)
     total = sum(rs.available for rs in observed.replica_sets)

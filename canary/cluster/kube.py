@@ -64,6 +64,7 @@ from canary.cluster.kube_api import (
 from canary.cluster.port import Conflict, NotFound, RecordedEvent
 from canary.engine import actions as act
 from canary.engine import adoption
+from canary.engine.analysis_runs import referenced
 from canary.engine.commands import Patch
 from canary.engine.hashing import HASH_LABEL
 from canary.engine.observed import Observed, ReplicaSetView
@@ -179,10 +180,7 @@ class KubeCluster:
         """The referenced templates that validate, and the problems of those that do not (the CRD
         schema cannot check everything, e.g. that a successCondition compiles): an invalid template
         is for the engine to report, never an exception that would stop an abort."""
-        canary = rollout.spec.strategy.canary
-        analyses = [step.analysis for step in canary.steps if step.analysis] + (
-            [canary.analysis] if canary.analysis else []
-        )
+        analyses = [analysis for _, analysis in referenced(rollout)]
         names = {
             ref.template_name for a in analyses for ref in a.templates if ref.cluster_scope == cluster_scope
         }
@@ -201,9 +199,8 @@ class KubeCluster:
         return found, invalid
 
     def _service_selectors(self, rollout: Rollout) -> dict[str, act.PodHash | None]:
-        canary = rollout.spec.strategy.canary
         selectors: dict[str, act.PodHash | None] = {}
-        for name in filter(None, (canary.canary_service, canary.stable_service)):
+        for name in rollout.spec.strategy.services().values():
             service = self._reads.get(*SERVICES, namespace_of(rollout), name)
             if service is not None:
                 value = (service.get("spec", {}).get("selector") or {}).get(HASH_LABEL)

@@ -205,11 +205,11 @@ class MemoryCluster:
             if run_key[0] == key[0] and self._run_owner.get(run_key) == rollout.metadata.uid
         )
         refs = [ref for _, analysis in referenced(rollout) for ref in analysis.templates]
-        strategy = rollout.spec.strategy.canary
+        strategy = rollout.spec.strategy
         services = {
             name: self._services[(key[0], name)]
-            for name in (strategy.stable_service, strategy.canary_service)
-            if name and (key[0], name) in self._services
+            for name in strategy.services().values()
+            if (key[0], name) in self._services
         }
         return Observed(
             replica_sets=sets,
@@ -443,9 +443,12 @@ class MemoryCluster:
         key = _key(rollout)
         now = self.clock.now()
         serving = {h: sum(1 for p in rs.pods if _ready(p, now)) for h, rs in self._owned(rollout).items()}
+        if rollout.spec.strategy.blue_green is not None:  # the active Service carries every request
+            active = self._services.get((key[0], rollout.spec.strategy.blue_green.active_service))
+            return {active: 1.0} if active is not None and serving.get(active) else {}
         strategy = rollout.spec.strategy.canary
-        routing = strategy.traffic_routing
-        if routing is None:
+        routing = rollout.spec.strategy.traffic_routing
+        if strategy is None or routing is None:
             total = sum(serving.values())
             return {h: n / total for h, n in serving.items() if n} if total else {}
         stable = self._services.get((key[0], strategy.stable_service or ""))

@@ -169,7 +169,7 @@ def _without_server_fields(obj: Obj) -> Obj:
 
 def split(rollout: Rollout, weight: int) -> tuple[int, int]:
     """(canary, stable) weights of maxTrafficWeight; stable always gets the remainder."""
-    total = rollout.spec.strategy.canary.max_weight
+    total = rollout.spec.strategy.max_weight
     if not 0 <= weight <= total:
         raise RouterError(f"canary weight {weight} is outside 0..{total} (maxTrafficWeight)")
     return weight, total - weight
@@ -178,7 +178,7 @@ def split(rollout: Rollout, weight: int) -> tuple[int, int]:
 def services(rollout: Rollout) -> tuple[str, str]:
     """(canaryService, stableService): the model guarantees both are set when trafficRouting is."""
     canary = rollout.spec.strategy.canary
-    if not (canary.canary_service and canary.stable_service):
+    if canary is None or not (canary.canary_service and canary.stable_service):
         raise RouterError("trafficRouting needs spec.strategy.canary.canaryService and stableService")
     return canary.canary_service, canary.stable_service
 

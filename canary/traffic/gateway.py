@@ -21,7 +21,7 @@ API_VERSION = "gateway.networking.k8s.io/v1"
 
 
 def _config(rollout: Rollout) -> GatewayAPITrafficRouting:
-    routing = rollout.spec.strategy.canary.traffic_routing
+    routing = rollout.spec.strategy.traffic_routing
     assert routing is not None and routing.gateway_api is not None, "Gateway plan used without gatewayAPI"
     return routing.gateway_api
 

@@ -25,7 +25,7 @@ API_VERSION = "networking.istio.io/v1beta1"
 
 
 def _config(rollout: Rollout) -> IstioTrafficRouting:
-    routing = rollout.spec.strategy.canary.traffic_routing
+    routing = rollout.spec.strategy.traffic_routing
     assert routing is not None and routing.istio is not None, "Istio plan used for a Rollout without istio"
     return routing.istio
 

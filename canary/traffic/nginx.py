@@ -24,7 +24,7 @@ API_VERSION = "networking.k8s.io/v1"
 
 
 def _config(rollout: Rollout) -> NginxTrafficRouting:
-    routing = rollout.spec.strategy.canary.traffic_routing
+    routing = rollout.spec.strategy.traffic_routing
     assert routing is not None and routing.nginx is not None, "NGINX plan used for a Rollout without nginx"
     return routing.nginx
 

@@ -12,7 +12,7 @@ from canary.traffic.smi import TrafficSplitPlan
 
 
 def router_for(rollout: Rollout, store: ObjectStore) -> TrafficRouter | None:
-    routing = rollout.spec.strategy.canary.traffic_routing
+    routing = rollout.spec.strategy.traffic_routing
     if routing is None:
         return None
     if routing.smi is not None:

@@ -20,7 +20,7 @@ API_VERSION = "split.smi-spec.io/v1alpha2"
 
 
 def _config(rollout: Rollout) -> SMITrafficRouting:
-    routing = rollout.spec.strategy.canary.traffic_routing
+    routing = rollout.spec.strategy.traffic_routing
     assert routing is not None and routing.smi is not None, "SMI plan used for a Rollout without smi"
     return routing.smi
 
