@@ -44,6 +44,7 @@ def snapshot(
         events=tuple(e.reason for e in events),
         runs=tuple(str(r.status.phase) for r in sorted(runs, key=_created)),
         pause_reasons=tuple(str(c.reason) for c in status.pause_conditions),
+        replica_sets=tuple(sorted(images.values())),
     )
 
 

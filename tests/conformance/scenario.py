@@ -40,6 +40,8 @@ class Snapshot:
     runs: tuple[str, ...]
     """The phases of the Rollout's AnalysisRuns, oldest first."""
     pause_reasons: tuple[str, ...] = ()
+    replica_sets: tuple[str, ...] = ()
+    """The images of every ReplicaSet the Rollout owns, with or without pods, sorted."""
 
 
 class Backend(Protocol):
@@ -102,6 +104,8 @@ class Expect:
     """Event reasons that must have been recorded (at least once each)."""
     runs: tuple[str, ...] | None = None
     paused: bool | None = None
+    replica_sets: tuple[str, ...] | None = None
+    """The images of every ReplicaSet the Rollout owns (pods asked for or not), sorted."""
     timeout: float = 60.0
 
     def problems(self, seen: Snapshot) -> list[str]:
@@ -115,6 +119,7 @@ class Expect:
             ("weight", self.weight, seen.weight),
             ("runs", self.runs, seen.runs),
             ("paused", self.paused, bool(seen.pause_reasons) if self.paused is not None else None),
+            ("replica_sets", self.replica_sets, seen.replica_sets),
         ]
         wrong = [f"{name}: want {want!r}, got {got!r}" for name, want, got in checks if want is not None and want != got]
         if self.message is not None and self.message not in seen.message:
