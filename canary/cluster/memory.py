@@ -104,6 +104,11 @@ class MemoryCluster:
         self._rollouts: dict[Key, Rollout] = {}
         # By (namespace, name), as on Kubernetes: an orphaned ReplicaSet outlives its Rollout.
         self._replica_sets: dict[Key, _ReplicaSet] = {}
+        # The same ReplicaSets by (namespace, controller uid), orphans under (namespace, None), each
+        # with its creation sequence number: a reconcile reads its own and the orphans of its
+        # namespace, never every ReplicaSet of the cluster (that was quadratic in the fleet).
+        self._by_owner: dict[tuple[str, str | None], dict[Key, int]] = {}
+        self._created = 0
         self._services: dict[Key, act.PodHash | None] = {}
         self._weights: dict[Key, int] = {}
         self._templates: dict[Key, AnalysisTemplate] = {}
@@ -160,9 +165,9 @@ class MemoryCluster:
         rollout = self._rollouts.pop((namespace, name))
         for key, rs in list(self._owned_items(rollout)):
             if orphan:
-                rs.owner = None
+                self._set_owner(key, rs, None)
             else:
-                del self._replica_sets[key]
+                self._remove_replica_set(key)
         for key, owner in list(self._run_owner.items()):
             if owner is not None and owner == rollout.metadata.uid:
                 if orphan:
@@ -184,12 +189,33 @@ class MemoryCluster:
         return [r for (ns, _), r in sorted(self._rollouts.items()) if namespace in (None, ns)]
 
     def _owned_items(self, rollout: Rollout) -> list[tuple[Key, _ReplicaSet]]:
-        namespace = _key(rollout)[0]
-        return [
-            (key, rs)
-            for key, rs in self._replica_sets.items()
-            if key[0] == namespace and rs.owner == rollout.metadata.uid
-        ]
+        return self._indexed(_key(rollout)[0], rollout.metadata.uid)
+
+    def _indexed(self, namespace: str, owner: str | None) -> list[tuple[Key, _ReplicaSet]]:
+        """The ReplicaSets of `namespace` that `owner` controls (None: the orphans), oldest first."""
+        keys = self._by_owner.get((namespace, owner), {})
+        return [(key, self._replica_sets[key]) for key in sorted(keys, key=keys.__getitem__)]
+
+    def _add_replica_set(self, key: Key, rs: _ReplicaSet) -> None:
+        self._replica_sets[key] = rs
+        self._created += 1
+        self._by_owner.setdefault((key[0], rs.owner), {})[key] = self._created
+
+    def _remove_replica_set(self, key: Key) -> None:
+        self._unindex(key, self._replica_sets.pop(key))
+
+    def _set_owner(self, key: Key, rs: _ReplicaSet, owner: str | None) -> None:
+        created = self._unindex(key, rs)
+        rs.owner = owner
+        self._by_owner.setdefault((key[0], owner), {})[key] = created
+
+    def _unindex(self, key: Key, rs: _ReplicaSet) -> int:
+        """Drop `rs` from the owner index; its creation sequence number."""
+        index = self._by_owner[(key[0], rs.owner)]
+        created = index.pop(key)
+        if not index:
+            del self._by_owner[(key[0], rs.owner)]
+        return created
 
     def _owned(self, rollout: Rollout) -> dict[act.PodHash, _ReplicaSet]:
         return {rs.pod_template_hash: rs for _, rs in self._owned_items(rollout)}
@@ -233,13 +259,14 @@ class MemoryCluster:
 
     def adopt_orphans(self, rollout: Rollout) -> list[str]:
         namespace = _key(rollout)[0]
-        candidates = [
-            adoption.Candidate(rs.name, ns, _labels(rs), rs.owner)
-            for (ns, _), rs in self._replica_sets.items()
-        ]
+        orphans = self._indexed(namespace, None)
+        if not orphans:
+            return []
+        candidates = [adoption.Candidate(rs.name, namespace, _labels(rs), rs.owner) for _, rs in orphans]
         names = adoption.to_adopt(rollout, candidates)
         for name in names:
-            self._replica_sets[(namespace, name)].owner = rollout.metadata.uid
+            key = (namespace, name)
+            self._set_owner(key, self._replica_sets[key], rollout.metadata.uid)
         return names
 
     def apply(self, rollout: Rollout, actions: Sequence[act.Action]) -> None:
@@ -263,7 +290,7 @@ class MemoryCluster:
                         action.revision,
                         now,
                     )
-                    self._replica_sets[(key[0], name)] = rs
+                    self._add_replica_set((key[0], name), rs)
                     self._scale(rs, action.replicas)
             case act.ScaleReplicaSet():
                 self._scale(_existing(sets, action.pod_template_hash), action.replicas)
@@ -271,7 +298,7 @@ class MemoryCluster:
                 _existing(sets, action.pod_template_hash).scale_down_deadline = action.deadline
             case act.DeleteReplicaSet():
                 if action.pod_template_hash in sets:
-                    del self._replica_sets[(key[0], sets[action.pod_template_hash].name)]
+                    self._remove_replica_set((key[0], sets[action.pod_template_hash].name))
             case act.RestartPods():
                 self._restart_one(_existing(sets, action.pod_template_hash), action.restart_at)
             case act.SetEphemeralMetadata():

@@ -5,7 +5,8 @@ moving its resourceVersion forward with every event and bookmark. When the apise
 Gone (the version was compacted) it lists again; any other error waits with exponential backoff and
 lists again. Every change calls the `on_change` handlers with the object, which map it to the keys
 to reconcile (a ReplicaSet to its owning Rollout, ...). `Informers` implements the read side that
-`canary.cluster.kube.KubeCluster` needs (`get`, `list`).
+`canary.cluster.kube.KubeCluster` needs (`get`, `list`, and `orphans`: an informer whose resource
+asks for it keeps an index of the objects with no controller owner, by namespace).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import structlog
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
+from canary.cluster.kube_actions import controller_uid
 from canary.cluster.kube_api import Gone, KubeApi, Obj
 from canary.controller.queue import Backoff
 
@@ -36,6 +38,8 @@ class Resource:
     namespaced: bool = True
     selector: str | None = None
     """A label selector the cache is limited to, so the controller holds only objects it can own."""
+    index_orphans: bool = False
+    """Keep the keys of the objects with no controller owner by namespace, for `Informer.orphans`."""
 
 
 class Informer:
@@ -54,6 +58,7 @@ class Informer:
         self._watch_timeout = watch_timeout_seconds
         self._backoff = backoff
         self._objects: dict[tuple[str, str], Obj] = {}
+        self._orphans: dict[str, set[tuple[str, str]]] = {}  # by namespace, with index_orphans
         self._lock = threading.Lock()
         self._handlers: list[Handler] = []
         self._synced = threading.Event()
@@ -74,6 +79,18 @@ class Informer:
     def get(self, namespace: str | None, name: str) -> Obj | None:
         with self._lock:
             return self._objects.get((namespace or "", name))
+
+    def orphans(self, namespace: str | None = None) -> list[Obj]:
+        """The cached objects (of `namespace`, or all) with no controller owner: with `index_orphans`
+        read from the index (by namespace and name), without it filtered from `list`."""
+        if not self.resource.index_orphans:
+            return [obj for obj in self.list(namespace) if controller_uid(obj) is None]
+        with self._lock:
+            if namespace is not None:
+                keys = self._orphans.get(namespace, set())
+            else:
+                keys = set().union(*self._orphans.values())
+            return [self._objects[key] for key in sorted(keys)]
 
     def list(self, namespace: str | None = None) -> list[Obj]:
         with self._lock:
@@ -109,6 +126,9 @@ class Informer:
             gone = [obj for key, obj in self._objects.items() if key not in fresh]
             changed = [obj for key, obj in fresh.items() if self._objects.get(key) != obj]
             self._objects = fresh
+            self._orphans = {}
+            for key, obj in fresh.items():
+                self._index(key, obj)
             self.resource_version = listed.resource_version
             self.lists += 1
         self._synced.set()
@@ -135,13 +155,27 @@ class Informer:
         if kind != "BOOKMARK":
             obj = {"apiVersion": self.resource.api_version, **obj}
             with self._lock:
+                key = _cache_key(obj)
                 if kind == "DELETED":
-                    self._objects.pop(_cache_key(obj), None)
+                    self._objects.pop(key, None)
+                    self._index(key, None)
                 else:
-                    self._objects[_cache_key(obj)] = obj
+                    self._objects[key] = obj
+                    self._index(key, obj)
             self._notify(obj)
         if version:
             self.resource_version = version
+
+    def _index(self, key: tuple[str, str], obj: Obj | None) -> None:
+        """Record whether the object at `key` (None: deleted) is an orphan; under the lock."""
+        if not self.resource.index_orphans:
+            return
+        if obj is not None and controller_uid(obj) is None:
+            self._orphans.setdefault(key[0], set()).add(key)
+        elif key in self._orphans.get(key[0], ()):
+            self._orphans[key[0]].discard(key)
+            if not self._orphans[key[0]]:
+                del self._orphans[key[0]]
 
     def _notify(self, obj: Obj) -> None:
         for handler in self._handlers:
@@ -177,6 +211,13 @@ class Informers:
         if informer is None:
             return self._api.get(api_version, plural, namespace, name)
         return informer.get(namespace, name)
+
+    def orphans(self, api_version: str, plural: str, namespace: str | None) -> list[Obj]:
+        informer = self._by_resource.get((api_version, plural))
+        if informer is None:
+            items = self._api.list(api_version, plural, namespace).items
+            return [obj for obj in items if controller_uid(obj) is None]
+        return informer.orphans(namespace)
 
     def list(self, api_version: str, plural: str, namespace: str | None) -> list[Obj]:
         informer = self._by_resource.get((api_version, plural))

@@ -159,3 +159,29 @@ def test_a_re_created_rollout_does_not_own_the_analysis_runs_orphaned_by_the_old
     sim_cluster.create(scenarios.rollout(routed=True))
     observed = sim_cluster.observe(sim_cluster.get_rollout("default", "web"))
     assert (observed.analysis_runs, observed.run_names) == ((), frozenset({"web-abc-1-1"}))
+
+
+def test_adopted_orphans_keep_their_creation_order_and_follow_their_new_owner() -> None:
+    # The cluster indexes ReplicaSets by owner (orphans apart), so that a reconcile reads only its
+    # own and its namespace's orphans: adopting, deleting and orphaning again keep that index true.
+    cluster, _ = cluster_with_rollout()
+    first, second = PodHash("bbb"), PodHash("aaa")  # created first, named last
+    labels = {"app": "web"}
+    rollout = cluster.get_rollout("default", "web")
+    for revision, pod_hash in enumerate((first, second), start=1):
+        template = {"metadata": {"labels": {**labels, HASH_LABEL: pod_hash}}}
+        cluster.apply(rollout, [CreateReplicaSet(pod_hash, template, 1, revision)])
+    cluster.delete_rollout("default", "web", orphan=True)
+    cluster.create(scenarios.rollout(routed=True))
+    rollout = cluster.get_rollout("default", "web")
+    assert cluster.adopt_orphans(rollout) == [f"web-{second}", f"web-{first}"]
+    assert [rs.pod_template_hash for rs in cluster.observe(rollout).replica_sets] == [first, second]
+    assert cluster.adopt_orphans(rollout) == []
+    cluster.delete_rollout("default", "web", orphan=True)
+    cluster.create(scenarios.rollout(routed=True))
+    rollout = cluster.get_rollout("default", "web")
+    assert cluster.adopt_orphans(rollout) == [f"web-{second}", f"web-{first}"]
+    cluster.delete_rollout("default", "web")
+    cluster.create(scenarios.rollout(routed=True))
+    assert cluster.adopt_orphans(cluster.get_rollout("default", "web")) == []
+    assert cluster.pod_metadata("default", first) == []

@@ -118,3 +118,53 @@ def test_a_selector_limits_the_cache_to_matching_objects_listed_and_watched(
     assert sorted(obj["metadata"]["name"] for obj in informer.list("ns")) == ["ours", "ours-later"]
     informer.stop()
     thread.join(3)
+
+
+def _orphans(informer: Informer, namespace: str | None = "ns") -> list[str]:
+    return [obj["metadata"]["name"] for obj in informer.orphans(namespace)]
+
+
+def test_the_orphan_index_follows_owners_through_list_watch_and_relist(
+    apiserver: FakeApiServer, api: KubeApi
+) -> None:
+    # Adoption reads only the objects with no controller owner, from this index, instead of every
+    # ReplicaSet of the namespace on every reconcile.
+    owner = {"apiVersion": "v1", "kind": "Thing", "name": "t", "uid": "u1", "controller": True}
+    owned = _service("owned")
+    owned["metadata"]["ownerReferences"] = [owner]  # type: ignore[index]
+    apiserver.put(owned)
+    apiserver.put(_service("listed-orphan"))
+    informer = Informer(api, Resource("v1", "services", index_orphans=True), "ns", watch_timeout_seconds=1)
+    thread = threading.Thread(target=informer.run, daemon=True)
+    thread.start()
+    assert informer.wait_synced(5)
+    assert _orphans(informer) == ["listed-orphan"]
+    apiserver.put(_service("watched-orphan"))
+    _eventually(lambda: _orphans(informer) == ["listed-orphan", "watched-orphan"])
+    adopted = _service("listed-orphan")
+    adopted["metadata"]["ownerReferences"] = [owner]  # type: ignore[index]
+    apiserver.put(adopted)
+    _eventually(lambda: _orphans(informer) == ["watched-orphan"])
+    released = _service("owned")  # its owner deleted with --cascade=orphan: the reference is gone
+    apiserver.put(released)
+    _eventually(lambda: _orphans(informer) == ["owned", "watched-orphan"])
+    api.delete("v1", "services", "ns", "watched-orphan")
+    _eventually(lambda: _orphans(informer) == ["owned"])
+    assert _orphans(informer, "other") == []
+    assert _orphans(informer, None) == ["owned"]
+    apiserver.compact()
+    apiserver.put(_service("after-relist"))
+    _eventually(lambda: informer.lists >= 2 and _orphans(informer) == ["after-relist", "owned"])
+    informer.stop()
+    thread.join(3)
+
+
+def test_without_the_index_orphans_are_filtered_from_the_cache(
+    apiserver: FakeApiServer, informer: Informer
+) -> None:
+    owned = _service("owned")
+    owned["metadata"]["ownerReferences"] = [{"uid": "u1", "controller": True}]  # type: ignore[index]
+    apiserver.put(owned)
+    apiserver.put(_service("orphan"))
+    _eventually(lambda: informer.get("ns", "orphan") is not None and informer.get("ns", "owned") is not None)
+    assert _orphans(informer) == ["orphan"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -21,6 +23,8 @@ from canary.cluster.kube import KubeCluster
 from canary.cluster.kube_actions import ApiReads
 from canary.cluster.kube_api import KubeApi, Obj
 from canary.cluster.port import Conflict, NotFound
+from canary.controller.informer import Informer, Informers
+from canary.controller.manager import WATCHED
 from canary.engine import actions as act
 from canary.engine.hashing import HASH_LABEL
 
@@ -117,6 +121,34 @@ def test_a_workload_ref_rollout_adopts_the_orphans_its_deployments_selector_sele
     )
     apiserver.put(orphaned_replica_set("web-abc123", HASH, replicas=3))
     assert cluster.adopt_orphans(cluster.get_rollout("ns", "web")) == ["web-abc123"]
+
+
+def test_adoption_reads_the_orphan_index_of_the_informer_cache_never_every_replica_set(
+    apiserver: FakeApiServer, api: KubeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Listing every ReplicaSet of the namespace on every reconcile made a fleet quadratic.
+    install(apiserver)
+    apiserver.put(orphaned_replica_set("web-abc123", HASH, replicas=3))
+    informer = Informer(api, WATCHED["replicasets"], "ns", watch_timeout_seconds=1)
+    thread = threading.Thread(target=informer.run, daemon=True)
+    thread.start()
+    try:
+        assert informer.wait_synced(5)
+
+        def listed(*_args: object) -> list[Obj]:
+            raise AssertionError("adoption listed every ReplicaSet")
+
+        monkeypatch.setattr(informer, "list", listed)
+        cluster = KubeCluster(api, reads=Informers(api, [informer]), clock=lambda: NOW)
+        rollout = cluster.get_rollout("ns", "web")
+        assert cluster.adopt_orphans(rollout) == ["web-abc123"]
+        deadline = time.monotonic() + 5
+        while informer.orphans("ns") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert cluster.adopt_orphans(rollout) == []
+    finally:
+        informer.stop()
+        thread.join(3)
 
 
 class StaleReplicaSets(ApiReads):
