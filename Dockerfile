@@ -1,5 +1,5 @@
 # The canary controller image: `docker build -t canary .`
-# Runs as a non-root user on a read-only root filesystem (see manifests/deployment.yaml).
+# Runs as a non-root user on a read-only root filesystem (see manifests/base/deployment.yaml).
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./

@@ -6,7 +6,7 @@ Run ``python benchmarks/controlplane_scale.py`` (``--rollouts N``); needs the bi
 
 What runs: the local control plane of the test tier (etcd, kube-apiserver, controller-manager,
 scheduler, kwok with 3 fake nodes) and ``canary controller`` as a subprocess with the ServiceAccount
-and RBAC of ``manifests/rbac.yaml``. N Rollouts (2 replicas, ``setWeight 50 -> pause 2s``, no
+and cluster-wide RBAC of ``manifests/cluster-wide/``. N Rollouts (2 replicas, ``setWeight 50 -> pause 2s``, no
 traffic router, so weights are carried by kwok pods that really get scheduled and become Ready) are
 created, then all released to a new image at the same instant.
 
@@ -130,7 +130,12 @@ def run(count: int, workers: int, timeout: float) -> dict[str, Any]:
     args = [f"--audit-policy-file={policy}", f"--audit-log-path={audit_path}", "--audit-log-format=json"]
     with LocalControlPlane(bin_dir, nodes=3, node_pods="1000", extra_apiserver_args=args) as cp:
         cp.apply_manifests(
-            [ROOT / "manifests/crds", ROOT / "manifests/namespace.yaml", ROOT / "manifests/rbac.yaml"]
+            [
+                ROOT / "manifests/crds",
+                ROOT / "manifests/base/namespace.yaml",
+                ROOT / "manifests/base/rbac.yaml",
+                ROOT / "manifests/cluster-wide/rbac.yaml",
+            ]
         )
         cp.create_namespace(NAMESPACE)
         kubeconfig = cp.kubeconfig_for_service_account("canary-system", "canary-controller", create=False)

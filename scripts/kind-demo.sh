@@ -5,7 +5,7 @@
 # What it does:
 #   1. creates a kind cluster named "canary-demo" (reused if it exists);
 #   2. builds the controller image from this repository and loads it into the cluster;
-#   3. installs the CRDs, RBAC and the controller (kubectl apply -k manifests/, image overridden);
+#   3. installs the CRDs, RBAC and the controller (kubectl apply -k manifests/cluster-wide/, image overridden);
 #   4. installs a single-node Prometheus that scrapes pods annotated prometheus.io/scrape;
 #   5. deploys a demo app as a Rollout (podinfo) with an AnalysisTemplate on its error rate;
 #   6. changes the image, and follows the canary with `canary status --watch`.
@@ -47,7 +47,7 @@ cp -r "$ROOT/manifests" "$overlay/base"
 cat >"$overlay/kustomization.yaml" <<YAML
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
-resources: [base]
+resources: [base/cluster-wide]  # the demo app lives in its own namespace
 images:
   - name: ghcr.io/canary-dev/canary
     newName: ${IMAGE%%:*}

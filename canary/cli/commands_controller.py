@@ -35,6 +35,19 @@ def register(verbs: Any) -> None:
         "-n", "--namespace", default=quiet, help="watch only this namespace (default: all namespaces)"
     )
     run.add_argument(
+        "--namespaced",
+        action="append",
+        metavar="NAMESPACES",
+        help="watch and act only in these namespaces (comma-separated, or repeat the flag) and read "
+        "nothing cluster-scoped: RoleBindings there are all the RBAC it needs (manifests/ installs it so)",
+    )
+    run.add_argument(
+        "--secret-label",
+        metavar="KEY=VALUE",
+        help="read only Secrets carrying this label for analysis arguments, e.g. "
+        f"{SECRET_LABEL}; others fail the measurement with the fix (default: any Secret RBAC allows)",
+    )
+    run.add_argument(
         "--workers", type=int, default=10, help="reconcile worker threads per queue (default %(default)s)"
     )
     run.add_argument(
@@ -84,6 +97,28 @@ def _api_client(args: argparse.Namespace) -> client.ApiClient:
         ) from error
 
 
+SECRET_LABEL = "canary.dev/analysis-secret=true"
+"""The label manifests/ makes the controller require on the Secrets it reads (`--secret-label`)."""
+
+
+def _namespaces(args: argparse.Namespace) -> tuple[str, ...]:
+    names = [n.strip() for value in args.namespaced or [] for n in value.split(",") if n.strip()]
+    if args.namespaced is not None and not names:
+        raise CLIError("--namespaced needs at least one namespace, e.g. --namespaced=shop,payments")
+    if names and getattr(args, "namespace", None):
+        raise CLIError("give either -n/--namespace or --namespaced, not both")
+    return tuple(dict.fromkeys(names))
+
+
+def _label(value: str | None) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    key, sep, label_value = value.partition("=")
+    if not sep or not key:
+        raise CLIError(f"--secret-label must be KEY=VALUE, e.g. {SECRET_LABEL}; got {value!r}")
+    return key, label_value
+
+
 def _pod_namespace() -> str:
     path = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
     try:
@@ -113,6 +148,7 @@ def _run(args: argparse.Namespace, stop: threading.Event) -> int:
         raise CLIError(str(error)) from error
     if args.workers < 1:
         raise CLIError(f"--workers must be at least 1, got {args.workers}")
+    namespaces, secret_label = _namespaces(args), _label(args.secret_label)
     api = KubeApi(_api_client(args))
     leader = None
     if args.leader_elect:
@@ -129,6 +165,8 @@ def _run(args: argparse.Namespace, stop: threading.Event) -> int:
     metrics = Metrics()
     settings = Settings(
         namespace=getattr(args, "namespace", None),
+        namespaces=namespaces,
+        secret_label=secret_label,
         workers=args.workers,
         instance_id=args.instance_id,
         resync_seconds=args.resync_seconds,

@@ -21,8 +21,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
+from canary.analysis.args import SecretUnavailableError
 from canary.analysis.providers.base import MeasurementError
 from canary.analysis.providers.job import JobState
 from canary.api.analysis import AnalysisRun, AnalysisTemplate, ClusterAnalysisTemplate
@@ -40,7 +42,6 @@ from canary.cluster.kube_actions import (
     ApiReads,
     Reads,
     RouterFor,
-    controller_uid,
     ephemeral_record,
     event_object,
     namespace_of,
@@ -94,8 +95,15 @@ class KubeCluster:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         may_write: Callable[[], bool] = lambda: True,
         instance_id: str | None = None,
+        cluster_templates: bool = True,
+        secret_label: tuple[str, str] | None = None,
     ) -> None:
+        """`cluster_templates=False`: a namespaced controller (`--namespaced`), which may not read
+        cluster-scoped objects; a ClusterAnalysisTemplate reference is reported as invalid.
+        `secret_label`: read only Secrets carrying this label (`--secret-label`)."""
         self.api = api
+        self._cluster_templates = cluster_templates
+        self._secret_label = secret_label
         self._reads = reads or ApiReads(api)
         self._router_for = router_for
         self._clock = clock
@@ -189,6 +197,12 @@ class KubeCluster:
         kind = CLUSTER_ANALYSIS_TEMPLATES if cluster_scope else ANALYSIS_TEMPLATES
         found: dict[str, Any] = {}
         invalid: dict[str, str] = {}
+        if cluster_scope and not self._cluster_templates:
+            reason = (
+                "this controller watches only its namespaces (--namespaced) and reads no cluster-scoped "
+                f"objects: copy it into an AnalysisTemplate in namespace {namespace_of(rollout)}"
+            )
+            return {}, dict.fromkeys(names, reason)
         for name in sorted(names):
             obj = self._reads.get(*kind, None if cluster_scope else namespace_of(rollout), name)
             if obj is None:
@@ -218,12 +232,9 @@ class KubeCluster:
     # writes -----------------------------------------------------------------------------------
 
     def adopt_orphans(self, rollout: Rollout) -> list[str]:
-        # Only the orphans are read (an index of the informer cache): listing every ReplicaSet of
-        # the namespace on every reconcile made a fleet's reconciles quadratic in its size.
-        orphans = self._reads.orphans(*REPLICA_SETS, namespace_of(rollout))
-        candidates = {obj["metadata"]["name"]: obj for obj in orphans}
-        if not candidates:
-            return []
+        candidates = {
+            obj["metadata"]["name"]: obj for obj in self._reads.list(*REPLICA_SETS, namespace_of(rollout))
+        }
         ref = rollout.spec.workload_ref
         deployment = self._reads.get(*DEPLOYMENTS, namespace_of(rollout), ref.name) if ref else None
         names = adoption.to_adopt(
@@ -326,7 +337,27 @@ class KubeCluster:
     # what the analysis providers need ---------------------------------------------------------
 
     def read_secret(self, namespace: str, name: str, key: str) -> str:
-        secret = self.api.get(*SECRETS, namespace, name)
+        """One key of a Secret; KeyError when it is missing, SecretUnavailableError (with the fix)
+        when RBAC forbids reading it or it lacks the label `--secret-label` requires."""
+        try:
+            secret = self.api.get(*SECRETS, namespace, name)
+        except ApiException as error:
+            if error.status != 403:
+                raise
+            raise SecretUnavailableError(
+                f"the controller may not read Secret {namespace}/{name} (RBAC): a namespaced install reads "
+                "Secrets only in the namespaces it manages; a cluster-wide one only those named in the "
+                "resourceNames of ClusterRole canary-controller-analysis-secrets-by-name "
+                "(manifests/cluster-wide/rbac.yaml)"
+            ) from None
+        if secret is not None and self._secret_label is not None:
+            label, value = self._secret_label
+            if (secret["metadata"].get("labels") or {}).get(label) != value:
+                raise SecretUnavailableError(
+                    f"Secret {namespace}/{name} is not labelled {label}={value}, and this controller reads "
+                    f"only Secrets with that label (--secret-label); label it: kubectl label secret -n "
+                    f"{namespace} {name} {label}={value}"
+                )
         if secret is None or key not in (secret.get("data") or {}):
             raise KeyError(f"Secret {namespace}/{name} has no key '{key}'")
         return base64.b64decode(secret["data"][key]).decode()
@@ -379,11 +410,14 @@ class KubeCluster:
 
 def _candidate(obj: Obj) -> adoption.Candidate:
     meta = obj["metadata"]
+    controller = next(
+        (ref.get("uid") for ref in meta.get("ownerReferences") or [] if ref.get("controller")), None
+    )
     return adoption.Candidate(
         name=meta["name"],
         namespace=meta.get("namespace", ""),
         labels=meta.get("labels") or {},
-        controller=controller_uid(obj),
+        controller=controller,
         deleting=meta.get("deletionTimestamp") is not None,
     )
 

@@ -19,9 +19,10 @@ import structlog
 from canary.analysis.providers.registry import default_registry
 from canary.cluster import kube, kube_api
 from canary.cluster.kube_api import KubeApi, Obj
-from canary.controller.informer import Informer, Informers, Resource
+from canary.controller.informer import Informers, Resource
 from canary.controller.leader import LeaderElector
 from canary.controller.metrics import Metrics
+from canary.controller.namespaces import informer_for
 from canary.controller.queue import Key, WorkQueue, key_of
 from canary.controller.reconciler import AnalysisRunReconciler, RolloutReconciler
 from canary.controller.workers import Workers
@@ -37,8 +38,7 @@ WATCHED = {
     "clusteranalysistemplates": Resource(*kube_api.CLUSTER_ANALYSIS_TEMPLATES, namespaced=False),
     # Only the ReplicaSets and pods of Rollouts carry the hash label: caching every Deployment's too
     # would cost memory in proportion to the cluster, not to the Rollouts.
-    # Adoption reads only the orphaned ReplicaSets of a namespace, from the informer's index.
-    "replicasets": Resource(*kube_api.REPLICA_SETS, selector=HASH_LABEL, index_orphans=True),
+    "replicasets": Resource(*kube_api.REPLICA_SETS, selector=HASH_LABEL),
     "pods": Resource(*kube_api.PODS, selector=HASH_LABEL),
     "services": Resource(*kube_api.SERVICES),
 }
@@ -46,7 +46,13 @@ WATCHED = {
 
 @dataclass(frozen=True)
 class Settings:
+    """`namespace`: watch one namespace (None: all). `namespaces` (`--namespaced`): watch and act
+    only in these, and read nothing cluster-scoped (no ClusterAnalysisTemplates), so RoleBindings in
+    them are all the RBAC it needs. `secret_label`: read only Secrets with this label (`--secret-label`)."""
+
     namespace: str | None = None
+    namespaces: tuple[str, ...] = ()
+    secret_label: tuple[str, str] | None = None
     workers: int = 10
     instance_id: str | None = None
     resync_seconds: float = 300.0
@@ -69,10 +75,15 @@ class Controller:
         self.informers = Informers(
             api,
             [
-                Informer(
-                    api, resource, settings.namespace, watch_timeout_seconds=settings.watch_timeout_seconds
+                informer_for(
+                    api,
+                    resource,
+                    settings.namespaces,
+                    namespace=settings.namespace,
+                    watch_timeout_seconds=settings.watch_timeout_seconds,
                 )
                 for resource in WATCHED.values()
+                if resource.namespaced or not settings.namespaces
             ],
         )
         self.cluster = kube.KubeCluster(
@@ -82,6 +93,8 @@ class Controller:
             clock=now,
             may_write=leader.is_leader if leader else lambda: True,
             instance_id=settings.instance_id,
+            cluster_templates=not settings.namespaces,
+            secret_label=settings.secret_label,
         )
         self.rollouts = WorkQueue()
         self.analysis_runs = WorkQueue()
@@ -231,7 +244,9 @@ class Controller:
                 workers.start()
             self._working.set()
         log.info(
-            "controller working", workers=self.settings.workers, namespace=self.settings.namespace or "*"
+            "controller working",
+            workers=self.settings.workers,
+            namespace=",".join(self.settings.namespaces) or self.settings.namespace or "*",
         )
 
     def _wait_synced(self, timeout: float = 60.0, poll: float = 0.1) -> bool:

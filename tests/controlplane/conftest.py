@@ -12,7 +12,8 @@ Fixtures:
   ``.create_namespace(name)``, ``.logs()``, ...).
 - ``admin_api`` (session): a ``kubernetes.client.ApiClient`` authenticated as ``system:masters``.
 - ``namespace`` (function): a fresh namespace (with its default ServiceAccount) deleted afterwards.
-- ``canary_installed`` (session): ``manifests/crds``, ``manifests/namespace.yaml``, ``manifests/rbac.yaml``
+- ``canary_installed`` (session): ``manifests/crds``, ``manifests/base/{namespace,rbac}.yaml`` and the
+  cluster-wide install's ``manifests/cluster-wide/rbac.yaml``
   and the test HTTPRoute CRD applied; yields the controller ServiceAccount's kubeconfig.
 - ``controllers`` (function): a factory of :class:`canarytier.ControllerProcess` (started by the test,
   stopped afterwards).
@@ -187,14 +188,16 @@ def namespace(control_plane: LocalControlPlane, request: pytest.FixtureRequest) 
 
 @pytest.fixture(scope="session")
 def canary_installed(control_plane: LocalControlPlane) -> Path:
-    """The manifests a cluster admin installs (CRDs, namespace, RBAC) plus the test HTTPRoute CRD; the
-    path of a kubeconfig for the controller's ServiceAccount, which has only what rbac.yaml grants."""
+    """The manifests a cluster admin installs (CRDs, namespace, the cluster-wide install's RBAC) plus
+    the test HTTPRoute CRD; the path of a kubeconfig for the controller's ServiceAccount, which has
+    only what that RBAC grants."""
     manifests = canarytier.ROOT / "manifests"
     control_plane.apply_manifests(
         [
             manifests / "crds",
-            manifests / "namespace.yaml",
-            manifests / "rbac.yaml",
+            manifests / "base" / "namespace.yaml",
+            manifests / "base" / "rbac.yaml",
+            manifests / "cluster-wide" / "rbac.yaml",  # the tests' controllers watch any namespace
             canarytier.DATA / "httproute-crd.yaml",
         ]
     )

@@ -1,5 +1,5 @@
 """A canary release of examples/gateway-api-background-analysis.yaml on the real control plane: the
-controller runs as a subprocess with only the ServiceAccount and RBAC of manifests/rbac.yaml, pods
+controller runs as a subprocess with only the ServiceAccount and RBAC of manifests/cluster-wide/, pods
 become Ready on kwok nodes, the HTTPRoute's weights follow the steps, and the background analysis
 (a `web` metric against a loopback endpoint) decides between promotion and abort."""
 
