@@ -42,6 +42,7 @@ from canary.cluster.kube_actions import (
     ApiReads,
     Reads,
     RouterFor,
+    controller_uid,
     ephemeral_record,
     event_object,
     namespace_of,
@@ -232,9 +233,12 @@ class KubeCluster:
     # writes -----------------------------------------------------------------------------------
 
     def adopt_orphans(self, rollout: Rollout) -> list[str]:
-        candidates = {
-            obj["metadata"]["name"]: obj for obj in self._reads.list(*REPLICA_SETS, namespace_of(rollout))
-        }
+        # Only the orphans are read (an index of the informer cache): listing every ReplicaSet of
+        # the namespace on every reconcile made a fleet's reconciles quadratic in its size.
+        orphans = self._reads.orphans(*REPLICA_SETS, namespace_of(rollout))
+        candidates = {obj["metadata"]["name"]: obj for obj in orphans}
+        if not candidates:
+            return []
         ref = rollout.spec.workload_ref
         deployment = self._reads.get(*DEPLOYMENTS, namespace_of(rollout), ref.name) if ref else None
         names = adoption.to_adopt(
@@ -410,14 +414,11 @@ class KubeCluster:
 
 def _candidate(obj: Obj) -> adoption.Candidate:
     meta = obj["metadata"]
-    controller = next(
-        (ref.get("uid") for ref in meta.get("ownerReferences") or [] if ref.get("controller")), None
-    )
     return adoption.Candidate(
         name=meta["name"],
         namespace=meta.get("namespace", ""),
         labels=meta.get("labels") or {},
-        controller=controller,
+        controller=controller_uid(obj),
         deleting=meta.get("deletionTimestamp") is not None,
     )
 

@@ -38,7 +38,8 @@ WATCHED = {
     "clusteranalysistemplates": Resource(*kube_api.CLUSTER_ANALYSIS_TEMPLATES, namespaced=False),
     # Only the ReplicaSets and pods of Rollouts carry the hash label: caching every Deployment's too
     # would cost memory in proportion to the cluster, not to the Rollouts.
-    "replicasets": Resource(*kube_api.REPLICA_SETS, selector=HASH_LABEL),
+    # Adoption reads only the orphaned ReplicaSets of a namespace, from the informer's index.
+    "replicasets": Resource(*kube_api.REPLICA_SETS, selector=HASH_LABEL, index_orphans=True),
     "pods": Resource(*kube_api.PODS, selector=HASH_LABEL),
     "services": Resource(*kube_api.SERVICES),
 }
