@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from canary.api.rollout import Rollout
 from canary.engine import steps as step_list
+from canary.engine.bluegreen_strategy import without_injected_anti_affinity
 from canary.engine.hashing import pod_template_hash
 from canary.engine.observed import ReplicaSetView
 
@@ -93,6 +94,8 @@ def promote(rollout: Rollout) -> tuple[Patch, ...]:
         )
     if is_complete(rollout):
         raise CommandError(f"rollout '{rollout.metadata.name}' is fully promoted; there is no step to skip")
+    if rollout.spec.strategy.blue_green is not None:
+        return _promote_blue_green(rollout)
     steps = len(step_list.of(rollout))
     index = min((status.current_step_index or 0) + 1, steps)
     body = {
@@ -102,6 +105,19 @@ def promote(rollout: Rollout) -> tuple[Patch, ...]:
         "canary": {"currentStepAnalysisRunStatus": None},
     }
     return (_status(rollout, body), *_unpause_spec(rollout))
+
+
+def _promote_blue_green(rollout: Rollout) -> tuple[Patch, ...]:
+    """End the pause before the switch (BlueGreenPause, or an inconclusive analysis) as Argo does:
+    the pause conditions go, controllerPause stays set, which tells the controller it was resumed."""
+    if not rollout.status.pause_conditions:
+        if rollout.spec.paused:
+            return _unpause_spec(rollout)
+        raise CommandError(
+            f"rollout '{rollout.metadata.name}' is not paused: the active Service switches by itself once "
+            "the new ReplicaSet is available (and analysed); `promote --full` switches without the analysis"
+        )
+    return (_status(rollout, {"pauseConditions": None, "controllerPause": True}), *_unpause_spec(rollout))
 
 
 def promote_full(rollout: Rollout) -> tuple[Patch, ...]:
@@ -142,6 +158,11 @@ def retry(rollout: Rollout) -> tuple[Patch, ...]:
         "pauseConditions": None,
         "controllerPause": False,
         "canary": {"currentStepAnalysisRunStatus": None, "currentBackgroundAnalysisRunStatus": None},
+        "blueGreen": {
+            "prePromotionAnalysisRunStatus": None,
+            "postPromotionAnalysisRunStatus": None,
+            "scaleUpPreviewCheckPoint": False,
+        },
     }
     return (_status(rollout, body),)
 
@@ -186,7 +207,9 @@ def undo(
         if not older:
             raise CommandError(f"no earlier revision to go back to; revisions kept: {known}")
         target = max(older, key=lambda rs: rs.revision)
-    return (Patch("spec", {"template": copy.deepcopy(dict(target.template))}),)
+    # A blue-green ReplicaSet may carry the anti-affinity term canary injected; the Rollout's own
+    # template never had it.
+    return (Patch("spec", {"template": without_injected_anti_affinity(target.template)}),)
 
 
 def set_image(rollout: Rollout, container: str, image: str) -> tuple[Patch, ...]:

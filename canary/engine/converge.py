@@ -44,10 +44,10 @@ def converge(context: DecisionContext, progress: Progress) -> tuple[list[Action]
     surged, restart = restarts.next_restart(rollout, context.now, sides, counts)
     counts |= surged
     actions: list[Action] = []
-    actions += _replica_set(context, progress.stable, sides.stable, counts[progress.stable])
+    actions += replica_set_actions(context, progress.stable, sides.stable, counts[progress.stable])
     if not progress.complete:
-        actions += _replica_set(context, progress.canary, sides.canary, counts[progress.canary])
-    actions += _serving_again(sides)
+        actions += replica_set_actions(context, progress.canary, sides.canary, counts[progress.canary])
+    actions += serving_again(sides)
     roles = {progress.stable: canary_strategy.stable_metadata}
     if not progress.complete:
         roles[progress.canary] = canary_strategy.canary_metadata
@@ -59,7 +59,7 @@ def converge(context: DecisionContext, progress: Progress) -> tuple[list[Action]
         canary_target, weight = departing
     spare = _spare_available(context, sides, canary_count, stable_count)
     still_serving = [rs for rs in sides.others if rs.pod_template_hash != canary_target]
-    older, older_waits = _older_replica_sets(context, still_serving, routed, spare)
+    older, older_waits = older_replica_sets(context, still_serving, routed, spare)
     actions += older
     waits += older_waits
     if canary_strategy.stable_service and _may_select(
@@ -70,7 +70,7 @@ def converge(context: DecisionContext, progress: Progress) -> tuple[list[Action]
         actions.append(SetServiceSelector(canary_strategy.canary_service, canary_target))
     if routed:
         actions.append(SetTrafficWeight(weight, progress.stable, canary_target))
-    actions += _settle_runs(context, progress)
+    actions += settle_runs(context, progress)
     actions += restart
     if not routed:
         weight = 0 if progress.complete else targets.pod_share(sides)
@@ -88,7 +88,7 @@ def _pod_counts(
     if progress.complete:
         return 0, rollout.spec.replicas, 0, None
     if progress.abort:
-        canary_count, wait = _aborted_canary_count(context, progress, sides)
+        canary_count, wait = aborted_canary_count(context, progress, sides)
         weight = targets.weight_stable_cannot_take(
             rollout, sides.stable_available(), sides.canary_available(), context.applied_weight(progress)
         )
@@ -122,7 +122,7 @@ def _departing_hold(
     return (selected, held) if held > 0 else None
 
 
-def _serving_again(sides: targets.Sides) -> list[Action]:
+def serving_again(sides: targets.Sides) -> list[Action]:
     """A revision that is stable or canary again (a rollback, a re-release) drops the scale-down
     deadline it was given when it last left, so an old deadline never removes its pods at once."""
     return [
@@ -143,7 +143,7 @@ def _may_select(context: DecisionContext, service: str, pod_hash: PodHash) -> bo
     return wanted == 0 or (target is not None and target.available >= min(wanted, max(target.replicas, 1)))
 
 
-def _aborted_canary_count(
+def aborted_canary_count(
     context: DecisionContext, progress: Progress, sides: targets.Sides
 ) -> tuple[int, float | None]:
     """After an abort with a router the canary keeps its pods for abortScaleDownDelaySeconds
@@ -160,15 +160,23 @@ def _aborted_canary_count(
     return (current, left) if left > 0 else (0, None)
 
 
-def _replica_set(
-    context: DecisionContext, pod_hash: PodHash, seen: ReplicaSetView | None, replicas: int
+def replica_set_actions(
+    context: DecisionContext,
+    pod_hash: PodHash,
+    seen: ReplicaSetView | None,
+    replicas: int,
+    *,
+    template: Mapping[str, Any] | None = None,
 ) -> list[Action]:
+    """The revision's ReplicaSet asks for `replicas` pods (created from `template`, by default the
+    Rollout's, if it does not exist yet)."""
     if seen is not None:
         return [ScaleReplicaSet(pod_hash, replicas)]
     if pod_hash != pod_template_hash(context.template):
         return []  # a stable ReplicaSet that vanished cannot be rebuilt: its template is gone with it
     revision = max((rs.revision for rs in context.observed.replica_sets), default=0) + 1
-    return [CreateReplicaSet(pod_hash, _labelled(context.template, pod_hash), replicas, revision)]
+    source = context.template if template is None else template
+    return [CreateReplicaSet(pod_hash, _labelled(source, pod_hash), replicas, revision)]
 
 
 def _labelled(template: Mapping[str, Any], pod_hash: PodHash) -> dict[str, Any]:
@@ -187,7 +195,7 @@ def _spare_available(
     return total - lost - (context.rollout.spec.replicas - unavailable)
 
 
-def _older_replica_sets(
+def older_replica_sets(
     context: DecisionContext, others: Sequence[ReplicaSetView], routed: bool, spare: int
 ) -> tuple[list[Action], Waits]:
     """Scale down revisions that are neither stable nor canary. With a router after
@@ -235,10 +243,11 @@ def _within_revision_limit(context: DecisionContext, others: Sequence[ReplicaSet
     return {rs.pod_template_hash for rs in (running if limit is None else running[:limit])}
 
 
-def _settle_runs(context: DecisionContext, progress: Progress) -> list[Action]:
+def settle_runs(context: DecisionContext, progress: Progress) -> list[Action]:
     """Stop runs nobody waits for any more; trim finished runs to the history limits."""
     live = not progress.complete and not progress.abort
-    wanted = {record.name for record in (progress.step_run, progress.background_run) if record and live}
+    records = (progress.step_run, progress.background_run, progress.pre_run, progress.post_run)
+    wanted = {record.name for record in records if record and live}
     actions: list[Action] = [
         TerminateAnalysisRun(run.metadata.name)
         for run in context.observed.analysis_runs
@@ -246,7 +255,7 @@ def _settle_runs(context: DecisionContext, progress: Progress) -> list[Action]:
         and not AnalysisPhase(run.status.phase).completed
         and not run.spec.terminate
     ]
-    shown = [record.name for record in (progress.step_run, progress.background_run) if record]
+    shown = [record.name for record in records if record]
     actions += [
         DeleteAnalysisRun(name)
         for name in analysis_runs.finished_runs_to_delete(context.rollout, context.observed, shown)

@@ -23,6 +23,12 @@ class Progress:
     promote_full: bool = False
     step_run: RolloutAnalysisRunStatus | None = None
     background_run: RolloutAnalysisRunStatus | None = None
+    pre_run: RolloutAnalysisRunStatus | None = None
+    post_run: RolloutAnalysisRunStatus | None = None
+    scale_up_preview: bool = False
+    """Blue-green: the pause before the switch is over, so the preview scales past previewReplicaCount."""
+    active: PodHash | None = None
+    """Blue-green: the revision the active Service selects once this decision is applied."""
 
     @classmethod
     def from_status(cls, status: RolloutStatus, stable: PodHash, canary: PodHash) -> Progress:
@@ -38,6 +44,9 @@ class Progress:
             promote_full=status.promote_full,
             step_run=status.canary.current_step_analysis_run_status,
             background_run=status.canary.current_background_analysis_run_status,
+            pre_run=status.blue_green.pre_promotion_analysis_run_status,
+            post_run=status.blue_green.post_promotion_analysis_run_status,
+            scale_up_preview=status.blue_green.scale_up_preview_check_point,
         )
 
     @property

@@ -21,13 +21,14 @@ from canary.api.rollout import Rollout, RolloutStatus
 from canary.engine import analysis_runs, recovery
 from canary.engine import status as status_of
 from canary.engine.actions import Action, PodHash, SetServiceSelector, ordered
+from canary.engine.bluegreen_strategy import BLUE_GREEN
 from canary.engine.canary_strategy import CANARY
 from canary.engine.context import DecisionContext
 from canary.engine.hashing import pod_template_hash
 from canary.engine.observed import Observed
 from canary.engine.strategy import ReleaseStrategy
 
-STRATEGIES: dict[str, ReleaseStrategy] = {"canary": CANARY}
+STRATEGIES: dict[str, ReleaseStrategy] = {"canary": CANARY, "blueGreen": BLUE_GREEN}
 """Each `spec.strategy` kind and the module that decides it."""
 
 

@@ -143,7 +143,7 @@ def progress_deadline(
         or strategy.in_analysis(rollout, progress)
     )
     previous = _condition(old, PROGRESSING)
-    moved = (old.current_pod_hash, old.current_step_index, old.stable_rs, *_old_counts(old)) != (
+    moved = (old.current_pod_hash, old.current_step_index or 0, old.stable_rs, *_old_counts(old)) != (
         progress.canary,
         progress.step_index,
         progress.stable,
@@ -483,6 +483,16 @@ def events_between(
         "Background",
         old.canary.current_background_analysis_run_status,
         new.canary.current_background_analysis_run_status,
+    )
+    yield from _verdicts(
+        "PrePromotion",
+        old.blue_green.pre_promotion_analysis_run_status,
+        new.blue_green.pre_promotion_analysis_run_status,
+    )
+    yield from _verdicts(
+        "PostPromotion",
+        old.blue_green.post_promotion_analysis_run_status,
+        new.blue_green.post_promotion_analysis_run_status,
     )
     yield from _weight_events(rollout, old, new)
     if new.stable_rs is not None and new.stable_rs != old.stable_rs and new.stable_rs == new.current_pod_hash:
