@@ -32,13 +32,20 @@ _LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def referenced(rollout: Rollout) -> Iterator[tuple[str, RolloutAnalysis]]:
-    """Every analysis of the strategy with the path of its field, background first."""
+    """Every analysis of the strategy with the path of its field: the canary's background analysis
+    first, then its steps'; blue-green's pre-, then post-promotion analysis."""
     canary = rollout.spec.strategy.canary
     if canary is not None and canary.analysis is not None:
         yield "spec.strategy.canary.analysis", canary.analysis
     for index, step in enumerate(step_list.of(rollout)):
         if step.analysis is not None:
             yield f"spec.strategy.canary.steps[{index}].analysis", step.analysis
+    blue_green = rollout.spec.strategy.blue_green
+    if blue_green is not None:
+        if blue_green.pre_promotion_analysis is not None:
+            yield "spec.strategy.blueGreen.prePromotionAnalysis", blue_green.pre_promotion_analysis
+        if blue_green.post_promotion_analysis is not None:
+            yield "spec.strategy.blueGreen.postPromotionAnalysis", blue_green.post_promotion_analysis
 
 
 def templates_of(

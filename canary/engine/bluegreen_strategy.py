@@ -344,7 +344,9 @@ def _converge(context: DecisionContext, progress: Progress) -> tuple[list[Action
             if progress.active == progress.canary:  # the active Service still selects it: keep its pods
                 new_count = max(new_count, sides.canary.replicas if sides.canary else 0)
         counts[progress.canary] = new_count
-    surged, restart = restarts.next_restart(rollout, context.now, sides, counts)
+    # Pods restart only between releases: during one, the preview's pods serve no production
+    # traffic, so they cannot make up for an active pod being restarted.
+    surged, restart = restarts.next_restart(rollout, context.now, sides, counts) if progress.complete else ({}, [])
     counts |= surged
     actions: list[Action] = []
     actions += converge.replica_set_actions(context, progress.stable, sides.stable, counts[progress.stable])

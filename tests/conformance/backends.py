@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scenario import NAME, UNSCHEDULABLE, Snapshot
+from scenario import ACTIVE, NAME, PREVIEW, UNSCHEDULABLE, Snapshot
 
 from canary.api.analysis import AnalysisRun
 from canary.api.rollout import Rollout
@@ -44,6 +44,8 @@ def snapshot(
         events=tuple(e.reason for e in events),
         runs=tuple(str(r.status.phase) for r in sorted(runs, key=_created)),
         pause_reasons=tuple(str(c.reason) for c in status.pause_conditions),
+        active=images.get(observed.service_selectors.get(ACTIVE) or ""),
+        preview=images.get(observed.service_selectors.get(PREVIEW) or ""),
         replica_sets=tuple(sorted(images.values())),
     )
 

@@ -8,6 +8,7 @@ Argo on purpose are in docs/argo-differences.md instead.
 from __future__ import annotations
 
 from catalogue_analysis import ANALYSIS_SCENARIOS
+from catalogue_bluegreen import BLUEGREEN_SCENARIOS
 from catalogue_canary import CANARY_SCENARIOS
 from scenario import Analysis, Cli, Expect, PatchSpec, Release, Scenario, Wait
 
@@ -344,4 +345,4 @@ BASIC_SCENARIOS: list[Scenario] = [
     ),
 ]
 
-SCENARIOS: list[Scenario] = [*BASIC_SCENARIOS, *CANARY_SCENARIOS, *ANALYSIS_SCENARIOS]
+SCENARIOS: list[Scenario] = [*BASIC_SCENARIOS, *CANARY_SCENARIOS, *ANALYSIS_SCENARIOS, *BLUEGREEN_SCENARIOS]

@@ -67,7 +67,7 @@ class EmbeddedBackend:
             metadata = {**job_template["metadata"], "namespace": NAMESPACE}
             self.cluster.create(AnalysisTemplate.model_validate({**job_template, "metadata": metadata}))
         self.sim = Simulation(self.cluster, self.clock, Workload(request_rate=1, seed=1), max_step_seconds=0.5)
-        for service in (f"{NAME}-stable", f"{NAME}-canary"):
+        for service in (f"{NAME}-stable", f"{NAME}-canary", f"{NAME}-active", f"{NAME}-preview"):
             self.cluster.create_service(NAMESPACE, service)
         self.cluster.create(
             AnalysisTemplate.model_validate(

@@ -20,6 +20,8 @@ from typing import Any, Protocol
 NAME = "conf"
 ANALYSIS_TEMPLATE = "web-health"
 UNSCHEDULABLE = {"canary.dev/conformance": "unschedulable"}
+ACTIVE, PREVIEW = f"{NAME}-active", f"{NAME}-preview"
+"""The blue-green Services both clusters create (tests/controlplane/data/blue-green-services.yaml)."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,9 @@ class Snapshot:
     runs: tuple[str, ...]
     """The phases of the Rollout's AnalysisRuns, oldest first."""
     pause_reasons: tuple[str, ...] = ()
+    active: str | None = None
+    """Blue-green: the image the active Service selects (None: no selector, or no blue-green)."""
+    preview: str | None = None
     replica_sets: tuple[str, ...] = ()
     """The images of every ReplicaSet the Rollout owns, with or without pods, sorted."""
 
@@ -106,6 +111,8 @@ class Expect:
     paused: bool | None = None
     replica_sets: tuple[str, ...] | None = None
     """The images of every ReplicaSet the Rollout owns (pods asked for or not), sorted."""
+    active: str | None = None
+    preview: str | None = None
     timeout: float = 60.0
 
     def problems(self, seen: Snapshot) -> list[str]:
@@ -120,6 +127,8 @@ class Expect:
             ("runs", self.runs, seen.runs),
             ("paused", self.paused, bool(seen.pause_reasons) if self.paused is not None else None),
             ("replica_sets", self.replica_sets, seen.replica_sets),
+            ("active", self.active, seen.active),
+            ("preview", self.preview, seen.preview),
         ]
         wrong = [f"{name}: want {want!r}, got {got!r}" for name, want, got in checks if want is not None and want != got]
         if self.message is not None and self.message not in seen.message:
@@ -139,15 +148,19 @@ class Scenario:
     source: str
     """The Argo Rollouts e2e test or doc section it restates."""
     strategy: Mapping[str, Any]
-    """spec.strategy.canary (services and routing are added when `routed`)."""
+    """spec.strategy.canary (services and routing are added when `routed`), or spec.strategy.blueGreen
+    with `blue_green` (the Services `conf-active` and `conf-preview` are added)."""
     script: tuple[Move, ...]
     replicas: int = 3
     routed: bool = False
     analysis: bool = False
     """Steps and background analysis may name the `web-health` template (the test endpoint)."""
     spec: Mapping[str, Any] = field(default_factory=dict)
+    blue_green: bool = False
 
     def rollout(self, analysis_url: str) -> dict[str, Any]:
+        if self.blue_green:
+            return self._blue_green(analysis_url)
         canary = copy.deepcopy(dict(self.strategy))
         if self.routed:
             canary |= {
@@ -166,6 +179,25 @@ class Scenario:
                 "selector": {"matchLabels": {"app": NAME}},
                 "template": template("v1"),
                 "strategy": {"canary": canary},
+                **copy.deepcopy(dict(self.spec)),
+            },
+        }
+
+
+    def _blue_green(self, analysis_url: str) -> dict[str, Any]:
+        strategy = {"activeService": ACTIVE, "previewService": PREVIEW, **copy.deepcopy(dict(self.strategy))}
+        for key in ("prePromotionAnalysis", "postPromotionAnalysis"):
+            if key in strategy:
+                strategy[key].setdefault("args", []).append({"name": "url", "value": analysis_url})
+        return {
+            "apiVersion": "canary.dev/v1alpha1",
+            "kind": "Rollout",
+            "metadata": {"name": NAME},
+            "spec": {
+                "replicas": self.replicas,
+                "selector": {"matchLabels": {"app": NAME}},
+                "template": template("v1"),
+                "strategy": {"blueGreen": strategy},
                 **copy.deepcopy(dict(self.spec)),
             },
         }

@@ -70,7 +70,14 @@ def test_scenario_on_the_real_control_plane(
     health_endpoint: HealthEndpoint,
 ) -> None:
     control_plane.apply_manifests(
-        [*routing_for(NAME), DATA / "web-analysis-template.yaml", DATA / "web-analysis-templates-more.yaml", *JOB_TEMPLATES], namespace=namespace
+        [
+            *routing_for(NAME),
+            DATA / "blue-green-services.yaml",
+            DATA / "web-analysis-template.yaml",
+            DATA / "web-analysis-templates-more.yaml",
+            *JOB_TEMPLATES,
+        ],
+        namespace=namespace,
     )
     controller = controllers(namespace=namespace)
     controller.start()
