@@ -1,12 +1,15 @@
 # The canary controller image: `docker build -t canary .`
 # Runs as a non-root user on a read-only root filesystem (see manifests/base/deployment.yaml).
-FROM python:3.11-slim AS build
+# BASE: any image with Python 3.11 and pip; scripts/build-image.sh builds with a stand-in made from
+# Debian's packages where Docker Hub is out of reach.
+ARG BASE=python:3.11-slim
+FROM ${BASE} AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY canary ./canary
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
-FROM python:3.11-slim
+FROM ${BASE}
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels

@@ -28,6 +28,11 @@ if [[ "${CANARY_SKIP_CONTROLPLANE_BUILD:-}" != "1" && " $* " != *"not controlpla
   bash tests/controlplane/build.sh
 fi
 
+if [[ "${CANARY_SKIP_IMAGE:-}" != "1" ]]; then
+  step "controller image (Dockerfile with buildah, cached; skipped without buildah)"
+  bash scripts/build-image.sh
+fi
+
 step "static checks"
 ruff check canary tests benchmarks
 mypy canary
