@@ -61,6 +61,14 @@ def progress_line(rollout: Rollout, observed: Observed) -> str:
     line = render_rollout.status_line(rollout)
     if render_rollout.phase_of(rollout) not in UNDER_WAY:
         return line
+    blue_green = rollout.spec.strategy.blue_green
+    if blue_green is not None:  # `Paused - BlueGreenPause · active rev 1 · preview rev 2`
+        shown = [
+            f"{role} rev {rs.revision}"
+            for role, service in (("active", blue_green.active_service), ("preview", blue_green.preview_service))
+            if service and (rs := observed.replica_set(observed.service_selectors.get(service))) is not None
+        ]
+        return " · ".join([line, *shown])
     position = render_rollout.step_position(rollout)
     canary_weight, _ = render_rollout.weights(rollout, observed)
     return f"{line} · step {position.done}/{position.total} · canary {canary_weight:g}%"

@@ -133,6 +133,8 @@ def images(template: object) -> list[str]:
 
 
 def role_of(rollout: Rollout, rs: ReplicaSetView) -> str:
+    if rollout.spec.strategy.blue_green is not None:
+        return _blue_green_role(rollout, rs)
     if rs.pod_template_hash == rollout.status.stable_rs:
         return "stable"
     if rs.pod_template_hash == rollout.status.current_pod_hash:
@@ -140,14 +142,28 @@ def role_of(rollout: Rollout, rs: ReplicaSetView) -> str:
     return "old"
 
 
-ROLE_STYLE = {"stable": "green", "canary": "yellow", "old": "dim"}
+def _blue_green_role(rollout: Rollout, rs: ReplicaSetView) -> str:
+    """Argo's blue-green roles: the revision the active Service selects is `active` (and `stable`),
+    the one the preview Service selects `preview`."""
+    selectors = rollout.status.blue_green
+    roles = []
+    if rs.pod_template_hash == rollout.status.stable_rs:
+        roles.append("stable")
+    if rs.pod_template_hash == selectors.active_selector:
+        roles.append("active")
+    if rs.pod_template_hash == selectors.preview_selector and "active" not in roles:
+        roles.append("preview")
+    return ",".join(roles) or "old"
+
+
+ROLE_STYLE = {"stable": "green", "canary": "yellow", "old": "dim", "active": "green", "preview": "yellow"}
 
 
 def replica_set_line(rollout: Rollout, rs: ReplicaSetView) -> Text:
     role = role_of(rollout, rs)
     line = Text.assemble(
         (f"{rs.name}", "bold"),
-        (f" {role}", ROLE_STYLE[role]),
+        (f" {role}", ROLE_STYLE[role.split(",")[-1]]),
         f"  rev {rs.revision}",
         f"  ready {rs.ready}/{rs.replicas}",
         f"  available {rs.available}",
@@ -162,8 +178,13 @@ def replica_set_line(rollout: Rollout, rs: ReplicaSetView) -> Text:
 
 def current_run(rollout: Rollout, observed: Observed) -> AnalysisRun | None:
     """The step's AnalysisRun if one is running, else the background one, else the newest one."""
-    canary = rollout.status.canary
-    for ref in (canary.current_step_analysis_run_status, canary.current_background_analysis_run_status):
+    canary, blue_green = rollout.status.canary, rollout.status.blue_green
+    for ref in (
+        canary.current_step_analysis_run_status,
+        canary.current_background_analysis_run_status,
+        blue_green.post_promotion_analysis_run_status,
+        blue_green.pre_promotion_analysis_run_status,
+    ):
         run = observed.analysis_run(ref.name) if ref is not None else None
         if run is not None:
             return run
@@ -216,11 +237,15 @@ def summary(rollout: Rollout, observed: Observed, now: datetime) -> Table:
     if message:
         shown.append(f"  {message}")
     grid.add_row("Status", shown)
-    position = step_position(rollout)
-    note = pause_note(rollout, now)
-    grid.add_row("Step", str(position) + (f"  ({note})" if note else ""))
-    canary_weight, stable_weight = weights(rollout, observed)
-    grid.add_row("Weights", f"canary {canary_weight:g}%  stable {stable_weight:g}%")
+    if rollout.spec.strategy.blue_green is not None:
+        grid.add_row("Strategy", "BlueGreen")
+        grid.add_row("Services", _blue_green_services(rollout, observed))
+    else:
+        position = step_position(rollout)
+        note = pause_note(rollout, now)
+        grid.add_row("Step", str(position) + (f"  ({note})" if note else ""))
+        canary_weight, stable_weight = weights(rollout, observed)
+        grid.add_row("Weights", f"canary {canary_weight:g}%  stable {stable_weight:g}%")
     status = rollout.status
     grid.add_row(
         "Replicas",
@@ -231,6 +256,18 @@ def summary(rollout: Rollout, observed: Observed, now: datetime) -> Table:
     if flags:
         grid.add_row("Flags", ", ".join(flags))
     return grid
+
+
+def _blue_green_services(rollout: Rollout, observed: Observed) -> str:
+    """`active <service> -> <ReplicaSet>  preview <service> -> <ReplicaSet>`, as the Services select now."""
+    spec = rollout.spec.strategy.blue_green
+    assert spec is not None
+    shown = []
+    for role, service in (("active", spec.active_service), ("preview", spec.preview_service)):
+        if service:
+            rs = observed.replica_set(observed.service_selectors.get(service))
+            shown.append(f"{role} {service} -> {rs.name if rs is not None else 'none'}")
+    return "  ".join(shown)
 
 
 def rollout_view(rollout: Rollout, observed: Observed, now: datetime) -> RenderableType:

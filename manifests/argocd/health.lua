@@ -2,6 +2,9 @@
 -- Install under resource.customizations.health.canary.dev_Rollout in argocd-cm.
 -- Progressing until the controller has observed the current generation; then the phase the
 -- controller reports: Paused -> Suspended, Degraded/Healthy/Progressing passed through with the message.
+-- The same for both strategies: a canary paused at a step (CanaryPauseStep) and a blue-green rollout
+-- waiting for promote before the Service switch (BlueGreenPause) are Suspended; a blue-green rollout
+-- whose post-promotion analysis failed (the active Service switched back) is Degraded.
 local hs = {}
 local status = obj.status
 
