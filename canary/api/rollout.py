@@ -21,6 +21,7 @@ from canary.api.base import (
     ObjectMeta,
 )
 
+DEFAULT_ABORT_SCALE_DOWN_DELAY_SECONDS = 30
 
 class PodTemplateHashValue(StrEnum):
     STABLE = "Stable"
@@ -190,7 +191,8 @@ class CanaryStrategy(CRDModel):
     stable_metadata: PodMetadata | None = None
     scale_down_delay_seconds: int = Field(default=30, ge=0)
     scale_down_delay_revision_limit: int | None = Field(default=None, ge=0)
-    abort_scale_down_delay_seconds: int = Field(default=30, ge=0)
+    abort_scale_down_delay_seconds: int | None = Field(default=None, ge=0)
+    """Unset: 30 s, except with dynamicStableScale, where the canary follows its traffic back down."""
     dynamic_stable_scale: bool = False
     min_pods_per_replica_set: int | None = Field(default=None, ge=1)
 
@@ -344,8 +346,13 @@ class Strategy(CRDModel):
         return self._chosen.scale_down_delay_revision_limit
 
     @property
-    def abort_scale_down_delay_seconds(self) -> int:
-        return self._chosen.abort_scale_down_delay_seconds
+    def abort_scale_down_delay_seconds(self) -> int | None:
+        """None: the aborted canary goes as its traffic does (dynamicStableScale, no delay set)."""
+        chosen = self._chosen.abort_scale_down_delay_seconds
+        if chosen is not None:
+            return chosen
+        dynamic = self.canary is not None and self.canary.dynamic_stable_scale
+        return None if dynamic else DEFAULT_ABORT_SCALE_DOWN_DELAY_SECONDS
 
     @property
     def serving_service(self) -> str | None:

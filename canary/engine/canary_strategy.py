@@ -164,8 +164,11 @@ def _advance(context: DecisionContext, progress: Progress) -> tuple[Progress, li
 def _walk(context: DecisionContext, progress: Progress) -> tuple[Progress, list[Action], Waits]:
     actions: list[Action] = []
     while progress.step_index < len(context.steps) and not progress.abort:
-        if context.rollout.spec.paused or progress.paused_for(PauseReason.INCONCLUSIVE_ANALYSIS):
+        if context.rollout.spec.paused:
             return progress, actions, []
+        if progress.paused_for(PauseReason.INCONCLUSIVE_ANALYSIS):
+            progress, waits = _timed_pause_runs_out(context, progress)
+            return progress, actions, waits
         index = progress.step_index
         step = context.steps[index]
         if step.pause is not None:
@@ -181,6 +184,21 @@ def _walk(context: DecisionContext, progress: Progress) -> tuple[Progress, list[
             return progress, actions, []
         progress = replace(progress, step_index=index + 1, step_run=None)
     return progress, actions, []
+
+
+def _timed_pause_runs_out(context: DecisionContext, progress: Progress) -> tuple[Progress, Waits]:
+    """Held by an inconclusive analysis at a timed pause: the pause still runs out (its condition
+    goes, as Argo's does, leaving InconclusiveAnalysisRun), though the step is passed only once a
+    promote releases the hold."""
+    step = context.steps[progress.step_index]
+    seconds = step_list.pause_seconds(step)
+    condition = progress.paused_for(PauseReason.CANARY_PAUSE_STEP)
+    if seconds is None or condition is None:
+        return progress, []
+    left = (condition.start_time + timedelta(seconds=seconds) - context.now).total_seconds()
+    if left > 0:
+        return progress, [left]
+    return progress.without_pause(PauseReason.CANARY_PAUSE_STEP), []
 
 
 def _pause_step(

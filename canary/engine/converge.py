@@ -92,8 +92,9 @@ def _pod_counts(
         weight = targets.weight_stable_cannot_take(
             rollout, sides.stable_available(), sides.canary_available(), context.applied_weight(progress)
         )
-        if weight > 0:  # stable is still scaling back up: the canary keeps its pods and that share
-            canary_count = max(canary_count, sides.canary.replicas if sides.canary else 0)
+        if weight > 0:  # stable is still scaling back up: the canary keeps that share and its pods
+            current = sides.canary.replicas if sides.canary else 0
+            canary_count = max(canary_count, min(current, targets.pods_for_share(rollout, weight)))
         return canary_count, rollout.spec.replicas, weight, wait
     plan = context.plan(progress, progress.step_index)
     return plan.canary_replicas, plan.stable_replicas, plan.weight, None
@@ -147,11 +148,12 @@ def aborted_canary_count(
     context: DecisionContext, progress: Progress, sides: targets.Sides
 ) -> tuple[int, float | None]:
     """After an abort with a router the canary keeps its pods for abortScaleDownDelaySeconds
-    (0 = for good), so a retry finds them warm."""
+    (0 = for good), so a retry finds them warm; with dynamicStableScale and no delay set it keeps
+    only the pods for the share it still carries (see `_pod_counts`)."""
     strategy = context.rollout.spec.strategy
     current = sides.canary.replicas if sides.canary else 0
     delay = strategy.abort_scale_down_delay_seconds
-    if current == 0:
+    if current == 0 or delay is None:
         return 0, None
     if delay == 0:
         return current, None

@@ -107,6 +107,14 @@ def pod_share(sides: Sides) -> int:
     return round(100 * canary / (canary + stable))
 
 
+def pods_for_share(rollout: Rollout, weight: int) -> int:
+    """Canary pods that carry `weight` (of maxTrafficWeight) with a router."""
+    canary = step_list.canary_of(rollout)
+    return math.routed_canary_count(
+        rollout.spec.replicas, weight, canary.max_weight, canary.min_pods_per_replica_set
+    )
+
+
 def _scaled_canary(rollout: Rollout, scale: SetCanaryScale | None, weight: int) -> int:
     canary = step_list.canary_of(rollout)
     replicas = rollout.spec.replicas

@@ -148,11 +148,28 @@ ANALYSIS_SCENARIOS: list[Scenario] = [
             Expect(runs=("Inconclusive",)),
         ),
     ),
-    # Argo's own test pauses with `pause: {duration: 30s}` and waits for the message
-    # InconclusiveAnalysisRun, which Argo shows once the 30 s are over (the CanaryPauseStep condition
-    # goes). canary keeps the elapsed CanaryPauseStep condition, and so the message CanaryPauseStep,
-    # for as long as the inconclusive pause holds (a known engine bug, reported; not asserted here),
-    # so this scenario pauses indefinitely, where both show CanaryPauseStep first.
+    Scenario(
+        name="a-timed-pause-runs-out-under-an-inconclusive-background-analysis",
+        source="analysis_test.go TestCanaryInconclusiveBackgroundAnalysis (pause: {duration: 30s})",
+        strategy={
+            "steps": [{"setWeight": 50}, {"pause": {"duration": "5s"}}, {"setWeight": 100}, PAUSED],
+            "analysis": analysis("web-health-unsure", startingStep=1),
+            **NO_SURGE,
+        },
+        replicas=2,
+        analysis=True,
+        script=(
+            healthy_on("v1"),
+            Analysis(healthy=False),
+            Release("v2"),
+            Expect(phase="Paused", step=1, runs=("Inconclusive",)),
+            Wait(6),
+            Expect(phase="Paused", step=1, message="InconclusiveAnalysisRun", paused=True),
+            Analysis(healthy=True),
+            Cli(("promote", "conf")),
+            Expect(phase="Paused", step=3, runs=("Inconclusive", "Successful")),
+        ),
+    ),
     Scenario(
         name="an-inconclusive-background-analysis-pauses-and-promote-starts-a-new-run",
         source="analysis_test.go TestCanaryInconclusiveBackgroundAnalysis",

@@ -409,16 +409,6 @@ CANARY_SCENARIOS: list[Scenario] = [
             healthy_on("v2", 4),
         ),
     ),
-]
-
-
-KNOWN_BUGS: list[Scenario] = [
-    # Not played (kept out of CANARY_SCENARIOS): with dynamicStableScale and no explicit
-    # abortScaleDownDelaySeconds, Argo scales the canary down as traffic shifts back to stable
-    # (rollout/replicaset.go: no abort delay under dynamic stable scaling unless it was set
-    # explicitly; docs/features/canary: "the canary ReplicaSet will dynamically scale down as traffic
-    # shifts back to stable"). canary applies the 30 s default delay instead: the canary keeps its 3
-    # pods for 30 s after the weight is back at 0 (the model cannot tell an unset delay from 30).
     Scenario(
         name="dynamic-stable-scale-abort-without-a-delay-scales-the-canary-down-at-once",
         source="canary_test.go TestCanaryDynamicStableScale (abort: canary pods follow stable back, no delay)",

@@ -29,7 +29,15 @@ def test_defaults_match_argo_rollouts() -> None:
     assert rollout.spec.revision_history_limit == 10
     assert rollout.spec.progress_deadline_seconds == 600
     assert (canary.max_surge, canary.max_unavailable) == ("25%", "25%")
-    assert (canary.scale_down_delay_seconds, canary.abort_scale_down_delay_seconds) == (30, 30)
+    assert canary.scale_down_delay_seconds == 30
+    assert rollout.spec.strategy.abort_scale_down_delay_seconds == 30
+
+
+def test_an_unset_abort_delay_with_dynamic_stable_scale_lets_the_canary_follow_its_traffic() -> None:
+    rollout = Rollout.model_validate(
+        {"spec": {"workloadRef": {"name": "web"}, "strategy": {"canary": {"dynamicStableScale": True}}}}
+    )
+    assert rollout.spec.strategy.abort_scale_down_delay_seconds is None
 
 
 def test_status_uses_the_crd_field_names() -> None:
