@@ -1,5 +1,9 @@
 """`canary demo`: a good release promoted step by step, then a bad one caught by analysis and aborted.
 
+`--strategy blue-green` plays the same two releases as blue-green: each new revision comes up next
+to the active one behind the preview Service, is switched in after `autoPromotionSeconds`, and is
+judged by its post-promotion analysis; the bad one fails it and the active Service goes back.
+
 The bad release fails 4% of requests (`BAD`) against stable's 1% (`GOOD`): a threshold of the usual 5% would let it
 through; the sequential error-rate judge (analysis-templates/error-rate-sequential.yaml) catches it.
 
@@ -99,6 +103,50 @@ spec:
 """analysis-templates/error-rate-sequential.yaml at the demo's pace: 10 s intervals (and windows)
 instead of 1 min (tests/unit/cli/test_demo.py keeps the queries the same otherwise)."""
 
+_BLUE_GREEN = """
+apiVersion: canary.dev/v1alpha1
+kind: Rollout
+metadata: {name: checkout, namespace: demo}
+spec:
+  replicas: 5
+  selector: {matchLabels: {app: checkout}}
+  template:
+    metadata: {labels: {app: checkout}}
+    spec: {containers: [{name: checkout, image: "checkout:1.0"}]}
+  strategy:
+    blueGreen:
+      activeService: checkout-active
+      previewService: checkout-preview
+      autoPromotionSeconds: 20
+      scaleDownDelaySeconds: 30
+      postPromotionAnalysis:
+        templates: [{templateName: error-rate-threshold}]
+"""
+
+_THRESHOLD_TEMPLATE = """
+apiVersion: canary.dev/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: error-rate-threshold, namespace: demo}
+spec:
+  args: [{name: canary-hash}]
+  metrics:
+  - name: error-rate
+    interval: 10s
+    count: 3
+    successCondition: result < 0.02
+    provider:
+      prometheus:
+        address: http://prometheus.demo:9090
+        query: >-
+          sum(rate(http_requests_total{rollouts_pod_template_hash="{{args.canary-hash}}",code=~"5.."}[10s]))
+          / sum(rate(http_requests_total{rollouts_pod_template_hash="{{args.canary-hash}}"}[10s]))
+"""
+"""After a blue-green switch the new revision takes all the traffic, and the old one none: there is
+no second arm to judge against, so the post-promotion check is a plain threshold (2%, well under
+the bad release's 4% and over the good one's 1% with room for noise at 200 req/s)."""
+
+STRATEGIES = {"canary": _ROLLOUT, "blue-green": _BLUE_GREEN}
+
 GOOD = Behaviour(error_rate=0.01, latency_median_ms=40, latency_p99_ms=150)
 BAD = Behaviour(error_rate=0.04, latency_median_ms=90, latency_p99_ms=600)
 """Four times stable's errors, yet under the 5% a threshold condition typically allows: the
@@ -123,10 +171,16 @@ def register(verbs: Any) -> None:
     demo.add_argument(
         "--seed", type=int, default=7, help="seed of the simulated traffic (default %(default)s)"
     )
+    demo.add_argument(
+        "--strategy",
+        choices=sorted(STRATEGIES),
+        default="canary",
+        help="release strategy to show (default %(default)s)",
+    )
     demo.set_defaults(run=run_demo)
 
 
-def build_simulation(seed: int) -> Simulation:
+def build_simulation(seed: int, strategy: str = "canary") -> Simulation:
     clock = ManualClock()
     workload = Workload(request_rate=200.0, default=GOOD, seed=seed)
     prometheus = SimulatedPrometheus(workload)
@@ -135,9 +189,10 @@ def build_simulation(seed: int) -> Simulation:
         "judge": JudgeMetricProvider(query=prometheus.query),
     }
     cluster = MemoryCluster(clock, pods=ready_after(4.0), providers=providers)
-    cluster.create(AnalysisTemplate.model_validate(yaml.safe_load(_TEMPLATE)))
-    cluster.create(Rollout.model_validate(yaml.safe_load(_ROLLOUT)))
-    for service in ("checkout-canary", "checkout-stable"):
+    for template in (_TEMPLATE, _THRESHOLD_TEMPLATE):
+        cluster.create(AnalysisTemplate.model_validate(yaml.safe_load(template)))
+    cluster.create(Rollout.model_validate(yaml.safe_load(STRATEGIES[strategy])))
+    for service in ("checkout-canary", "checkout-stable", "checkout-active", "checkout-preview"):
         cluster.create_service(NAMESPACE, service)
     return Simulation(cluster, clock, workload, max_step_seconds=5.0)
 
@@ -159,10 +214,6 @@ class _Show:
     def table(self) -> Table:
         rollout = self.sim.cluster.get_rollout(NAMESPACE, NAME)
         status = rollout.status
-        steps = step_list.of(rollout)
-        index = status.current_step_index or 0
-        canary_weight, _ = render_rollout.weights(rollout, self.sim.cluster.observe(rollout))
-        run = status.canary.current_step_analysis_run_status
         table = Table(
             title=f"rollout {NAME}  [{self.elapsed(self.sim.clock.now())} virtual]",
             show_header=False,
@@ -173,14 +224,36 @@ class _Show:
         # An abort's message is the failed analysis' whole reason, already printed as an event line.
         message = "aborted, all traffic on stable" if status.abort else status.message
         table.add_row("phase", f"{status.phase} {message}".rstrip())
+        rows = self.blue_green_rows(rollout) if rollout.spec.strategy.blue_green else self.canary_rows(rollout)
+        for label, value in rows:
+            table.add_row(label, value)
+        return table
+
+    def canary_rows(self, rollout: Rollout) -> list[tuple[str, str]]:
+        status = rollout.status
+        steps = step_list.of(rollout)
+        index = status.current_step_index or 0
+        canary_weight, _ = render_rollout.weights(rollout, self.sim.cluster.observe(rollout))
+        run = status.canary.current_step_analysis_run_status
         step = (
             f"{index + 1}/{len(steps)} {step_list.describe(steps[index])}" if index < len(steps) else "done"
         )
-        table.add_row("step", step)
-        table.add_row("traffic", f"canary {'#' * int(canary_weight // 5):<20} {canary_weight:g}%")
-        table.add_row("revisions", f"stable {status.stable_rs}  canary {status.current_pod_hash}")
-        table.add_row("analysis", self.latest_verdict(run.name) if run else "-")
-        return table
+        return [
+            ("step", step),
+            ("traffic", f"canary {'#' * int(canary_weight // 5):<20} {canary_weight:g}%"),
+            ("revisions", f"stable {status.stable_rs}  canary {status.current_pod_hash}"),
+            ("analysis", self.latest_verdict(run.name) if run else "-"),
+        ]
+
+    def blue_green_rows(self, rollout: Rollout) -> list[tuple[str, str]]:
+        services = rollout.status.blue_green
+        run = services.post_promotion_analysis_run_status or services.pre_promotion_analysis_run_status
+        return [
+            ("active", f"{services.active_selector or '-'}  (all production traffic)"),
+            ("preview", services.preview_selector or "-"),
+            ("revisions", f"stable {rollout.status.stable_rs}  new {rollout.status.current_pod_hash}"),
+            ("analysis", self.latest_verdict(run.name) if run else "-"),
+        ]
 
     def latest_verdict(self, run_name: str) -> str:
         """The run's phase and its newest measurement, e.g. the judge's e-value as evidence grows."""
@@ -245,7 +318,7 @@ def _play(args: argparse.Namespace) -> int:
     # Rich wraps at the terminal's width, and at 80 columns when there is no terminal: a file or a
     # pipe gets each line whole instead.
     console.soft_wrap = not console.is_terminal
-    sim = build_simulation(args.seed)
+    sim = build_simulation(args.seed, args.strategy)
     show = _Show(sim, console, None if args.fast else WATCHABLE_SPEEDUP)
     live = (
         None if args.fast or not console.is_terminal else Live(show.table(), console=console, transient=True)
@@ -260,20 +333,29 @@ def _play(args: argparse.Namespace) -> int:
             lambda r: r.status.stable_rs == good and r.status.phase == "Healthy", live, 900
         )
         console.print(
-            f"[bold]release checkout:1.2 (broken: {percent(BAD.error_rate)} errors, under a 5% threshold)[/bold]"
+            f"[bold]release checkout:1.2 (broken: {percent(BAD.error_rate)} errors"
+            f"{', under a 5% threshold' if args.strategy == 'canary' else ''})[/bold]"
         )
         _release(sim, "checkout:1.2", BAD)
         aborted = show.run_until(lambda r: r.status.abort and r.status.phase == "Degraded", live, 900)
     finally:
         if live is not None:
             live.stop()
-    reported = aborted.status.canary.weights is not None
-    ok = promoted.status.stable_rs == good and aborted.status.abort and reported
-    _, stable_weight = render_rollout.weights(aborted, sim.cluster.observe(aborted))
+    back, where = _back_on_stable(sim, aborted, good)
+    ok = promoted.status.stable_rs == good and aborted.status.abort and back
     console.print(
         f"checkout:1.1 {'promoted' if promoted.status.stable_rs == good else 'NOT promoted'}; "
-        f"checkout:1.2 {'aborted' if aborted.status.abort else 'NOT aborted'}, "
-        f"traffic to stable {f'{stable_weight:g}' if reported else '?'}%",
+        f"checkout:1.2 {'aborted' if aborted.status.abort else 'NOT aborted'}, {where}",
         highlight=False,
     )
     return 0 if ok else 1
+
+
+def _back_on_stable(sim: Simulation, aborted: Rollout, good: str) -> tuple[bool, str]:
+    """Whether all traffic is back on the good release, and how the summary line says it."""
+    if aborted.spec.strategy.blue_green is not None:
+        active = aborted.status.blue_green.active_selector
+        return active == good, f"active Service {'back on checkout:1.1' if active == good else 'NOT back'}"
+    reported = aborted.status.canary.weights is not None
+    _, stable_weight = render_rollout.weights(aborted, sim.cluster.observe(aborted))
+    return reported and stable_weight == 100, f"traffic to stable {f'{stable_weight:g}' if reported else '?'}%"

@@ -75,3 +75,15 @@ def test_the_live_view_shows_the_judges_evidence_while_the_analysis_runs() -> No
     console = Console(record=True, width=200)
     console.print(show.table())
     assert "Running  sequential-counts: pass (e_value=" in console.export_text()
+
+
+def test_the_blue_green_demo_switches_to_the_good_release_and_back_from_the_bad_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["demo", "--fast", "--strategy", "blue-green"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Rollout is paused (BlueGreenPause)" in out
+    assert out.count("Completed blue-green update") == 1
+    assert "PostPromotion Analysis Run" in out and "AnalysisRunFailed" in out
+    assert "checkout:1.1 promoted; checkout:1.2 aborted, active Service back on checkout:1.1" in out
