@@ -11,6 +11,7 @@ from canary.api.analysis import AnalysisRun
 from canary.api.rollout import Rollout
 from canary.cluster.port import ClusterPort, RecordedEvent
 from canary.engine.commands import Patch
+from canary.engine.hashing import HASH_LABEL
 from canary.engine.observed import Observed
 
 
@@ -42,7 +43,7 @@ def snapshot(
         },
         weight=observed.router_weight,
         events=tuple(e.reason for e in events),
-        runs=tuple(str(r.status.phase) for r in sorted(runs, key=_created)),
+        runs=tuple(str(r.status.phase) for r in sorted(runs, key=lambda r: _created(r, observed))),
         pause_reasons=tuple(str(c.reason) for c in status.pause_conditions),
         active=images.get(observed.service_selectors.get(ACTIVE) or ""),
         preview=images.get(observed.service_selectors.get(PREVIEW) or ""),
@@ -60,6 +61,10 @@ def _image(template: Any) -> str:
     return str(template["spec"]["containers"][0]["image"])
 
 
-def _created(run: AnalysisRun) -> tuple[str, str]:
+def _created(run: AnalysisRun, observed: Observed) -> tuple[str, int, str]:
+    """Oldest first. The apiserver stamps creation to the second, so runs created in the same
+    second are told apart by the revision they judge (a newer revision's run is newer), then by
+    name (a retry's attempt number)."""
     created = run.metadata.creation_timestamp
-    return (created.isoformat() if created else "", run.metadata.name)
+    judged = observed.replica_set(run.metadata.labels.get(HASH_LABEL))
+    return (created.isoformat() if created else "", judged.revision if judged else 0, run.metadata.name)
