@@ -103,25 +103,16 @@ spec:
 """analysis-templates/error-rate-sequential.yaml at the demo's pace: 10 s intervals (and windows)
 instead of 1 min (tests/unit/cli/test_demo.py keeps the queries the same otherwise)."""
 
-_BLUE_GREEN = """
-apiVersion: canary.dev/v1alpha1
-kind: Rollout
-metadata: {name: checkout, namespace: demo}
-spec:
-  replicas: 5
-  selector: {matchLabels: {app: checkout}}
-  template:
-    metadata: {labels: {app: checkout}}
-    spec: {containers: [{name: checkout, image: "checkout:1.0"}]}
-  strategy:
-    blueGreen:
-      activeService: checkout-active
-      previewService: checkout-preview
-      autoPromotionSeconds: 20
-      scaleDownDelaySeconds: 30
-      postPromotionAnalysis:
-        templates: [{templateName: error-rate-threshold}]
+_BLUE_GREEN_STRATEGY = """
+blueGreen:
+  activeService: checkout-active
+  previewService: checkout-preview
+  autoPromotionSeconds: 20
+  scaleDownDelaySeconds: 30
+  postPromotionAnalysis:
+    templates: [{templateName: error-rate-threshold}]
 """
+"""`--strategy blue-green`: the same Rollout with this strategy in place of the canary steps."""
 
 _THRESHOLD_TEMPLATE = """
 apiVersion: canary.dev/v1alpha1
@@ -145,7 +136,14 @@ spec:
 no second arm to judge against, so the post-promotion check is a plain threshold (2%, well under
 the bad release's 4% and over the good one's 1% with room for noise at 200 req/s)."""
 
-STRATEGIES = {"canary": _ROLLOUT, "blue-green": _BLUE_GREEN}
+STRATEGIES = ("blue-green", "canary")
+
+
+def demo_rollout(strategy: str) -> Rollout:
+    document = yaml.safe_load(_ROLLOUT)
+    if strategy == "blue-green":
+        document["spec"]["strategy"] = yaml.safe_load(_BLUE_GREEN_STRATEGY)
+    return Rollout.model_validate(document)
 
 GOOD = Behaviour(error_rate=0.01, latency_median_ms=40, latency_p99_ms=150)
 BAD = Behaviour(error_rate=0.04, latency_median_ms=90, latency_p99_ms=600)
@@ -173,7 +171,7 @@ def register(verbs: Any) -> None:
     )
     demo.add_argument(
         "--strategy",
-        choices=sorted(STRATEGIES),
+        choices=STRATEGIES,
         default="canary",
         help="release strategy to show (default %(default)s)",
     )
@@ -191,7 +189,7 @@ def build_simulation(seed: int, strategy: str = "canary") -> Simulation:
     cluster = MemoryCluster(clock, pods=ready_after(4.0), providers=providers)
     for template in (_TEMPLATE, _THRESHOLD_TEMPLATE):
         cluster.create(AnalysisTemplate.model_validate(yaml.safe_load(template)))
-    cluster.create(Rollout.model_validate(yaml.safe_load(STRATEGIES[strategy])))
+    cluster.create(demo_rollout(strategy))
     for service in ("checkout-canary", "checkout-stable", "checkout-active", "checkout-preview"):
         cluster.create_service(NAMESPACE, service)
     return Simulation(cluster, clock, workload, max_step_seconds=5.0)
