@@ -3,6 +3,8 @@ Argo's revision numbers; one behaviour per test."""
 
 from datetime import timedelta
 
+from builders import replica_set, revision
+
 from canary.api.analysis import AnalysisPhase, AnalysisRun, AnalysisRunStatus
 from canary.api.rollout import (
     CanaryStep,
@@ -16,15 +18,13 @@ from canary.engine import status as status_of
 from canary.engine import steps as step_list
 from canary.engine.actions import CreateReplicaSet, EmitEvent, PodHash, ScaleReplicaSet, SetServiceSelector
 from canary.engine.clock import EPOCH
-from canary.engine.hashing import pod_template_hash
 from canary.engine.observed import Observed, ReplicaSetView
 from canary.engine.rollout import decide, strategy_of
 from canary.engine.scaling_events import scaling_events
 from canary.sim import scenarios
 
 NOW = EPOCH
-V1 = pod_template_hash(scenarios.rollout(image="web:1").spec.template or {})
-V2 = pod_template_hash(scenarios.rollout(image="web:2").spec.template or {})
+V1, V2 = revision("web:1"), revision("web:2")
 SERVICES = {"web-stable": V1, "web-canary": V1}
 STEPS = [
     {"setWeight": 20},
@@ -34,17 +34,7 @@ STEPS = [
 
 
 def rs(pod_hash: str, replicas: int, revision: int, available: int | None = None) -> ReplicaSetView:
-    ready = replicas if available is None else available
-    return ReplicaSetView(
-        name=f"web-{pod_hash}",
-        pod_template_hash=PodHash(pod_hash),
-        template={},
-        revision=revision,
-        replicas=replicas,
-        ready=ready,
-        available=ready,
-    )
-
+    return replica_set(pod_hash, replicas=replicas, revision=revision, available=available)
 
 def rollout(steps: list | None = None, **status: object) -> Rollout:
     built = scenarios.rollout(image="web:2", routed=True, steps=STEPS if steps is None else steps)

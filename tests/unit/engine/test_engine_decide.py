@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from builders import replica_set, revision
+
 from canary.api.analysis import AnalysisPhase, AnalysisRun, AnalysisRunStatus
 from canary.api.rollout import PauseCondition, PauseReason, Rollout, RolloutAnalysisRunStatus, RolloutStatus
 from canary.engine import commands
@@ -16,31 +18,18 @@ from canary.engine.actions import (
     SetTrafficWeight,
 )
 from canary.engine.clock import EPOCH
-from canary.engine.hashing import pod_template_hash
 from canary.engine.observed import Observed, ReplicaSetView
 from canary.engine.rollout import Decision, decide
 from canary.engine.scaling_events import WRITE_EVENTS
 from canary.sim import scenarios
 
 NOW = EPOCH
-V1 = pod_template_hash(scenarios.rollout(image="web:1").spec.template or {})
-V2 = pod_template_hash(scenarios.rollout(image="web:2").spec.template or {})
-V3 = pod_template_hash(scenarios.rollout(image="web:3").spec.template or {})
+V1, V2, V3 = revision("web:1"), revision("web:2"), revision("web:3")
 SERVICES = {"web-stable": V1, "web-canary": V1}
 
 
 def rs(pod_hash: str, replicas: int, available: int | None = None, revision: int = 1) -> ReplicaSetView:
-    ready = replicas if available is None else available
-    return ReplicaSetView(
-        name=f"web-{pod_hash}",
-        pod_template_hash=PodHash(pod_hash),
-        template={},
-        revision=revision,
-        replicas=replicas,
-        ready=ready,
-        available=ready,
-    )
-
+    return replica_set(pod_hash, replicas=replicas, available=available, revision=revision)
 
 def with_status(rollout: Rollout, **fields: object) -> Rollout:
     base = {"stable_rs": V1, "current_pod_hash": V2, "current_step_index": 0}

@@ -4,6 +4,7 @@ replaced in place when the role changes, as Argo Rollouts' ephemeral metadata.""
 from dataclasses import replace
 
 import pytest
+from builders import replica_set, revision
 from pydantic import ValidationError
 
 from canary.api.rollout import Rollout, RolloutStatus
@@ -21,9 +22,7 @@ from canary.engine.rollout import Decision, decide
 from canary.sim import scenarios
 
 NOW = EPOCH
-V1 = pod_template_hash(scenarios.rollout(image="web:1").spec.template or {})
-V2 = pod_template_hash(scenarios.rollout(image="web:2").spec.template or {})
-V3 = pod_template_hash(scenarios.rollout(image="web:3").spec.template or {})
+V1, V2, V3 = revision("web:1"), revision("web:2"), revision("web:3")
 CANARY = EphemeralMetadata({"role": "canary"}, {"team/phase": "trial"})
 STABLE = EphemeralMetadata({"role": "stable"}, {})
 NONE = EphemeralMetadata()
@@ -36,17 +35,7 @@ METADATA = {
 def rs(
     pod_hash: str, replicas: int, revision: int, metadata: EphemeralMetadata | None = NONE
 ) -> ReplicaSetView:
-    return ReplicaSetView(
-        name=f"web-{pod_hash}",
-        pod_template_hash=PodHash(pod_hash),
-        template={},
-        revision=revision,
-        replicas=replicas,
-        ready=replicas,
-        available=replicas,
-        ephemeral_metadata=metadata,
-    )
-
+    return replica_set(pod_hash, replicas=replicas, revision=revision, ephemeral_metadata=metadata)
 
 def rollout(image: str = "web:2", *, metadata: bool = True, **status: object) -> Rollout:
     base = scenarios.rollout(image=image, routed=True, canary=METADATA if metadata else None)

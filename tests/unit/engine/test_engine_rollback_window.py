@@ -3,34 +3,24 @@ skips the steps, as Argo Rollouts' `isRollbackWithinWindow` decides it."""
 
 from datetime import timedelta
 
+from builders import replica_set, revision
+
 from canary.api.rollout import Rollout, RolloutStatus
-from canary.engine.actions import EmitEvent, PodHash
+from canary.engine.actions import EmitEvent
 from canary.engine.clock import EPOCH
-from canary.engine.hashing import pod_template_hash
 from canary.engine.observed import Observed, ReplicaSetView
 from canary.engine.rollout import Decision, decide
 from canary.sim import scenarios
 
 NOW = EPOCH
-V1, V2, V3, V4 = (
-    pod_template_hash(scenarios.rollout(image=f"web:{n}").spec.template or {}) for n in (1, 2, 3, 4)
-)
+V1, V2, V3, V4 = (revision(f"web:{n}") for n in (1, 2, 3, 4))
 STEPS = [{"setWeight": 20}, {"pause": {}}, {"setWeight": 60}]
 WINDOW_EVENT = "Rollback to active ReplicaSets within RollbackWindow"
 
 
-def rs(pod_hash: str, revision: int, replicas: int = 0) -> ReplicaSetView:
-    return ReplicaSetView(
-        name=f"web-{pod_hash}",
-        pod_template_hash=PodHash(pod_hash),
-        template={},
-        revision=revision,
-        replicas=replicas,
-        ready=replicas,
-        available=replicas,
-        created_at=NOW + timedelta(minutes=revision),
-    )
-
+def rs(pod_hash: str, number: int, replicas: int = 0) -> ReplicaSetView:
+    created = NOW + timedelta(minutes=number)
+    return replica_set(pod_hash, replicas=replicas, revision=number, created_at=created)
 
 def back_to(image: str, window: int | None, *, stable: str = V3, current: str = V3) -> Rollout:
     spec = {"rollbackWindow": {"revisions": window}} if window is not None else {}

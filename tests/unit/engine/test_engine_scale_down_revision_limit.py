@@ -3,31 +3,22 @@ scaleDownDelaySeconds; older ones are scaled down at once (Argo's `scaleDownDela
 
 from datetime import datetime, timedelta
 
+from builders import replica_set, revision
+
 from canary.api.rollout import Rollout, RolloutStatus
 from canary.engine.actions import PodHash, ScaleReplicaSet, SetScaleDownDeadline
 from canary.engine.clock import EPOCH
-from canary.engine.hashing import pod_template_hash
 from canary.engine.observed import Observed, ReplicaSetView
 from canary.engine.rollout import Decision, decide
 from canary.sim import scenarios
 
 NOW = EPOCH
-V3 = pod_template_hash(scenarios.rollout(image="web:3").spec.template or {})
+V3 = revision("web:3")
 OLD1, OLD2 = PodHash("old1"), PodHash("old2")
 
 
-def rs(pod_hash: str, revision: int, replicas: int = 4, deadline: datetime | None = None) -> ReplicaSetView:
-    return ReplicaSetView(
-        name=f"web-{pod_hash}",
-        pod_template_hash=PodHash(pod_hash),
-        template={},
-        revision=revision,
-        replicas=replicas,
-        ready=replicas,
-        available=replicas,
-        scale_down_deadline=deadline,
-    )
-
+def rs(pod_hash: str, number: int, replicas: int = 4, deadline: datetime | None = None) -> ReplicaSetView:
+    return replica_set(pod_hash, replicas=replicas, revision=number, scale_down_deadline=deadline)
 
 def promoted(**canary: object) -> Rollout:
     base = scenarios.rollout(image="web:3", routed=True, canary={"scaleDownDelaySeconds": 60, **canary})
