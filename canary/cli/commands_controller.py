@@ -70,7 +70,11 @@ def register(verbs: Any) -> None:
     run.add_argument(
         "--leader-elect", action="store_true", help="run for leadership on a Lease; only the leader writes"
     )
-    run.add_argument("--lease-name", default="canary-controller", help="Lease name (default %(default)s)")
+    run.add_argument(
+        "--lease-name",
+        help="Lease name (default canary-controller, or canary-controller-<instance id> with --instance-id, "
+        "so each shard elects its own leader)",
+    )
     run.add_argument(
         "--lease-namespace", help="Lease namespace (default: this pod's namespace, else 'default')"
     )
@@ -99,6 +103,13 @@ def _api_client(args: argparse.Namespace) -> client.ApiClient:
 
 SECRET_LABEL = "canary.dev/analysis-secret=true"
 """The label manifests/ makes the controller require on the Secrets it reads (`--secret-label`)."""
+
+
+def lease_name(given: str | None, instance_id: str | None) -> str:
+    """The Lease the replicas of one controller instance campaign for: one per shard."""
+    if given:
+        return given
+    return f"canary-controller-{instance_id}" if instance_id else "canary-controller"
 
 
 def _namespaces(args: argparse.Namespace) -> tuple[str, ...]:
@@ -156,7 +167,7 @@ def _run(args: argparse.Namespace, stop: threading.Event) -> int:
         leader = LeaderElector(
             api,
             namespace=args.lease_namespace or _pod_namespace(),
-            name=args.lease_name,
+            name=lease_name(args.lease_name, args.instance_id),
             identity=identity,
             lease_duration=args.lease_duration,
             renew_deadline=args.lease_duration * 2 / 3,

@@ -23,7 +23,7 @@ from canary.controller.informer import Informers, Resource
 from canary.controller.leader import LeaderElector
 from canary.controller.metrics import Metrics
 from canary.controller.namespaces import informer_for
-from canary.controller.queue import Key, WorkQueue, key_of
+from canary.controller.queue import WorkQueue, key_of
 from canary.controller.reconciler import AnalysisRunReconciler, RolloutReconciler
 from canary.controller.workers import Workers
 from canary.engine.hashing import HASH_LABEL
@@ -153,8 +153,14 @@ class Controller:
         self._on_owned(obj)
 
     def _on_owned(self, obj: Obj) -> None:
-        for key in _owner_keys(obj, "Rollout"):
-            self.rollouts.add(key)
+        # Only through the owner's own Rollout object: another instance's shard is not ours to
+        # reconcile, however its ReplicaSets and runs change.
+        namespace = obj["metadata"].get("namespace", "")
+        for owner in obj["metadata"].get("ownerReferences") or []:
+            if owner.get("kind") == "Rollout":
+                rollout = self.informers.get(*kube_api.ROLLOUTS, namespace, owner["name"])
+                if rollout is not None:
+                    self._on_rollout(rollout)
 
     def _on_replica_set(self, obj: Obj) -> None:
         if any(owner.get("controller") for owner in obj["metadata"].get("ownerReferences") or []):
@@ -271,10 +277,3 @@ class Controller:
         self._stop.set()
 
 
-def _owner_keys(obj: Obj, kind: str) -> list[Key]:
-    namespace = obj["metadata"].get("namespace", "")
-    return [
-        key_of(namespace, owner["name"])
-        for owner in obj["metadata"].get("ownerReferences") or []
-        if owner.get("kind") == kind
-    ]
