@@ -192,7 +192,7 @@ def test_configmap_templates_and_triggers_replace_the_defaults() -> None:
             "service.slack": "token: t0k3n\n",
             "template.my-abort": (
                 "message: 'Rollout {{.rollout.metadata.name}} aborted: {{ .why }}'\n"
-                "slack:\n  attachments: |\n    [{\"title\": \"{{.rollout.metadata.name}}\", \"text\": \"{{.what}}\"}]\n"
+                'slack:\n  attachments: |\n    [{"title": "{{.rollout.metadata.name}}", "text": "{{.what}}"}]\n'
             ),
             "trigger.on-rollout-aborted": "- send: [my-abort]\n",
         },
