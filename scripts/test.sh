@@ -4,7 +4,8 @@
 # Needs a Debian-like system and root (or sudo). Every install step is idempotent and cached: Debian
 # packages are installed only when missing, pip reuses its cache, Go is installed only when the control
 # plane must be built and no new enough Go is on PATH (scripts/install-go.sh), and the control plane
-# (etcd, kube-apiserver, ... built from Go modules) is built once into ~/.cache/canary and reused.
+# (etcd, kube-apiserver, ... built from Go modules) and the helm client (scripts/build-helm.sh) are built
+# once into ~/.cache/canary and reused.
 # Extra arguments go to pytest, e.g.
 #   scripts/test.sh -m "not controlplane"     # skip the slow real-control-plane tier locally
 set -euo pipefail
@@ -26,6 +27,16 @@ if [[ "${CANARY_SKIP_CONTROLPLANE_BUILD:-}" != "1" && " $* " != *"not controlpla
   fi
   step "control plane binaries (cached)"
   bash tests/controlplane/build.sh
+fi
+
+if [[ "${CANARY_SKIP_HELM_BUILD:-}" != "1" ]]; then
+  if ! bash scripts/build-helm.sh --check && ! command -v go >/dev/null; then
+    step "Go toolchain (for helm)"
+    GO_BIN="$(bash scripts/install-go.sh)"
+    export PATH="$GO_BIN:$PATH"
+  fi
+  step "helm client, built from helm.sh/helm/v3 (cached)"
+  bash scripts/build-helm.sh
 fi
 
 if [[ "${CANARY_SKIP_IMAGE:-}" != "1" ]]; then

@@ -15,6 +15,8 @@ from canary.api.lint import lint_documents
 from canary.cli.errors import CLIError
 
 DEFAULT_CRD_DIR = Path("manifests/crds")
+CHART_CRD_DIR = Path("charts/canary/files/crds")
+"""The Helm chart's copy, written and checked with the default directory when the chart is there."""
 
 
 def register(verbs: Any) -> None:
@@ -26,7 +28,10 @@ def register(verbs: Any) -> None:
         "crds", help="write (or check) the CustomResourceDefinitions generated from the API"
     )
     crds.add_argument(
-        "--dir", type=Path, default=DEFAULT_CRD_DIR, help="output directory (default %(default)s)"
+        "--dir",
+        type=Path,
+        default=DEFAULT_CRD_DIR,
+        help=f"output directory (default %(default)s, and {CHART_CRD_DIR} when it exists)",
     )
     crds.add_argument("--check", action="store_true", help="exit 1 if the files differ from the models")
     crds.set_defaults(run=run_crds)
@@ -36,10 +41,23 @@ def register(verbs: Any) -> None:
 
 
 def _expand(paths: list[Path]) -> list[Path]:
+    """The YAML files named or under the directories named, leaving out Helm charts' sources (their
+    templates are not YAML until `helm template` renders them), each skip noted on stderr."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml"))
+            charts = sorted(chart.parent for chart in path.rglob("Chart.yaml"))
+            for chart in charts:
+                print(
+                    f"{chart}: skipped, a Helm chart (lint the Rollouts and AnalysisTemplates "
+                    f"`helm template {chart}` renders)",
+                    file=sys.stderr,
+                )
+            files += sorted(
+                p
+                for p in path.rglob("*")
+                if p.suffix in (".yaml", ".yml") and not any(c == p or c in p.parents for c in charts)
+            )
         elif str(path) == "-" or path.exists():
             files.append(path)
         else:
@@ -72,15 +90,19 @@ def run_lint(args: argparse.Namespace) -> int:
 
 def run_crds(args: argparse.Namespace) -> int:
     rendered = crd.render_crds()
+    dirs = [args.dir]
+    if args.dir == DEFAULT_CRD_DIR and CHART_CRD_DIR.parent.is_dir():
+        dirs.append(CHART_CRD_DIR)
     if args.check:
-        stale = [name for name, text in rendered.items() if _read(args.dir / name) != text]
-        for name in stale:
-            print(f"{args.dir / name} differs from the models; run `canary crds` to regenerate it")
+        stale = [d / name for d in dirs for name, text in rendered.items() if _read(d / name) != text]
+        for path in stale:
+            print(f"{path} differs from the models; run `canary crds` to regenerate it")
         return 1 if stale else 0
-    args.dir.mkdir(parents=True, exist_ok=True)
-    for name, text in rendered.items():
-        (args.dir / name).write_text(text, encoding="utf-8")
-        print(f"wrote {args.dir / name}")
+    for directory in dirs:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, text in rendered.items():
+            (directory / name).write_text(text, encoding="utf-8")
+            print(f"wrote {directory / name}")
     return 0
 
 
