@@ -1,6 +1,6 @@
 """The controller's Prometheus metrics, in one registry of its own (so tests and the benchmark can
-make fresh ones): reconcile duration by result, work-queue depth, the phase of every Rollout, and
-AnalysisRun verdicts.
+make fresh ones): reconcile duration by result, work-queue depth, the phase of every Rollout,
+AnalysisRun verdicts, and notifications sent and failed.
 """
 
 from __future__ import annotations
@@ -35,6 +35,18 @@ class Metrics:
             "canary_analysis_run_verdicts",
             "AnalysisRuns that reached a final phase, by phase.",
             ["namespace", "phase"],
+            registry=self.registry,
+        )
+        self.notifications_sent = Counter(
+            "canary_notifications_sent",
+            "Notifications delivered, by service, service type and trigger.",
+            ["service", "type", "trigger"],
+            registry=self.registry,
+        )
+        self.notifications_failed = Counter(
+            "canary_notifications_failed",
+            "Notification deliveries that failed (each is retried), by service, service type and trigger.",
+            ["service", "type", "trigger"],
             registry=self.registry,
         )
         self.leader = Gauge("canary_leader", "1 while this replica holds the lease.", registry=self.registry)
