@@ -101,7 +101,7 @@ def build_run_spec(
     }
     args: dict[str, Argument] = {name: Argument(name=name, value=value) for name, value in built_ins.items()}
     declared_in: dict[str, str] = {}
-    metrics: list[Metric] = []
+    metrics: list[tuple[str, Metric]] = []
     dry_run = [DryRun(metric_name=d.metric_name) for d in analysis.dry_run]
     retention: list[MeasurementRetention] = []
     for template in templates:
@@ -116,11 +116,11 @@ def build_run_spec(
                 )
             args[declared.name] = resolved
             declared_in.setdefault(declared.name, name)
-        metrics += template.spec.metrics
+        metrics += [(name, metric) for metric in template.spec.metrics]
         dry_run += template.spec.dry_run
         retention += template.spec.measurement_retention
     _check_references(set(args), templates)
-    metric_names = [m.name for m in metrics]
+    metric_names = [m.name for _, m in metrics]
     repeated = sorted({n for n in metric_names if metric_names.count(n) > 1})
     if repeated:
         raise ArgumentError(
@@ -128,13 +128,26 @@ def build_run_spec(
         )
     try:
         return AnalysisRunSpec(
-            args=list(args.values()), metrics=metrics, dry_run=dry_run, measurement_retention=retention
+            args=list(args.values()),
+            metrics=[_with_numbers(metric, args, template_name=owner) for owner, metric in metrics],
+            dry_run=dry_run,
+            measurement_retention=retention,
         )
     except ValidationError as error:
         template_names = ", ".join(t.metadata.name for t in templates)
         raise ArgumentError(
             f"templates {template_names} do not combine into one run: {error.errors()[0]['msg']}"
         ) from None
+
+
+def _with_numbers(metric: Metric, args: Mapping[str, Argument], *, template_name: str) -> Metric:
+    """The metric with `{{args.x}}` in count, interval, initialDelay and the limits resolved now, when
+    the run is created (as Argo does), so that the run records plain numbers."""
+    literal = {name: arg.value for name, arg in args.items() if arg.value is not None}
+    try:
+        return metric.with_arguments(literal)
+    except ValueError as error:
+        raise ArgumentError(f"template '{template_name}': {error}") from None
 
 
 def _rollout_arg_value(

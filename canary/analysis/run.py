@@ -33,6 +33,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from canary.api.analysis import (
+    INLINE_RUN_KINDS,
+    RUN_KIND_LABEL,
     AnalysisPhase,
     AnalysisRun,
     AnalysisRunStatus,
@@ -40,8 +42,8 @@ from canary.api.analysis import (
     Metric,
     MetricResult,
     RunSummary,
+    pattern_matches,
 )
-from canary.api.base import parse_duration
 
 ERROR_RETRY = timedelta(seconds=10)
 """How soon a metric measures again after an Error measurement, whatever its interval."""
@@ -115,16 +117,37 @@ def step(run: AnalysisRun, now: datetime, outcomes: Mapping[str, MeasurementOutc
     if AnalysisPhase(status.phase).completed:
         return Step(run, (), None)
     started_at = status.started_at or now
-    metrics = {m.name: m for m in run.spec.metrics}
+    try:
+        metrics = resolved_metrics(run)
+    except ValueError as error:
+        # A run created with numeric fields still templated (by hand; the controller resolves them
+        # when it creates a run) that cannot be resolved: no measurement could ever be taken.
+        failed = status.model_copy(
+            update={
+                "phase": AnalysisPhase.ERROR,
+                "message": f"InvalidSpec: {error}",
+                "started_at": started_at,
+                "completed_at": now,
+            }
+        )
+        return Step(run.model_copy(update={"status": failed}), (), None)
     unknown = sorted(set(outcomes or {}) - set(metrics))
     if unknown:
         raise ValueError(f"outcomes name no metric of the run: {', '.join(unknown)}")
-    dry_run = {d.metric_name for d in run.spec.dry_run}
+    skipped = _skipped_metrics(run, metrics)
     results = {r.name: r for r in status.metric_results}
     for metric in run.spec.metrics:
         result = results.get(metric.name) or MetricResult(
-            name=metric.name, dry_run=metric.name in dry_run or "*" in dry_run
+            name=metric.name, dry_run=is_dry_run(run, metric.name)
         )
+        if metric.name in skipped and not result.measurements:
+            result = result.model_copy(
+                update={
+                    "phase": AnalysisPhase.SUCCESSFUL,
+                    "message": "not measured: count 0 in an inline analysis (a step's or a pre/post-promotion "
+                    "analysis) skips the metric; in a background analysis it measures until the rollout ends",
+                }
+            )
         outcome = (outcomes or {}).get(metric.name)
         if outcome is not None and not AnalysisPhase(result.phase).completed:
             result = _record(result, outcome, now)
@@ -141,12 +164,15 @@ def step(run: AnalysisRun, now: datetime, outcomes: Mapping[str, MeasurementOutc
         }
     ordered = [assessed[m.name] for m in run.spec.metrics]
     phase, message = _run_phase(ordered, terminated_by_user=run.spec.terminate)
+    dry_runs = [r for r in ordered if r.dry_run]
     new_status = AnalysisRunStatus(
         phase=phase,
         message=message,
         metric_results=ordered,
         started_at=started_at,
-        run_summary=_summary(ordered),
+        completed_at=(status.completed_at or now) if phase.completed else None,
+        run_summary=_summary([r for r in ordered if not r.dry_run]),
+        dry_run_summary=_summary(dry_runs) if dry_runs else None,
     )
     new_run = run.model_copy(update={"status": new_status})
     if phase.completed:
@@ -167,6 +193,43 @@ def step(run: AnalysisRun, now: datetime, outcomes: Mapping[str, MeasurementOutc
     later = [at for at, _ in schedule if at > now]
     requeue_at = now if due else min(later, default=None)
     return Step(new_run, due, requeue_at)
+
+
+def resolved_metrics(run: AnalysisRun) -> dict[str, Metric]:
+    """The run's metrics by name, numeric `{{args.*}}` fields resolved from the run's literal args."""
+    literal = {arg.name: arg.value for arg in run.spec.args if arg.value is not None}
+    return {m.name: m.with_arguments(literal) for m in run.spec.metrics}
+
+
+def is_dry_run(run: AnalysisRun, metric_name: str) -> bool:
+    """Whether a dryRun rule (a regular expression, as Argo's) names the metric."""
+    return any(pattern_matches(d.metric_name, metric_name) for d in run.spec.dry_run)
+
+
+def is_inline(run: AnalysisRun) -> bool:
+    """A step's or a pre/post-promotion analysis, which the rollout waits for (not a background one)."""
+    return run.metadata.labels.get(RUN_KIND_LABEL) in INLINE_RUN_KINDS
+
+
+def _skipped_metrics(run: AnalysisRun, metrics: Mapping[str, Metric]) -> set[str]:
+    # Argo: "if the count has value 0 and the analysis is defined in the steps, it won't be executed".
+    if not is_inline(run):
+        return set()
+    return {name for name, metric in metrics.items() if metric.numbers().count == 0}
+
+
+def expires_at(run: AnalysisRun) -> datetime | None:
+    """When a completed run's ttlStrategy has it deleted; None when it is kept (or still running)."""
+    ttl = run.spec.ttl_strategy
+    completed_at = run.status.completed_at
+    if ttl is None or completed_at is None or not AnalysisPhase(run.status.phase).completed:
+        return None
+    seconds = ttl.seconds_after_completion
+    if run.status.phase == AnalysisPhase.SUCCESSFUL and ttl.seconds_after_success is not None:
+        seconds = ttl.seconds_after_success
+    elif run.status.phase == AnalysisPhase.FAILED and ttl.seconds_after_failure is not None:
+        seconds = ttl.seconds_after_failure
+    return None if seconds is None else completed_at + timedelta(seconds=seconds)
 
 
 def _in_flight(result: MetricResult) -> Measurement | None:
@@ -191,22 +254,40 @@ def _record(result: MetricResult, outcome: MeasurementOutcome, now: datetime) ->
     if outcome.judge_state is not None:
         update["judge_state"] = outcome.judge_state
     if phase is AnalysisPhase.ERROR:
-        update |= {"error": result.error + 1, "consecutive_error": result.consecutive_error + 1}
+        update |= {
+            "error": result.error + 1,
+            "consecutive_error": result.consecutive_error + 1,
+            "consecutive_success": 0,
+        }
         if outcome.invalid_spec:
             update |= {"phase": AnalysisPhase.ERROR, "message": f"InvalidSpec: {outcome.message}"}
     elif phase.completed:
-        counter = {
-            AnalysisPhase.SUCCESSFUL: "successful",
-            AnalysisPhase.FAILED: "failed",
-            AnalysisPhase.INCONCLUSIVE: "inconclusive",
-        }[phase]
-        update |= {counter: getattr(result, counter) + 1, "count": result.count + 1, "consecutive_error": 0}
+        update |= _counted(result, phase)
     return result.model_copy(update=update)
 
 
+def _counted(result: MetricResult, phase: AnalysisPhase) -> dict[str, Any]:
+    counter = {
+        AnalysisPhase.SUCCESSFUL: "successful",
+        AnalysisPhase.FAILED: "failed",
+        AnalysisPhase.INCONCLUSIVE: "inconclusive",
+    }[phase]
+    successes = result.consecutive_success + 1 if phase is AnalysisPhase.SUCCESSFUL else 0
+    return {
+        counter: getattr(result, counter) + 1,
+        "count": result.count + 1,
+        "consecutive_error": 0,
+        "consecutive_success": successes,
+    }
+
+
 def _retention_limit(run: AnalysisRun, metric_name: str) -> int:
-    limits = {r.metric_name: r.limit for r in run.spec.measurement_retention}
-    return limits.get(metric_name, limits.get("*", DEFAULT_RETENTION))
+    # Argo: every rule whose pattern matches applies in turn, so the last one wins.
+    limit = DEFAULT_RETENTION
+    for rule in run.spec.measurement_retention:
+        if pattern_matches(rule.metric_name, metric_name):
+            limit = rule.limit
+    return limit
 
 
 def _retain(result: MetricResult, limit: int) -> MetricResult:
@@ -215,28 +296,38 @@ def _retain(result: MetricResult, limit: int) -> MetricResult:
     return result.model_copy(update={"measurements": result.measurements[-limit:]})
 
 
+TERMINATED_MESSAGE = "terminated before it finished: the run was stopped (it is no longer needed, or another metric decided it)"
+
+
 def _terminate_in_flight(result: MetricResult, now: datetime) -> MetricResult:
     in_flight = _in_flight(result)
     if in_flight is None:
         return result
-    # Like Argo, a measurement cut short by termination is marked Successful, but it is not counted:
-    # the counters only ever hold what was measured.
+    # Like Argo (a Job cut short is Inconclusive since 1.9): a measurement that never finished is no
+    # evidence that the canary is fine, so it counts as Inconclusive.
     terminated = in_flight.model_copy(
         update={
-            "phase": AnalysisPhase.SUCCESSFUL,
+            "phase": AnalysisPhase.INCONCLUSIVE,
             "finished_at": now,
             "resume_at": None,
-            "message": "terminated before it finished; not counted",
+            "message": TERMINATED_MESSAGE,
         }
     )
-    return result.model_copy(update={"measurements": [*result.measurements[:-1], terminated]})
+    update = {"measurements": [*result.measurements[:-1], terminated]}
+    return result.model_copy(update=update | _counted(result, AnalysisPhase.INCONCLUSIVE))
 
 
 def effective_count(metric: Metric) -> int | None:
-    """How many measurements complete the metric; None when it measures until terminated."""
-    if metric.count is not None:
-        return metric.count
-    return 1 if metric.interval is None else None
+    """How many measurements complete the metric; None when it measures until terminated.
+
+    Argo's rule: a count (other than 0) is the count; otherwise one measurement without an interval
+    and measurements until the run is terminated with one (count 0 in an inline analysis skips the
+    metric altogether, see `step`).
+    """
+    numbers = metric.numbers()
+    if numbers.count:
+        return numbers.count
+    return 1 if numbers.interval is None else None
 
 
 def _assess(metric: Metric, result: MetricResult, *, terminating: bool) -> MetricResult:
@@ -251,29 +342,49 @@ def _assess(metric: Metric, result: MetricResult, *, terminating: bool) -> Metri
 def _metric_phase(metric: Metric, result: MetricResult, *, terminating: bool) -> tuple[AnalysisPhase, str]:
     if _in_flight(result) is not None:
         return AnalysisPhase.RUNNING, ""
+    numbers = metric.numbers()
     last = result.measurements[-1].message if result.measurements else ""
     limits = (
-        (AnalysisPhase.FAILED, "failed", result.failed, metric.failure_limit, "failureLimit"),
+        (AnalysisPhase.FAILED, "failed", result.failed, numbers.failure_limit, "failureLimit"),
         (
             AnalysisPhase.INCONCLUSIVE,
             "inconclusive",
             result.inconclusive,
-            metric.inconclusive_limit,
+            numbers.inconclusive_limit,
             "inconclusiveLimit",
         ),
         (
             AnalysisPhase.ERROR,
             "consecutive errors",
             result.consecutive_error,
-            metric.consecutive_error_limit,
+            numbers.consecutive_error_limit,
             "consecutiveErrorLimit",
         ),
     )
     for phase, what, seen, limit, limit_name in limits:
         if limit >= 0 and seen > limit:
             return phase, f"{what} ({seen}) > {limit_name} ({limit})" + (f": {last}" if last else "")
+    successes = numbers.consecutive_success_limit
+    if successes > 0 and result.consecutive_success >= successes:
+        return (
+            AnalysisPhase.SUCCESSFUL,
+            f"consecutive successes ({result.consecutive_success}) reached consecutiveSuccessLimit ({successes})",
+        )
     count = effective_count(metric)
-    if count is not None and result.count >= max(count, 1):
+    if count is not None and result.count >= count:
+        if successes > 0:
+            # Argo: with the success limit not reached by the end of the count, the metric is
+            # Inconclusive if failureLimit applies (and was not exceeded), else Failed.
+            missed = (
+                f"count ({count}) reached without consecutiveSuccessLimit ({successes}) successes in a row"
+                f" (best run so far ends at {result.consecutive_success})"
+            )
+            if numbers.failure_limit >= 0:
+                return (
+                    AnalysisPhase.INCONCLUSIVE,
+                    f"{missed}; failureLimit ({numbers.failure_limit}) was not exceeded",
+                )
+            return AnalysisPhase.FAILED, missed
         return AnalysisPhase.SUCCESSFUL, ""
     if terminating:
         return (
@@ -291,17 +402,26 @@ def _run_phase(results: list[MetricResult], *, terminated_by_user: bool) -> tupl
         if not result.dry_run and _SEVERITY[AnalysisPhase(result.phase)] > _SEVERITY[phase]:
             phase = AnalysisPhase(result.phase)
             message = f"metric '{result.name}' {phase}: {result.message}".rstrip(": ")
+    dry_runs = [r for r in results if r.dry_run]
+    if dry_runs:
+        outcomes = "; ".join(
+            f"metric '{r.name}' {r.phase}"
+            + (f": {r.message}" if r.message and r.phase != AnalysisPhase.SUCCESSFUL else "")
+            for r in dry_runs
+        )
+        summary = f"dry-run (does not decide): {outcomes}"
+        message = f"{message}; {summary}" if message else summary
     return phase, message
 
 
 def _summary(results: list[MetricResult]) -> RunSummary:
-    deciding = [AnalysisPhase(r.phase) for r in results if not r.dry_run]
+    phases = [AnalysisPhase(r.phase) for r in results]
     return RunSummary(
-        count=len(deciding),
-        successful=deciding.count(AnalysisPhase.SUCCESSFUL),
-        failed=deciding.count(AnalysisPhase.FAILED),
-        inconclusive=deciding.count(AnalysisPhase.INCONCLUSIVE),
-        error=deciding.count(AnalysisPhase.ERROR),
+        count=len(phases),
+        successful=phases.count(AnalysisPhase.SUCCESSFUL),
+        failed=phases.count(AnalysisPhase.FAILED),
+        inconclusive=phases.count(AnalysisPhase.INCONCLUSIVE),
+        error=phases.count(AnalysisPhase.ERROR),
     )
 
 
@@ -309,12 +429,12 @@ def _due_at(metric: Metric, result: MetricResult, started_at: datetime) -> datet
     in_flight = _in_flight(result)
     if in_flight is not None:
         return in_flight.resume_at or started_at
+    numbers = metric.numbers()
     if not result.measurements:
-        delay = parse_duration(metric.initial_delay) if metric.initial_delay is not None else 0.0
-        return started_at + timedelta(seconds=delay)
+        return started_at + timedelta(seconds=numbers.initial_delay or 0.0)
     last = result.measurements[-1]
     finished = last.finished_at or started_at
-    if last.phase == AnalysisPhase.ERROR or metric.interval is None:
+    if last.phase == AnalysisPhase.ERROR or numbers.interval is None:
         # Without an interval only an Error leads to another measurement (count reached otherwise).
         return finished + ERROR_RETRY
-    return finished + timedelta(seconds=parse_duration(metric.interval))
+    return finished + timedelta(seconds=numbers.interval)

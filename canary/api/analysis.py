@@ -5,12 +5,14 @@ the record of every measurement taken.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import cel
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from canary.api.base import CRDModel, Duration, ObjectMeta, parse_duration
 
@@ -172,16 +174,95 @@ def check_condition_syntax(expression: str) -> str:
     return expression
 
 
+ARG_ONLY = re.compile(r"^\s*\{\{\s*args\.([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}\s*$")
+"""A field that is nothing but one `{{args.name}}` (numbers and durations of a metric may be)."""
+
+
+def templated_arg(value: object) -> str | None:
+    """The argument a field's value names when it is exactly `{{args.name}}`, else None."""
+    match = ARG_ONLY.match(value) if isinstance(value, str) else None
+    return match.group(1) if match else None
+
+
+def _not_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError(f"must be an integer, not {str(value).lower()}")
+    return value
+
+
+def _templated_int(minimum: int, rule: str) -> AfterValidator:
+    def check(value: int | str) -> int | str:
+        if isinstance(value, str):
+            if templated_arg(value) is not None:
+                return value
+            if not re.fullmatch(r"\s*-?\d+\s*", value):
+                raise ValueError(
+                    f"'{value}' is not an integer; write a whole number (at least {minimum}{rule}) or a "
+                    "whole argument such as '{{args.count}}'"
+                )
+            value = int(value)
+        if value < minimum:
+            raise ValueError(f"must be at least {minimum}{rule}, got {value}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _check_duration_or_arg(value: int | str) -> int | str:
+    if templated_arg(value) is None:
+        parse_duration(value)
+    return value
+
+
+TemplatedDuration = Annotated[int | str, AfterValidator(_check_duration_or_arg)]
+"""A duration, or `{{args.name}}` resolved when the run is created."""
+Count = Annotated[int | str, BeforeValidator(_not_bool), _templated_int(0, "")]
+FailureLimit = Annotated[
+    int | str, BeforeValidator(_not_bool), _templated_int(-1, " (-1 disables the limit)")
+]
+Limit = Annotated[int | str, BeforeValidator(_not_bool), _templated_int(0, "")]
+SuccessLimit = Annotated[int | str, BeforeValidator(_not_bool), _templated_int(0, " (0 disables it)")]
+
+NUMERIC_FIELDS = {
+    "count": "count",
+    "interval": "interval",
+    "initial_delay": "initialDelay",
+    "failure_limit": "failureLimit",
+    "inconclusive_limit": "inconclusiveLimit",
+    "consecutive_error_limit": "consecutiveErrorLimit",
+    "consecutive_success_limit": "consecutiveSuccessLimit",
+}
+"""The metric fields that may be templated with `{{args.name}}`, by Python name, with their wire names."""
+
+
+class UnresolvedFieldError(ValueError):
+    """A metric field still templated with `{{args.name}}` where its number is needed."""
+
+
+@dataclass(frozen=True)
+class MetricNumbers:
+    """A metric's counts, limits and durations (seconds) once no argument is left in them."""
+
+    count: int | None
+    interval: float | None
+    initial_delay: float | None
+    failure_limit: int
+    inconclusive_limit: int
+    consecutive_error_limit: int
+    consecutive_success_limit: int
+
+
 class Metric(CRDModel):
     name: str = Field(min_length=1)
-    interval: Duration | None = None
-    initial_delay: Duration | None = None
-    count: int | None = Field(default=None, ge=0)
+    interval: TemplatedDuration | None = None
+    initial_delay: TemplatedDuration | None = None
+    count: Count | None = None
     success_condition: str | None = None
     failure_condition: str | None = None
-    failure_limit: int = Field(default=0, ge=-1)
-    inconclusive_limit: int = Field(default=0, ge=0)
-    consecutive_error_limit: int = Field(default=4, ge=0)
+    failure_limit: FailureLimit = 0
+    inconclusive_limit: Limit = 0
+    consecutive_error_limit: Limit = 4
+    consecutive_success_limit: SuccessLimit = 0
     provider: MetricProvider
 
     @field_validator("success_condition", "failure_condition")
@@ -190,21 +271,151 @@ class Metric(CRDModel):
         return None if value is None else check_condition_syntax(value)
 
     @model_validator(mode="after")
-    def _count_needs_interval(self) -> Metric:
-        if self.count is not None and self.count > 1 and self.interval is None:
+    def _numbers_are_consistent(self) -> Metric:
+        if self.templated_fields():
+            return self  # checked once the run resolves the arguments
+        numbers = self.numbers()
+        count, failures, successes = numbers.count, numbers.failure_limit, numbers.consecutive_success_limit
+        where = f"metric '{self.name}'"
+        if successes == 0 and failures == -1:
             raise ValueError(
-                f"metric '{self.name}': count {self.count} needs an interval between measurements"
+                f"{where}: failureLimit -1 and consecutiveSuccessLimit 0 disable both ways to decide; "
+                "set consecutiveSuccessLimit above 0 (successes in a row that pass the metric) or failureLimit >= 0"
             )
+        if count:
+            if failures >= 0 and count < failures + successes:
+                raise ValueError(
+                    f"{where}: count ({count}) must be >= failureLimit + consecutiveSuccessLimit "
+                    f"({failures} + {successes})"
+                )
+            if failures < 0 and count < successes:
+                raise ValueError(f"{where}: count ({count}) must be >= consecutiveSuccessLimit ({successes})")
+            if count < numbers.inconclusive_limit:
+                raise ValueError(
+                    f"{where}: count ({count}) must be >= inconclusiveLimit ({numbers.inconclusive_limit})"
+                )
+        if count is not None and count > 1 and self.interval is None:
+            raise ValueError(f"{where}: count {count} needs an interval between measurements")
         return self
+
+    def templated_fields(self) -> dict[str, str]:
+        """Wire name -> argument, for every numeric field written as `{{args.name}}`."""
+        found = {}
+        for field_name, wire in NUMERIC_FIELDS.items():
+            arg = templated_arg(getattr(self, field_name))
+            if arg is not None:
+                found[wire] = arg
+        return found
+
+    def numbers(self) -> MetricNumbers:
+        """The metric's numbers; UnresolvedFieldError while one is still `{{args.name}}`."""
+        templated = self.templated_fields()
+        if templated:
+            wire, arg = next(iter(templated.items()))
+            raise UnresolvedFieldError(
+                f"metric '{self.name}': {wire} is still '{{{{args.{arg}}}}}'; "
+                "arguments in numeric fields are resolved when the run is created from its templates"
+            )
+
+        def seconds(value: int | str | None) -> float | None:
+            return None if value is None else parse_duration(value)
+
+        return MetricNumbers(
+            count=None if self.count is None else int(self.count),
+            interval=seconds(self.interval),
+            initial_delay=seconds(self.initial_delay),
+            failure_limit=int(self.failure_limit),
+            inconclusive_limit=int(self.inconclusive_limit),
+            consecutive_error_limit=int(self.consecutive_error_limit),
+            consecutive_success_limit=int(self.consecutive_success_limit),
+        )
+
+    def with_arguments(self, values: Mapping[str, str]) -> Metric:
+        """The metric with its numeric `{{args.name}}` fields replaced by the arguments' values.
+
+        Raises ValueError naming the field, the argument and the fix when an argument is missing or
+        its value is not a valid number (or duration) there.
+        """
+        templated = self.templated_fields()
+        if not templated:
+            return self
+        wire = self.model_dump(by_alias=True, exclude_none=True)
+        for field_wire, arg in templated.items():
+            if arg not in values:
+                raise ValueError(
+                    f"metric '{self.name}': {field_wire} is '{{{{args.{arg}}}}}' but argument '{arg}' has no "
+                    "literal value when the run is created (a secretKeyRef is read only when measuring); "
+                    f"give '{arg}' a value in the template or in the Rollout's analysis args"
+                )
+            value = values[arg]
+            wire[field_wire] = value
+            try:
+                Metric.model_validate(wire)
+            except ValidationError as error:
+                problems = [p for p in error.errors() if p["loc"] and p["loc"][0] == field_wire]
+                if problems:
+                    raise ValueError(
+                        f"metric '{self.name}': {field_wire} is '{{{{args.{arg}}}}}', and argument '{arg}' "
+                        f"is '{value}': {_plain(problems[0]['msg'])}; pass a valid value for '{arg}' in the "
+                        "Rollout's analysis args (or as the template's default)"
+                    ) from None
+        try:
+            return Metric.model_validate(wire)
+        except ValidationError as error:
+            args_used = ", ".join(f"{w}={{{{args.{a}}}}}" for w, a in templated.items())
+            raise ValueError(
+                f"metric '{self.name}' is invalid once its arguments ({args_used}) are resolved: "
+                f"{_plain(error.errors()[0]['msg'])}; pass other values for them in the Rollout's analysis args"
+            ) from None
+
+
+def _plain(message: str) -> str:
+    return message.removeprefix("Value error, ")
+
+
+def _check_metric_pattern(value: str) -> str:
+    if value != "*":
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise ValueError(
+                f"'{value}' is not a regular expression ({error}); write a metric name, or a pattern "
+                "such as '.*' (every metric) or 'error-.*'"
+            ) from None
+    return value
+
+
+MetricPattern = Annotated[str, Field(min_length=1), AfterValidator(_check_metric_pattern)]
+"""A metricName rule: a regular expression searched in each metric's name, as Argo's (`.*` or `*` for all)."""
+
+
+def pattern_matches(pattern: str, metric_name: str) -> bool:
+    """Whether a dryRun / measurementRetention rule names `metric_name` (Go's regexp.MatchString: unanchored)."""
+    return pattern == "*" or re.search(pattern, metric_name) is not None
 
 
 class DryRun(CRDModel):
-    metric_name: str = Field(min_length=1)
+    metric_name: MetricPattern
 
 
 class MeasurementRetention(CRDModel):
-    metric_name: str = Field(min_length=1)
+    metric_name: MetricPattern
     limit: int = Field(ge=1)
+
+
+def check_metric_rules(
+    metric_names: Sequence[str], dry_run: Sequence[DryRun], retention: Sequence[MeasurementRetention]
+) -> None:
+    """Every dryRun and measurementRetention rule must match some metric (Argo's rule)."""
+    rules = [("dryRun", d.metric_name) for d in dry_run] + [
+        ("measurementRetention", r.metric_name) for r in retention
+    ]
+    for where, pattern in rules:
+        if not any(pattern_matches(pattern, name) for name in metric_names):
+            raise ValueError(
+                f"{where} metricName '{pattern}' names no metric (it is a regular expression matched "
+                f"against the metric names; '.*' matches all); metrics: {', '.join(metric_names)}"
+            )
 
 
 class AnalysisTemplateSpec(CRDModel):
@@ -223,12 +434,7 @@ class AnalysisTemplateSpec(CRDModel):
         repeated_args = sorted({n for n in arg_names if arg_names.count(n) > 1})
         if repeated_args:
             raise ValueError(f"argument names must be unique; repeated: {', '.join(repeated_args)}")
-        referenced = [d.metric_name for d in self.dry_run] + [
-            r.metric_name for r in self.measurement_retention
-        ]
-        for metric_name in referenced:
-            if metric_name != "*" and metric_name not in names:
-                raise ValueError(f"metricName '{metric_name}' names no metric; metrics: {', '.join(names)}")
+        check_metric_rules(names, self.dry_run, self.measurement_retention)
         return self
 
 
@@ -244,6 +450,12 @@ class ClusterAnalysisTemplate(CRDModel):
     kind: Literal["ClusterAnalysisTemplate"] = "ClusterAnalysisTemplate"
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: AnalysisTemplateSpec
+
+
+RUN_KIND_LABEL = "canary.dev/analysis"
+"""The label that says which analysis of a Rollout started a run: step, background, pre or post."""
+INLINE_RUN_KINDS = ("step", "pre", "post")
+"""Runs the rollout waits for (Argo's inline analyses), unlike the background run."""
 
 
 class AnalysisPhase(StrEnum):
@@ -282,6 +494,7 @@ class MetricResult(CRDModel):
     inconclusive: int = 0
     error: int = 0
     consecutive_error: int = 0
+    consecutive_success: int = 0
     dry_run: bool = False
     judge_state: dict[str, Any] | None = None
 
@@ -294,12 +507,30 @@ class RunSummary(CRDModel):
     error: int = 0
 
 
+class TTLStrategy(CRDModel):
+    """How long a completed run is kept before the controller deletes it (Argo's AnalysisRun ttlStrategy).
+
+    The phase's own field wins (Successful: secondsAfterSuccess, Failed: secondsAfterFailure), else
+    secondsAfterCompletion; with none of them that applies, the run is kept.
+    """
+
+    seconds_after_completion: int | None = Field(default=None, ge=0)
+    seconds_after_failure: int | None = Field(default=None, ge=0)
+    seconds_after_success: int | None = Field(default=None, ge=0)
+
+
 class AnalysisRunSpec(CRDModel):
     args: list[Argument] = Field(default_factory=list)
     metrics: list[Metric] = Field(min_length=1)
     dry_run: list[DryRun] = Field(default_factory=list)
     measurement_retention: list[MeasurementRetention] = Field(default_factory=list)
     terminate: bool = False
+    ttl_strategy: TTLStrategy | None = None
+
+    @model_validator(mode="after")
+    def _rules_match_metrics(self) -> AnalysisRunSpec:
+        check_metric_rules([m.name for m in self.metrics], self.dry_run, self.measurement_retention)
+        return self
 
 
 class AnalysisRunStatus(CRDModel):
@@ -307,7 +538,9 @@ class AnalysisRunStatus(CRDModel):
     message: str = ""
     metric_results: list[MetricResult] = Field(default_factory=list)
     started_at: datetime | None = None
+    completed_at: datetime | None = None
     run_summary: RunSummary = Field(default_factory=RunSummary)
+    dry_run_summary: RunSummary | None = None
 
 
 class AnalysisRun(CRDModel):

@@ -338,6 +338,11 @@ class KubeCluster:
         updated = self.api.patch(*ANALYSIS_RUNS, namespace, run.metadata.name, body, subresource="status")
         return AnalysisRun.model_validate(_without_managed_fields(updated))
 
+    def delete_analysis_run(self, namespace: str, name: str) -> None:
+        """Deletes a run whose ttlStrategy has run out (NotFound if it is already gone)."""
+        self._guard()
+        self.api.delete(*ANALYSIS_RUNS, namespace, name)
+
     # what the analysis providers need ---------------------------------------------------------
 
     def read_secret(self, namespace: str, name: str, key: str) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from canary.analysis import run as executor
 from canary.analysis import runner
 from canary.analysis.providers.base import MeasurementError, ProviderRegistry
 from canary.analysis.providers.job import JobState
@@ -441,14 +442,30 @@ class MemoryCluster:
         now = self.clock.now()
         for key, run in list(self._runs.items()):
             due = self._run_due.get(key)
-            if due is None or due > now or AnalysisPhase(run.status.phase).completed:
+            if due is None or due > now:
+                continue
+            if AnalysisPhase(run.status.phase).completed:
+                expires = executor.expires_at(run)  # its ttlStrategy
+                if expires is not None and expires <= now:
+                    self.delete_analysis_run(*key)
+                else:
+                    self._run_due[key] = expires
                 continue
             result = runner.advance(run, now=now, providers=self.providers, read_secret=_no_secrets)
             if result.run.status != run.status:
                 self.update_analysis_run_status(result.run)
             self._run_due[key] = (
-                None if result.requeue_after is None else now + timedelta(seconds=result.requeue_after)
+                executor.expires_at(result.run)
+                if result.requeue_after is None
+                else now + timedelta(seconds=result.requeue_after)
             )
+
+    def delete_analysis_run(self, namespace: str, name: str) -> None:
+        """Deletes a run (and its Jobs), as the analysis controller does once its ttlStrategy runs out."""
+        key = (namespace, name)
+        self._jobs = {k: job for k, job in self._jobs.items() if job.owner_run != name}
+        for store in (self._runs, self._run_due, self._run_owner):
+            store.pop(key, None)
 
     def pod_metadata(self, namespace: str, pod_hash: str) -> list[tuple[dict[str, str], dict[str, str]]]:
         """(labels, annotations) of each pod of a revision: its template's, with the ephemeral

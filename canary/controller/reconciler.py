@@ -27,6 +27,7 @@ from typing import Protocol, runtime_checkable
 import structlog
 from pydantic import ValidationError
 
+from canary.analysis import run as executor
 from canary.analysis import runner
 from canary.analysis.args import SecretReader
 from canary.analysis.providers.base import ProviderRegistry
@@ -67,6 +68,11 @@ class InvalidSpecReporter(Protocol):
 @runtime_checkable
 class AnalysisRunReader(Protocol):
     def get_analysis_run(self, namespace: str, name: str) -> AnalysisRun: ...
+
+
+@runtime_checkable
+class AnalysisRunDeleter(Protocol):
+    def delete_analysis_run(self, namespace: str, name: str) -> None: ...
 
 
 class RolloutReconciler:
@@ -136,11 +142,12 @@ class AnalysisRunReconciler:
     def reconcile(self, key: Key) -> Result:
         namespace, name = split_key(key)
         run = self._get(namespace, name)
-        if run is None or AnalysisPhase(run.status.phase).completed:
+        if run is None:
             return Result()
-        advanced = runner.advance(
-            run, now=self._now(), providers=self._providers, read_secret=self._read_secret
-        )
+        if AnalysisPhase(run.status.phase).completed:
+            return self._expire(run)
+        now = self._now()
+        advanced = runner.advance(run, now=now, providers=self._providers, read_secret=self._read_secret)
         if advanced.run.status != run.status:
             self._port.update_analysis_run_status(advanced.run)
             verdict = advanced.run.status.phase
@@ -148,7 +155,21 @@ class AnalysisRunReconciler:
                 log.info("analysis verdict", run=key, phase=verdict, message=advanced.run.status.message)
                 if self._metrics:
                     self._metrics.analysis_verdicts.labels(namespace, verdict).inc()
+                return self._expire(advanced.run)
         return Result(advanced.requeue_after)
+
+    def _expire(self, run: AnalysisRun) -> Result:
+        """A completed run's ttlStrategy: delete it once its time is up, else come back then."""
+        expires = executor.expires_at(run)
+        if expires is None or not isinstance(self._port, AnalysisRunDeleter):
+            return Result()
+        left = (expires - self._now()).total_seconds()
+        if left > 0:
+            return Result(requeue_after=left)
+        namespace = run.metadata.namespace or "default"
+        log.info("analysis run expired", run=f"{namespace}/{run.metadata.name}", phase=run.status.phase)
+        self._port.delete_analysis_run(namespace, run.metadata.name)  # a run already gone is no error
+        return Result()
 
     def _get(self, namespace: str, name: str) -> AnalysisRun | None:
         if isinstance(self._port, AnalysisRunReader):

@@ -14,7 +14,13 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from canary.analysis.args import ArgumentError, build_run_spec
-from canary.api.analysis import AnalysisPhase, AnalysisRun, AnalysisTemplate, ClusterAnalysisTemplate
+from canary.api.analysis import (
+    RUN_KIND_LABEL,
+    AnalysisPhase,
+    AnalysisRun,
+    AnalysisTemplate,
+    ClusterAnalysisTemplate,
+)
 from canary.api.base import ObjectMeta
 from canary.api.rollout import Rollout, RolloutAnalysis, RolloutAnalysisRunStatus
 from canary.engine import steps as step_list
@@ -23,7 +29,7 @@ from canary.engine.hashing import HASH_LABEL
 from canary.engine.observed import Observed
 
 ROLLOUT_LABEL = "canary.dev/rollout"
-KIND_LABEL = "canary.dev/analysis"
+KIND_LABEL = RUN_KIND_LABEL
 STEP_LABEL = "canary.dev/step-index"
 
 RunKind = Literal["step", "background", "pre", "post"]

@@ -117,14 +117,7 @@ _REPLACED_KEYS = {
 
 
 def _build(cls: type[Any], kind: str, config: Mapping[str, Any], keys: Sequence[str]) -> Any:
-    unknown = sorted(set(config) - set(keys))
-    if unknown:
-        replaced = (
-            f"; it was replaced by {_REPLACED_KEYS[unknown[0]]}" if unknown[0] in _REPLACED_KEYS else ""
-        )
-        raise JudgeConfigError(
-            f"unknown config key {unknown[0]!r} for kind {kind!r}{replaced}; allowed keys: {sorted(keys)}"
-        )
+    _build_check_unknown(kind, config, keys)
     values = {key: tuple(v) if key in _GRID_KEYS and isinstance(v, list) else v for key, v in config.items()}
     try:
         return cls(**values)
@@ -177,6 +170,7 @@ def judge(
     """Judge one interval of one metric; see the module docstring for the contract."""
     if kind not in KINDS:
         raise JudgeConfigError(f"kind must be one of {KINDS}, got {kind!r}")
+    _check_known_keys(kind, config)
     for key, value in config.items():
         numeric = key not in ("direction", "nan_strategy", "outliers", "must_have_data", "threshold")
         if numeric or (key == "threshold" and value is not None):
@@ -235,13 +229,36 @@ def _counts_evidence(res: sc.CountsResult, new: sc.CountsState) -> dict[str, flo
     }
 
 
-def _mann_whitney(config: Mapping[str, Any], observation: ArmObservation) -> JudgeResult:
-    unknown = sorted(set(config) - set(MANN_WHITNEY_DEFAULTS))
+_CONFIG_CLASSES: dict[str, type[Any]] = {
+    "sequential-counts": sc.CountsConfig,
+    "sequential-location": sl.LocationConfig,
+    "sequential-tail": st.TailConfig,
+}
+
+
+def _check_known_keys(kind: str, config: Mapping[str, Any]) -> None:
+    """An unknown key is refused as unknown (naming the allowed keys) before any value is checked, so
+    that e.g. `critical: true` is not reported as a number that is not one."""
+    cls = _CONFIG_CLASSES.get(kind)
+    keys = tuple(MANN_WHITNEY_DEFAULTS) if cls is None else tuple(f.name for f in fields(cls))
+    _build_check_unknown(kind, config, keys)
+
+
+def _build_check_unknown(kind: str, config: Mapping[str, Any], keys: Sequence[str]) -> None:
+    unknown = sorted(set(config) - set(keys))
     if unknown:
-        raise JudgeConfigError(
-            f"unknown config key {unknown[0]!r} for kind 'mann-whitney'; allowed keys: {sorted(MANN_WHITNEY_DEFAULTS)}"
+        replaced = (
+            f"; it was replaced by {_REPLACED_KEYS[unknown[0]]}" if unknown[0] in _REPLACED_KEYS else ""
         )
+        raise JudgeConfigError(
+            f"unknown config key {unknown[0]!r} for kind {kind!r}{replaced}; allowed keys: {sorted(keys)}"
+        )
+
+
+def _mann_whitney(config: Mapping[str, Any], observation: ArmObservation) -> JudgeResult:
     merged = {**MANN_WHITNEY_DEFAULTS, **config}
+    if not isinstance(merged["must_have_data"], bool):
+        raise JudgeConfigError(f"must_have_data must be true or false, got {merged['must_have_data']!r}")
     tolerance = float(merged.pop("tolerance"))
     confidence = float(merged.pop("confidence"))
     spec = mw.MetricSpec(**merged)

@@ -66,7 +66,16 @@ METRIC_PHASES = [
     ({"interval": "1m", "count": 3}, [S, F], F, 2),
     ({"interval": "1m", "count": 3, "failureLimit": 1}, [F, S, S], S, 3),
     ({"interval": "1m", "count": 3, "failureLimit": 1}, [F, S, F], F, 3),
-    ({"interval": "1m", "count": 3, "failureLimit": -1}, [F, F, F], S, 3),
+    # consecutiveSuccessLimit (Argo 1.8): failureLimit -1 waits for N successes in a row
+    ({"interval": "1m", "failureLimit": -1, "consecutiveSuccessLimit": 2}, [F, S, F, F, S, S], S, 6),
+    ({"interval": "1m", "count": 4, "failureLimit": -1, "consecutiveSuccessLimit": 2}, [F, S, F, S], F, 4),
+    ({"interval": "1m", "count": 4, "failureLimit": -1, "consecutiveSuccessLimit": 2}, [F, F, S, S], S, 4),
+    # both applicable: N successes in a row before more than failureLimit failures, else Inconclusive
+    ({"interval": "1m", "count": 5, "failureLimit": 1, "consecutiveSuccessLimit": 3}, [F, S, S, S], S, 4),
+    ({"interval": "1m", "count": 5, "failureLimit": 1, "consecutiveSuccessLimit": 3}, [F, S, F], F, 3),
+    ({"interval": "1m", "count": 4, "failureLimit": 1, "consecutiveSuccessLimit": 3}, [S, F, S, S], INC, 4),
+    ({"interval": "1m", "consecutiveSuccessLimit": 2}, [S, E, S], S, 4),  # an Error breaks the streak
+    ({"interval": "1m", "consecutiveSuccessLimit": 2}, [S, INC], INC, 2),
     ({"interval": "1m", "count": 3, "inconclusiveLimit": 1}, [INC, S, S], S, 3),
     ({"interval": "1m", "count": 3, "inconclusiveLimit": 1}, [INC, INC], INC, 2),
     ({"interval": "1m", "count": 2}, [E, S, E, S], S, 4),
@@ -213,13 +222,18 @@ def test_terminate_stops_an_unlimited_metric_as_successful() -> None:
     assert terminated.run.status.message == "run terminated"
 
 
-def test_terminate_marks_an_in_flight_measurement_without_counting_it() -> None:
+def test_terminate_makes_an_in_flight_measurement_inconclusive() -> None:
+    # Argo since the Job provider's fix (#4602): a measurement cut short is no evidence of success.
     resume = NOW + timedelta(seconds=10)
     running = executor.step(run_of(), NOW, {"m": MeasurementOutcome(RUNNING, resume_at=resume)}).run
     terminating = running.model_copy(update={"spec": running.spec.model_copy(update={"terminate": True})})
-    result = result_of(executor.step(terminating, NOW + timedelta(seconds=5)))
-    assert (result.phase, result.count, result.successful) == (S, 0, 0)
-    assert "terminated" in result.measurements[-1].message
+    after = executor.step(terminating, NOW + timedelta(seconds=5))
+    result = result_of(after)
+    assert (result.phase, result.count, result.inconclusive, result.successful) == (INC, 1, 1, 0)
+    assert (result.measurements[-1].phase, result.measurements[-1].finished_at) == (INC, NOW + timedelta(seconds=5))
+    assert "terminated before it finished" in result.measurements[-1].message
+    assert after.run.status.phase == INC
+    assert after.run.status.message.startswith("metric 'm' Inconclusive: inconclusive (1) > inconclusiveLimit (0)")
 
 
 def test_an_in_flight_measurement_is_resumed_and_then_replaced() -> None:
@@ -282,8 +296,15 @@ phases = st.sampled_from([S, F, INC, E])
 def test_stepping_again_without_outcomes_changes_nothing(
     outcomes: list[AnalysisPhase], failure_limit: int, error_limit: int
 ) -> None:
+    successes = 1 if failure_limit == -1 else 0  # Argo refuses a metric with both limits disabled
     run = run_of(
-        metric(interval="1m", count=5, failureLimit=failure_limit, consecutiveErrorLimit=error_limit)
+        metric(
+            interval="1m",
+            count=5,
+            failureLimit=failure_limit,
+            consecutiveErrorLimit=error_limit,
+            consecutiveSuccessLimit=successes,
+        )
     )
     current = feed(run, outcomes)
     now = current.requeue_at or NOW
@@ -295,7 +316,11 @@ def test_stepping_again_without_outcomes_changes_nothing(
 def test_a_successful_run_has_only_successful_metrics_and_counts_every_measurement(
     outcomes: list[AnalysisPhase], failure_limit: int, inconclusive_limit: int, error_limit: int
 ) -> None:
-    fields = {"failureLimit": failure_limit, "inconclusiveLimit": inconclusive_limit}
+    fields = {
+        "failureLimit": failure_limit,
+        "inconclusiveLimit": inconclusive_limit,
+        "consecutiveSuccessLimit": 1 if failure_limit == -1 else 0,
+    }
     run = run_of(metric(interval="1m", count=4, consecutiveErrorLimit=error_limit, **fields))
     current = feed(run, outcomes)
     result = result_of(current)
