@@ -160,7 +160,17 @@ def test_one_replica_runs_without_leader_election_or_a_disruption_budget(helm: H
     docs = helm.template("canary", CONTROLLER_CHART, "-n", "ops", *set_args({"replicas": 1}))
     args = build_parser().parse_args(controller_args(docs))
     assert not args.leader_elect
-    assert by_kind(docs, "PodDisruptionBudget") == [] and by_kind(docs, "Role") == []
+    assert by_kind(docs, "PodDisruptionBudget") == []
+    (role,) = by_kind(docs, "Role")  # notifications' ConfigMaps only
+    assert [r["resources"] for r in role["rules"]] == [["configmaps"], ["secrets"]]
+    quiet = helm.template(
+        "canary", CONTROLLER_CHART, *set_args({"replicas": 1, "notifications.enabled": False})
+    )
+    assert (
+        by_kind(quiet, "Role") == []
+        and by_kind(quiet, "RoleBinding")[0]["metadata"]["namespace"] == "default"
+    )
+    assert build_parser().parse_args(controller_args(quiet)).no_notifications
 
     docs = helm.template("canary", CONTROLLER_CHART, "-n", "ops", *set_args({"replicas": 3}))
     args = build_parser().parse_args(controller_args(docs))
@@ -169,6 +179,7 @@ def test_one_replica_runs_without_leader_election_or_a_disruption_budget(helm: H
     assert budget["spec"]["minAvailable"] == 1
     (role,) = by_kind(docs, "Role")
     assert role["metadata"]["namespace"] == "ops" and role["rules"][0]["resources"] == ["leases"]
+    assert {"configmaps", "secrets"} <= {r for rule in role["rules"] for r in rule["resources"]}
 
     always = helm.template(
         "canary", CONTROLLER_CHART, *set_args({"replicas": 1, "leaderElection.mode": "always"})
