@@ -80,6 +80,17 @@ def register(verbs: Any) -> None:
     )
     run.add_argument("--lease-duration", type=float, default=15.0, help="seconds (default %(default)s)")
     run.add_argument(
+        "--notifications-namespace",
+        help="namespace of the notification ConfigMap canary-notification-configmap, its Secret "
+        "canary-notification-secret and the delivery record canary-notification-state "
+        "(default: this pod's namespace, else 'default')",
+    )
+    run.add_argument(
+        "--no-notifications",
+        action="store_true",
+        help="send no notifications (and read no ConfigMap for them)",
+    )
+    run.add_argument(
         "--log-level", default="info", help="debug, info, warning or error (default %(default)s)"
     )
     run.set_defaults(run=run_controller)
@@ -181,6 +192,9 @@ def _run(args: argparse.Namespace, stop: threading.Event) -> int:
         workers=args.workers,
         instance_id=args.instance_id,
         resync_seconds=args.resync_seconds,
+        notifications_namespace=None
+        if args.no_notifications
+        else (args.notifications_namespace or _pod_namespace()),
     )
     controller = Controller(api, settings, metrics=metrics, leader=leader)
     health = HealthServer(

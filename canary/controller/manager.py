@@ -23,10 +23,13 @@ from canary.controller.informer import Informers, Resource
 from canary.controller.leader import LeaderElector
 from canary.controller.metrics import Metrics
 from canary.controller.namespaces import informer_for
-from canary.controller.queue import WorkQueue, key_of
+from canary.controller.notify.notifier import Notifier, kube_config_source
+from canary.controller.notify.store import ConfigMapStore
+from canary.controller.queue import Key, WorkQueue, key_of
 from canary.controller.reconciler import AnalysisRunReconciler, RolloutReconciler
 from canary.controller.workers import Workers
 from canary.engine.hashing import HASH_LABEL
+from canary.engine.notifications import SUBSCRIBE_PREFIXES
 from canary.traffic.routers import router_for
 
 log = structlog.get_logger(__name__)
@@ -58,6 +61,10 @@ class Settings:
     instance_id: str | None = None
     resync_seconds: float = 300.0
     watch_timeout_seconds: int = 300
+    notifications_namespace: str | None = None
+    """Where the notification ConfigMap and Secret are, and the delivery record is kept (None: no
+    notifications)."""
+    notification_workers: int = 2
 
 
 class Controller:
@@ -99,7 +106,19 @@ class Controller:
         )
         self.rollouts = WorkQueue()
         self.analysis_runs = WorkQueue()
-        rollout_reconciler = RolloutReconciler(self.cluster, now, self.metrics)
+        self.notifier: Notifier | None = None
+        if settings.notifications_namespace is not None:
+            self.notifier = Notifier(
+                self.cluster,
+                kube_config_source(api, settings.notifications_namespace),
+                ConfigMapStore(api, settings.notifications_namespace),
+                now=now,
+                metrics=self.metrics,
+                workers=settings.notification_workers,
+            )
+        rollout_reconciler = RolloutReconciler(
+            self.cluster, now, self.metrics, on_events=self.notifier.notify if self.notifier else None
+        )
         run_reconciler = AnalysisRunReconciler(
             self.cluster,
             now,
@@ -186,7 +205,10 @@ class Controller:
     # running ------------------------------------------------------------------------------------
 
     def healthy(self) -> bool:
-        return not self._working.is_set() or all(workers.alive() for workers in self._workers)
+        return not self._working.is_set() or (
+            all(workers.alive() for workers in self._workers)
+            and (self.notifier is None or self.notifier.alive())
+        )
 
     def ready(self) -> bool:
         return self.informers.has_synced() or (self.leader is not None and not self.leader.is_leader())
@@ -233,6 +255,8 @@ class Controller:
             started = self._working.is_set()
         self.rollouts.shut_down()
         self.analysis_runs.shut_down()
+        if self.notifier is not None:
+            self.notifier.shut_down()
         for informer in self.informers.all():
             informer.stop()
         if started:  # a standby's workers were never started, and an unstarted thread cannot be joined
@@ -249,12 +273,21 @@ class Controller:
             self.resync()
             for workers in self._workers:
                 workers.start()
+            if self.notifier is not None:  # what the last leader did not deliver, then what comes
+                self.notifier.start(self._subscribed())
             self._working.set()
         log.info(
             "controller working",
             workers=self.settings.workers,
             namespace=",".join(self.settings.namespaces) or self.settings.namespace or "*",
         )
+
+    def _subscribed(self) -> list[Key]:
+        return [
+            key_of(obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+            for obj in self.informers.list(*kube_api.ROLLOUTS, self.settings.namespace)
+            if any(k.startswith(SUBSCRIBE_PREFIXES) for k in obj["metadata"].get("annotations") or {})
+        ]
 
     def _wait_synced(self, timeout: float = 60.0, poll: float = 0.1) -> bool:
         """Wait for every informer's first list; False if stopped (or not synced) first."""

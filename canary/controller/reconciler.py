@@ -76,10 +76,20 @@ class AnalysisRunDeleter(Protocol):
 
 
 class RolloutReconciler:
-    def __init__(self, port: ClusterPort, now: Now, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        port: ClusterPort,
+        now: Now,
+        metrics: Metrics | None = None,
+        *,
+        on_events: Callable[[Key], None] | None = None,
+    ) -> None:
+        """`on_events(key)`: called, without waiting on anything, after a decision's Events are
+        written (the notifier queues the key)."""
         self._port = port
         self._now = now
         self._metrics = metrics
+        self._on_events = on_events
         self._superseded: dict[Key, str] = {}
 
     def reconcile(self, key: Key) -> Result:
@@ -108,10 +118,13 @@ class RolloutReconciler:
         decision = engine.decide(rollout, self._port.observe(rollout), self._now())
         if writes.write_decision(self._port, rollout, decision):
             self._superseded[key] = rollout.metadata.resource_version or ""
-        for event in (a for a in decision.actions if isinstance(a, act.EmitEvent)):
+        emitted = [a for a in decision.actions if isinstance(a, act.EmitEvent)]
+        for event in emitted:
             log.info(
                 "rollout event", rollout=key, reason=event.reason, message=event.message, type=event.type
             )
+        if emitted and self._on_events is not None:
+            self._on_events(key)
         if self._metrics:
             self._metrics.set_phase(namespace, name, decision.status.phase)
         return Result(decision.requeue_after)

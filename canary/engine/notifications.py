@@ -51,6 +51,9 @@ NEW_SUBSCRIPTION_LOOKBACK = timedelta(minutes=5)
 """A subscription seen for the first time is sent the Events of the last five minutes (so a Rollout
 created with its subscriptions hears about its first release), never the older history."""
 
+CLOCK_SKEW = timedelta(seconds=30)
+"""Events are stamped by the controller's clock, creationTimestamp by the apiserver's."""
+
 
 def trigger_of(reason: str) -> str:
     """`RolloutAborted` -> `on-rollout-aborted`."""
@@ -330,12 +333,12 @@ def plan(
     subs, problems = subscriptions(rollout.metadata.annotations)
     created = rollout.metadata.creation_timestamp
     floor = now - NEW_SUBSCRIPTION_LOOKBACK
-    if created is not None and created > floor:
-        floor = created
+    if created is not None and created - CLOCK_SKEW > floor:
+        floor = created - CLOCK_SKEW
     record = {s.key: delivered.get(s.key) or Watermark(floor) for s in subs}
     ordered = sorted(
         (Event(event_id(e), e.type, e.reason, e.message, e.timestamp) for e in events),
-        key=lambda e: e.time,
+        key=lambda e: (e.time, _rank(e.reason)),
     )
     notifications: list[Notification] = []
     reported: set[str] = set()
@@ -371,8 +374,26 @@ def plan(
                         context,
                     )
                 )
-    notifications.sort(key=lambda n: (n.event.time, n.subscription))
+    notifications.sort(key=lambda n: (n.event.time, _rank(n.event.reason), n.subscription))
     return Plan(tuple(notifications), record, tuple(problems))
+
+
+LIFECYCLE = (
+    "RolloutUpdated",
+    "ScalingReplicaSet",
+    "RolloutStepCompleted",
+    "AnalysisRunRunning",
+    "AnalysisRunFailed",
+    "AnalysisRunError",
+    "RolloutPaused",
+    "RolloutAborted",
+    "RolloutCompleted",
+)
+"""The order of Events stamped in the same second (Event times are whole seconds): a release's own."""
+
+
+def _rank(reason: str) -> int:
+    return LIFECYCLE.index(reason) if reason in LIFECYCLE else len(LIFECYCLE)
 
 
 def delivered(record: Mapping[str, Watermark], notification: Notification) -> dict[str, Watermark]:

@@ -153,6 +153,8 @@ def test_the_docs_list_both_installs() -> None:
     assert len(tables["Default install, in each managed namespace"]) > 20
     assert tables["Default install, in `canary-system`"] == {
         ("coordination.k8s.io", "leases", v, ()) for v in ("get", "create", "update")
+    } | {("", "configmaps", v, ()) for v in ("get", "create", "patch")} | {
+        ("", "secrets", "get", ("canary-notification-secret",))
     }
     assert (
         tables["Default install, in any other namespace (kube-system included) and cluster-scoped"] == set()

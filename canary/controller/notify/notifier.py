@@ -116,7 +116,12 @@ class Notifier:
         """Queue `keys` (the Rollouts with subscriptions) and those with a record, then start the workers."""
         for key in keys:
             self.queue.add(key)
-        for namespace, name in self._store.rollouts():
+        try:
+            recorded = self._store.rollouts()
+        except Exception as error:  # e.g. RBAC: the subscribed Rollouts are still looked at
+            log.warning("cannot read the notification delivery record", error=type(error).__name__)
+            recorded = []
+        for namespace, name in recorded:
             self.queue.add(key_of(namespace, name))
         self._workers.start()
         self._started = True
@@ -203,7 +208,7 @@ class Notifier:
                     service=service.name,
                     type=service.type,
                     recipient=notes.redact(notification.subscription.recipient, config.secrets),
-                    event=notification.event.reason,
+                    reason=notification.event.reason,
                     error=text,
                 )
                 return text
@@ -216,7 +221,7 @@ class Notifier:
                 service=service.name,
                 type=service.type,
                 template=notification.template,
-                event=notification.event.reason,
+                reason=notification.event.reason,
             )
         return None
 
