@@ -339,3 +339,23 @@ def test_canary_lint_of_examples_skips_the_chart_sources(capsys: pytest.CaptureF
     out, err = capsys.readouterr()
     assert f"{APP_CHART}: skipped, a Helm chart" in err
     assert "invalid" in out and " 0 invalid" in out
+
+
+def _leaves(values: dict[str, Any], prefix: str = "") -> list[str]:
+    out = []
+    for key, value in values.items():
+        if (
+            isinstance(value, dict)
+            and value
+            and key not in ("resources", "podSecurityContext", "securityContext")
+        ):
+            out += _leaves(value, f"{prefix}{key}.")
+        else:
+            out.append(f"{prefix}{key}")
+    return out
+
+
+def test_every_value_of_the_controller_chart_is_documented_in_its_readme() -> None:
+    readme = (CONTROLLER_CHART / "README.md").read_text()
+    values = yaml.safe_load((CONTROLLER_CHART / "values.yaml").read_text())
+    assert [key for key in _leaves(values) if f"| `{key}` |" not in readme] == []
