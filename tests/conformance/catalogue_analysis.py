@@ -8,7 +8,11 @@ analyses are usually written, and tolerates one failed measurement: failureLimit
 success nor its failure condition, so Inconclusive).
 
 A run cut short (a promote, an abort, a new revision, an undo) is terminated and, as in Argo Rollouts,
-ends Successful ("run terminated"): termination is not a verdict.
+ends Successful ("run terminated"): termination is not a verdict. A measurement still in flight then
+(a Job) is Inconclusive, and so is its run, as Argo's since its Job provider fix.
+
+`web-health-until` (metric `until`: failureLimit -1, consecutiveSuccessLimit 2) and
+`web-health-count-0` (metric `unbounded`: count 0) exercise the Argo 1.8 fields.
 """
 
 from __future__ import annotations
@@ -446,6 +450,72 @@ ANALYSIS_SCENARIOS: list[Scenario] = [
             Cli(("retry", "conf")),
             healthy_on("v2"),
             Expect(runs=("Successful",), events=("AnalysisRunFailed", "AnalysisRunSuccessful")),
+        ),
+    ),
+    Scenario(
+        name="consecutive-success-limit-holds-the-step-until-successes-in-a-row",
+        source="docs: analysis ConsecutiveSuccessLimit and FailureLimit (only consecutiveSuccessLimit applicable)",
+        strategy={"steps": [{"setWeight": 50}, step("web-health-until")], **NO_SURGE},
+        replicas=2,
+        analysis=True,
+        script=(
+            healthy_on("v1"),
+            Analysis(healthy=False),
+            Release("v2"),
+            Expect(phase="Progressing", step=1, runs=("Running",), pods={"v1": (1, 1), "v2": (1, 1)}),
+            Wait(4),
+            Expect(phase="Progressing", step=1, abort=False, runs=("Running",)),
+            Analysis(healthy=True),
+            healthy_on("v2"),
+            Expect(abort=False, runs=("Successful",), events=("AnalysisRunSuccessful",)),
+        ),
+    ),
+    Scenario(
+        name="count-0-in-an-analysis-step-is-not-measured",
+        source="docs: analysis count (count 0 in the steps: the analysis won't be executed)",
+        strategy={"steps": [{"setWeight": 50}, step("web-health-count-0"), {"setWeight": 100}], **NO_SURGE},
+        replicas=2,
+        analysis=True,
+        script=(
+            healthy_on("v1"),
+            Analysis(healthy=False),  # a measurement would fail the step
+            Release("v2"),
+            healthy_on("v2"),
+            Expect(abort=False, runs=("Successful",), events=("AnalysisRunSuccessful",)),
+        ),
+    ),
+    Scenario(
+        name="count-0-in-a-background-analysis-measures-until-the-rollout-ends",
+        source="docs: analysis count (count 0 in a background analysis runs until the end of the rollout)",
+        strategy={"steps": [{"setWeight": 50}, PAUSED], "analysis": analysis("web-health-count-0"), **NO_SURGE},
+        replicas=2,
+        analysis=True,
+        script=(
+            healthy_on("v1"),
+            Release("v2"),
+            Expect(phase="Paused", step=1, runs=("Running",)),
+            Wait(4),
+            Expect(phase="Paused", step=1, abort=False, runs=("Running",)),
+            Cli(("promote", "conf")),
+            healthy_on("v2"),
+            Expect(runs=("Successful",)),
+        ),
+    ),
+    Scenario(
+        name="a-background-job-still-running-when-the-rollout-completes-ends-inconclusive",
+        source="analysis_test.go TestCanaryBackgroundAnalysisLongRunningJob",
+        strategy={
+            "steps": [{"setWeight": 50}, {"pause": {"duration": 3}}],
+            "analysis": analysis("job-hangs"),
+            **NO_SURGE,
+        },
+        replicas=2,
+        script=(
+            healthy_on("v1"),
+            Release("v2"),
+            Expect(phase="Paused", step=1, runs=("Running",)),
+            healthy_on("v2"),
+            Expect(abort=False, runs=("Inconclusive",), timeout=30),
         ),
     ),
 ]

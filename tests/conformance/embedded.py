@@ -52,9 +52,24 @@ MORE_WEB_TEMPLATES = [
             "failureCondition": 'result == "down"',
         },
     ),
+    _web_template(
+        "web-health-until",
+        {
+            "name": "until",
+            "interval": "1s",
+            "failureLimit": -1,
+            "consecutiveSuccessLimit": 2,
+            "successCondition": "result == true",
+        },
+    ),
+    _web_template(
+        "web-health-count-0",
+        {"name": "unbounded", "interval": "1s", "count": 0, "successCondition": "result == true"},
+    ),
 ]
 """web-health-watch measures until terminated and tolerates one failure; with web-health-unsure an
-unhealthy answer is Inconclusive (analysis scenarios, tests/conformance/catalogue_analysis.py)."""
+unhealthy answer is Inconclusive; web-health-until fails nothing and passes at 2 successes in a row;
+web-health-count-0 has count 0 (analysis scenarios, tests/conformance/catalogue_analysis.py)."""
 
 
 class EmbeddedBackend:
