@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -113,7 +113,11 @@ def smtp_receiver(*, auth: bool = False) -> Iterator[SmtpReceiver]:
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd hook
             receiver.mails.append(
-                Mail(envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.content))
+                Mail(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    message_from_bytes(envelope.content, policy=policy.default),
+                )
             )
             return "250 OK"
 
