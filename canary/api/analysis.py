@@ -354,9 +354,10 @@ class Metric(CRDModel):
             except ValidationError as error:
                 problems = [p for p in error.errors() if p["loc"] and p["loc"][0] == field_wire]
                 if problems:
+                    wanted = _WANTED.get(field_wire, "a whole number of at least 0")
                     raise ValueError(
                         f"metric '{self.name}': {field_wire} is '{{{{args.{arg}}}}}', and argument '{arg}' "
-                        f"is '{value}': {_plain(problems[0]['msg'])}; pass a valid value for '{arg}' in the "
+                        f"is '{value}', which is not {wanted}; pass such a value for '{arg}' in the "
                         "Rollout's analysis args (or as the template's default)"
                     ) from None
         try:
@@ -367,6 +368,13 @@ class Metric(CRDModel):
                 f"metric '{self.name}' is invalid once its arguments ({args_used}) are resolved: "
                 f"{_plain(error.errors()[0]['msg'])}; pass other values for them in the Rollout's analysis args"
             ) from None
+
+
+_WANTED = {
+    "interval": "a duration such as 30s, 5m or 1h30m",
+    "initialDelay": "a duration such as 30s, 5m or 1h30m",
+    "failureLimit": "a whole number of at least -1 (-1 disables the limit)",
+}
 
 
 def _plain(message: str) -> str:

@@ -113,3 +113,35 @@ def _analysis_arg_problems(
                     f"template '{ref.template_name}' (templates[{index}]) requires argument '{arg.name}'; "
                     f"add {{name: {arg.name}, value: ...}} to args",
                 )
+        yield from _numeric_arg_problems(analysis, path, template, f"template '{ref.template_name}'")
+
+
+def _numeric_arg_problems(
+    analysis: RolloutAnalysis,
+    path: str,
+    template: AnalysisTemplate | ClusterAnalysisTemplate,
+    where: str,
+) -> Iterator[Problem]:
+    """`{{args.x}}` in a metric's count, interval or limits whose value, known at lint time (the
+    Rollout's literal arg or the template's default), is not a valid number there."""
+    given = {arg.name: arg.value for arg in analysis.args}
+    known: dict[str, str] = {}
+    for arg in template.spec.args:
+        if arg.name in given:
+            value = given[arg.name]
+            if value is None:
+                return  # a valueFrom: known only against the live Rollout
+            known[arg.name] = value
+        elif arg.value is not None:
+            known[arg.name] = arg.value
+        elif arg.value_from is None:
+            return  # a required argument nobody gives: reported above
+        elif arg.value_from.secret_key_ref is None:
+            return  # a fieldRef: known only against the live Rollout
+    for metric in template.spec.metrics:
+        if set(metric.templated_fields().values()) - set(known) - {a.name for a in template.spec.args}:
+            continue  # an undeclared argument: reported on the template
+        try:
+            metric.with_arguments(known)
+        except ValueError as error:
+            yield Problem(f"{path}.args", f"{where}: {error}")

@@ -127,10 +127,23 @@ class MemoryCluster:
         self._version += 1
         return str(self._version)
 
-    def create(self, obj: Rollout | AnalysisTemplate | ClusterAnalysisTemplate) -> None:
-        """Add a resource as `kubectl apply` would (a Rollout gets generation 1)."""
+    def create(self, obj: Rollout | AnalysisTemplate | ClusterAnalysisTemplate | AnalysisRun) -> None:
+        """Add a resource as `kubectl apply` would (a Rollout gets generation 1; an AnalysisRun a
+        person creates is run by the analysis controller at once)."""
         namespace = obj.metadata.namespace or "default"
-        if isinstance(obj, ClusterAnalysisTemplate):
+        if isinstance(obj, AnalysisRun):
+            version = self._next_version()
+            metadata = obj.metadata.model_copy(
+                update={
+                    "namespace": namespace,
+                    "creation_timestamp": self.clock.now(),
+                    "resource_version": version,
+                }
+            )
+            self._runs[(namespace, obj.metadata.name)] = obj.model_copy(update={"metadata": metadata})
+            self._run_due[(namespace, obj.metadata.name)] = self.clock.now()
+            self._run_owner[(namespace, obj.metadata.name)] = None
+        elif isinstance(obj, ClusterAnalysisTemplate):
             self._cluster_templates[obj.metadata.name] = obj
         elif isinstance(obj, AnalysisTemplate):
             self._templates[(namespace, obj.metadata.name)] = obj

@@ -139,11 +139,21 @@ def test_a_template_accepts_arguments_in_numeric_fields_and_the_run_gets_numbers
     [
         (
             {"name": "count", "value": "five"},
-            "count is '{{args.count}}', and argument 'count' is 'five': 'five' is not an integer",
+            "count is '{{args.count}}', and argument 'count' is 'five', which is not a whole number of at least 0",
         ),
-        ({"name": "count", "value": "-1"}, "argument 'count' is '-1': must be at least 0"),
-        ({"name": "interval", "value": "soon"}, "argument 'interval' is 'soon': 'soon' is not a duration"),
-        ({"name": "failures", "value": "-2"}, "failureLimit is '{{args.failures}}', and argument 'failures'"),
+        (
+            {"name": "count", "value": "-1"},
+            "argument 'count' is '-1', which is not a whole number of at least 0",
+        ),
+        (
+            {"name": "interval", "value": "soon"},
+            "argument 'interval' is 'soon', which is not a duration such as 30s",
+        ),
+        (
+            {"name": "failures", "value": "-2"},
+            "failureLimit is '{{args.failures}}', and argument 'failures' is '-2', which is not a whole number "
+            "of at least -1",
+        ),
     ],
 )
 def test_an_argument_that_is_not_a_valid_number_names_the_field_the_argument_and_the_fix(
@@ -153,7 +163,7 @@ def test_an_argument_that_is_not_a_valid_number_names_the_field_the_argument_and
         build(template(TEMPLATED, args=TEMPLATE_ARGS), [{"name": "errors", "value": "0"}, given])
     assert expected in str(error.value)
     assert "template 't'" in str(error.value)
-    assert f"pass a valid value for '{given['name']}' in the Rollout's analysis args" in str(error.value)
+    assert f"pass such a value for '{given['name']}' in the Rollout's analysis args" in str(error.value)
 
 
 def test_resolved_numbers_that_contradict_each_other_are_an_error() -> None:
@@ -365,3 +375,68 @@ def test_an_unknown_key_of_any_judge_is_refused_before_its_value_is_checked(kind
 def test_must_have_data_must_be_a_boolean() -> None:
     with pytest.raises(judges.JudgeConfigError, match="must_have_data must be true or false, got 'yes'"):
         judges.validate_config("mann-whitney", {"must_have_data": "yes"})
+
+
+def test_lint_accepts_arguments_in_numeric_fields(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from canary.cli.main import main
+
+    path = tmp_path / "templated.yaml"
+    path.write_text(
+        """
+apiVersion: canary.dev/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: success-rate}
+spec:
+  args:
+    - {name: checks, value: "5"}
+    - {name: every, value: 30s}
+    - {name: tolerated}
+  metrics:
+    - name: success
+      count: "{{args.checks}}"
+      interval: "{{args.every}}"
+      failureLimit: "{{args.tolerated}}"
+      successCondition: result == true
+      provider: {web: {url: "http://health.example/ready"}}
+---
+apiVersion: canary.dev/v1alpha1
+kind: Rollout
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web, image: "nginx:1"}]}}
+  strategy:
+    canary:
+      steps:
+        - analysis:
+            templates: [{templateName: success-rate}]
+            args: [{name: tolerated, value: "1"}]
+"""
+    )
+    assert main(["lint", str(path)]) == 0, capsys.readouterr().out
+
+
+def test_the_embedded_analysis_controller_deletes_a_run_once_its_ttl_runs_out() -> None:
+    from canary.analysis.providers.base import MeasureContext, ProviderResult, Verdict
+    from canary.cluster.memory import MemoryCluster
+    from canary.engine.clock import ManualClock
+
+    class Fails:
+        def measure(self, metric: Metric, context: MeasureContext) -> ProviderResult:
+            return Verdict(F)
+
+    clock = ManualClock(NOW)
+    cluster = MemoryCluster(clock)
+    cluster.providers = {"prometheus": Fails()}
+    cluster.create(run_of(ttlStrategy={"secondsAfterFailure": 30, "secondsAfterCompletion": 300}))
+    cluster.advance_analysis_runs()
+    [run] = cluster.list_analysis_runs("shop")
+    assert (run.status.phase, run.status.completed_at) == (F, NOW)
+    clock.advance(29)
+    cluster.advance_analysis_runs()
+    assert len(cluster.list_analysis_runs("shop")) == 1
+    assert cluster.next_due() == NOW + timedelta(seconds=30)
+    clock.advance(1)
+    cluster.advance_analysis_runs()
+    assert cluster.list_analysis_runs("shop") == []
