@@ -149,7 +149,7 @@ def run_template(args: argparse.Namespace) -> int:
     end = args.end or datetime.now(UTC)
     if end.tzinfo is None:
         end = end.replace(tzinfo=UTC)
-    window = args.window if args.window is not None else offline_template.needed_seconds(template)
+    window = args.window if args.window is not None else offline_template.needed_seconds(template, dict(args.arg))
     start = end - timedelta(seconds=DEFAULT_WINDOW_SECONDS if window is None else window)
     run = offline_template.build_run(template, dict(args.arg), args.prometheus)
     run = offline_template.replay(run, start=start, end=end, registry=offline_template.providers())

@@ -23,7 +23,7 @@ from canary.api.analysis import (
     ClusterAnalysisTemplate,
     Metric,
 )
-from canary.api.base import ObjectMeta, parse_duration
+from canary.api.base import ObjectMeta
 
 MIN_STEP_SECONDS = 1.0
 """The clock always moves forward at least this much, so an always-due metric cannot loop forever."""
@@ -69,15 +69,22 @@ def build_run(template: Template, given: Mapping[str, str], address: str | None)
     return AnalysisRun(metadata=meta, spec=spec)
 
 
-def needed_seconds(template: Template) -> float | None:
-    """How long the template's metrics take to complete; None if one measures until terminated."""
+def needed_seconds(template: Template, given: Mapping[str, str] | None = None) -> float | None:
+    """How long the template's metrics take to complete; None if one measures until terminated (or
+    if an argument in a count or interval does not resolve: the run then reports why)."""
+    values = {a.name: a.value for a in template.spec.args if a.value is not None} | dict(given or {})
     longest = 0.0
-    for metric in template.spec.metrics:
+    for templated in template.spec.metrics:
+        try:
+            metric = templated.with_arguments(values)
+            numbers = metric.numbers()
+        except ValueError:
+            return None
         count = effective_count(metric)
         if count is None:
             return None
-        delay = parse_duration(metric.initial_delay) if metric.initial_delay is not None else 0.0
-        interval = parse_duration(metric.interval) if metric.interval is not None else 0.0
+        delay = numbers.initial_delay or 0.0
+        interval = numbers.interval or 0.0
         longest = max(longest, delay + interval * max(0, count - 1))
     return longest
 

@@ -256,3 +256,21 @@ def test_a_template_missing_an_argument_fails_the_run_with_its_name(
     run = json.loads(capsys.readouterr().out)
     assert code == 2
     assert "service" in json.dumps(run["status"])
+
+
+def test_a_template_with_its_count_as_an_argument_replays_that_many_measurements(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], prometheus_answering: tuple[str, list[str]]
+) -> None:
+    url, queries = prometheus_answering
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        TEMPLATE.replace(
+            "args: [{name: service}]", 'args: [{name: service}, {name: every}, {name: checks, value: "3"}]'
+        )
+        .replace("interval: 1m", 'interval: "{{args.every}}"')
+        .replace("count: 3", 'count: "{{args.checks}}"')
+    )
+    argv = ["analyze", "template", str(template), "--prometheus", url, "--end", "2024-01-01T12:00:00+00:00"]
+    code = main([*argv, "--arg", "service=web", "--arg", "every=2m", "--arg", "checks=4"])
+    assert code == 0, capsys.readouterr().out
+    assert len(queries) == 4
