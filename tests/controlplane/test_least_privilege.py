@@ -311,7 +311,12 @@ def test_a_release_runs_end_to_end_with_exactly_the_namespaced_install(
         installed.kubeconfig,
         log_dir=log_dir,
         name=f"namespaced-{uuid.uuid4().hex[:6]}",
-        extra_args=[*args[1:], f"--lease-namespace={installed.controller_namespace}"],
+        # In a pod both default to the pod's namespace; run outside, the controller is told it.
+        extra_args=[
+            *args[1:],
+            f"--lease-namespace={installed.controller_namespace}",
+            f"--notifications-namespace={installed.controller_namespace}",
+        ],
     )
     with proc:
         proc.wait_ready(timeout=60)

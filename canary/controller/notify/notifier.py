@@ -102,6 +102,9 @@ class Notifier:
         self._config: tuple[float, notes.Config] | None = None
         self._config_lock = threading.Lock()
         self._problems: dict[str, tuple[str, ...]] = {}
+        self._recorded: set[Key] = set()
+        """The Rollouts with a delivery record: only those are looked up in the store when they lose
+        their subscriptions or go, so an unsubscribed Rollout costs no API call."""
         self._started = False
         if metrics:
             metrics.track_queue("notification", lambda: len(self.queue))
@@ -122,6 +125,7 @@ class Notifier:
             log.warning("cannot read the notification delivery record", error=type(error).__name__)
             recorded = []
         for namespace, name in recorded:
+            self._recorded.add(key_of(namespace, name))
             self.queue.add(key_of(namespace, name))
         self._workers.start()
         self._started = True
@@ -151,13 +155,12 @@ class Notifier:
         try:
             rollout = self._port.get_rollout(namespace, name)
         except NotFound:
-            self._store.save(namespace, name, {})
+            self._forget(key)
             return Result()
         except ValueError:  # a spec that does not parse: the reconciler reports it
             return Result()
         if not any(k.startswith(notes.SUBSCRIBE_PREFIXES) for k in rollout.metadata.annotations):
-            if self._store.load(namespace, name):
-                self._store.save(namespace, name, {})
+            self._forget(key)
             return Result()
         config = self.config()
         events = self._port.list_events(namespace, name)
@@ -168,6 +171,7 @@ class Notifier:
         self._report(key, plan.problems, config)
         record = dict(plan.record)
         self._store.save(namespace, name, record)
+        self._recorded.add(key)
         failed: dict[str, str] = {}
         for group in _by_subscription_and_event(plan.notifications):
             first = group[0]
@@ -185,6 +189,11 @@ class Notifier:
                 + "; ".join(sorted(set(failed.values())))
             )
         return Result()
+
+    def _forget(self, key: Key) -> None:
+        if key in self._recorded:
+            self._store.save(*split_key(key), {})
+            self._recorded.discard(key)
 
     def _send_all(self, group: list[notes.Notification], config: notes.Config) -> str | None:
         for notification in group:
