@@ -29,7 +29,6 @@ SCHEMA_REJECTS = {  # 422 Invalid: the OpenAPI schema (types, ranges, required, 
     "restart-at-not-a-time": "must be of type date-time",
     "template-arg-bad-name": "spec.args[0].name in body should match",
     "template-bad-empty-result-policy": 'Unsupported value: "pass"',
-    "template-failure-limit-below-minus-one": "should be greater than or equal to -1",
     "template-no-metrics": "spec.metrics in body should have at least 1 items",
     "template-secret-without-key": "spec.args[0].valueFrom.secretKeyRef.key: Required value",
     "weight-negative": "should be greater than or equal to 0",
@@ -48,6 +47,10 @@ UNKNOWN_FIELDS = {  # 400 BadRequest: strict decoding refuses fields the schema 
 NOT_SERVED = {"argo-api-version", "unknown-kind"}  # 404: no such resource on this apiserver
 NOT_AN_OBJECT = {"empty-file", "not-a-mapping", "yaml-syntax-error"}  # never leaves the client
 SEMANTIC_ONLY = {  # the schema admits them; canary lint (and the controller's InvalidSpec) rejects them
+    "analysis-step-arg-not-a-count",
+    "template-both-limits-disabled",
+    "template-dry-run-bad-pattern",
+    "template-failure-limit-below-minus-one",  # the limits take "{{args.x}}" too, so the schema types them int-or-string
     "analysis-step-missing-template-arg",
     "template-judge-config-misspelt",
     "template-undeclared-arg",
