@@ -35,33 +35,10 @@ log() { printf '[helm-build %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 is_complete() { [[ -f "$STAMP" && -x "$DEST/bin/helm" ]]; }
 
-MODE=build
-case "${1:-}" in
-  "") ;;
-  --print-bin-dir) echo "$DEST/bin"; exit 0 ;;
-  --check) is_complete; exit $? ;;
-  --force) MODE=force ;;
-  -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
-  *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
-esac
-
-if [[ "$MODE" == build ]] && is_complete; then
-  log "cached: $DEST/bin"
-  echo "$DEST/bin"
-  exit 0
-fi
-
-command -v go >/dev/null || { log "ERROR: 'go' not found on PATH (scripts/install-go.sh installs it)"; exit 3; }
-mkdir -p "$CACHE_ROOT"
-
-# Serialise concurrent builds (two pytest sessions, CI steps) on the same cache.
-exec 9>"$CACHE_ROOT/.build.lock"
-if command -v flock >/dev/null; then
-  log "acquiring build lock $CACHE_ROOT/.build.lock"; flock 9
-  if [[ "$MODE" == build ]] && is_complete; then
-    log "built by a concurrent run: $DEST/bin"; echo "$DEST/bin"; exit 0
-  fi
-fi
+HELP_LINES=2,22p
+# shellcheck source=scripts/lib/cached-build.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/cached-build.sh"
+begin_cached_build "$@"
 
 START=$SECONDS
 PARTIAL="$CACHE_ROOT/.partial-$KEY"

@@ -67,33 +67,10 @@ is_complete() {
   for b in "${BINARIES[@]}"; do [[ -x "$DEST/bin/$b" ]] || return 1; done
 }
 
-MODE=build
-case "${1:-}" in
-  "") ;;
-  --print-bin-dir) echo "$DEST/bin"; exit 0 ;;
-  --check) is_complete; exit $? ;;
-  --force) MODE=force ;;
-  -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
-  *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
-esac
-
-if [[ "$MODE" == build ]] && is_complete; then
-  log "cached: $DEST/bin"
-  echo "$DEST/bin"
-  exit 0
-fi
-
-command -v go >/dev/null || { log "ERROR: 'go' not found on PATH (need Go >= 1.26)"; exit 3; }
-mkdir -p "$CACHE_ROOT"
-
-# Serialise concurrent builds (two pytest sessions, CI steps) on the same cache.
-exec 9>"$CACHE_ROOT/.build.lock"
-if command -v flock >/dev/null; then
-  log "acquiring build lock $CACHE_ROOT/.build.lock"; flock 9; LOCKED=1
-  if [[ "$MODE" == build ]] && is_complete; then
-    log "built by a concurrent run: $DEST/bin"; echo "$DEST/bin"; exit 0
-  fi
-fi
+HELP_LINES=2,27p
+# shellcheck source=scripts/lib/cached-build.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/cached-build.sh"
+begin_cached_build "$@"
 
 START=$SECONDS
 PARTIAL="$CACHE_ROOT/.partial-$KEY"
