@@ -213,3 +213,25 @@ def verdict_message(name: str, phase: AnalysisPhase, run: AnalysisRun | None) ->
     """Why a run's verdict aborts the rollout: `AnalysisRun '<run>' Failed: <run message>`."""
     detail = run.status.message if run is not None and run.status.message else ""
     return f"AnalysisRun '{name}' {phase}" + (f": {detail}" if detail else "")
+
+
+def current_run(
+    rollout: Rollout,
+    observed: Observed,
+    record: RolloutAnalysisRunStatus | None,
+    canary: PodHash,
+    kind: RunKind,
+    *,
+    held_inconclusive: bool,
+) -> tuple[RolloutAnalysisRunStatus, AnalysisRun | None]:
+    """The run a background or promotion analysis waits on: `record` and its run, unless there is
+    none, its Inconclusive verdict was acknowledged (a promote released the hold), or it judges
+    another revision; then a fresh name with no run yet (the caller creates it)."""
+    run = observed.analysis_run(record.name) if record else None
+    acknowledged = (
+        record is not None and record.status == AnalysisPhase.INCONCLUSIVE and not held_inconclusive
+    )
+    if record is None or acknowledged or (run is not None and run.metadata.labels.get(HASH_LABEL) != canary):
+        name = run_name(rollout, observed, canary, kind, 0)
+        return RolloutAnalysisRunStatus(name=name, status=AnalysisPhase.PENDING), None
+    return record, run

@@ -290,19 +290,14 @@ def _run(
     run = context.observed.analysis_run(record.name) if record else None
     if record is not None and run is None and record.status == AnalysisPhase.SUCCESSFUL:
         return progress, [], True  # its verdict is recorded; the run itself may be gone
-    acknowledged = (
-        record is not None
-        and record.status == AnalysisPhase.INCONCLUSIVE
-        and not progress.paused_for(PauseReason.INCONCLUSIVE_ANALYSIS)
+    record, run = analysis_runs.current_run(
+        context.rollout,
+        context.observed,
+        record,
+        progress.canary,
+        kind,
+        held_inconclusive=progress.paused_for(PauseReason.INCONCLUSIVE_ANALYSIS) is not None,
     )
-    if (
-        record is None
-        or acknowledged
-        or (run is not None and run.metadata.labels.get(HASH_LABEL) != progress.canary)
-    ):
-        name = analysis_runs.run_name(context.rollout, context.observed, progress.canary, kind, 0)
-        record = RolloutAnalysisRunStatus(name=name, status=AnalysisPhase.PENDING)
-        run = None
     actions: list[Action] = []
     if run is None:
         actions.append(

@@ -258,20 +258,14 @@ def _background_analysis(context: DecisionContext, progress: Progress) -> tuple[
     record = progress.background_run or analysis_runs.adopted(
         context.observed, progress.canary, "background", 0
     )
-    run = context.observed.analysis_run(record.name) if record else None
-    acknowledged = (
-        record is not None
-        and record.status == AnalysisPhase.INCONCLUSIVE
-        and not progress.paused_for(PauseReason.INCONCLUSIVE_ANALYSIS)
+    record, run = analysis_runs.current_run(
+        context.rollout,
+        context.observed,
+        record,
+        progress.canary,
+        "background",
+        held_inconclusive=progress.paused_for(PauseReason.INCONCLUSIVE_ANALYSIS) is not None,
     )
-    if (
-        record is None
-        or acknowledged
-        or (run is not None and run.metadata.labels.get(HASH_LABEL) != progress.canary)
-    ):
-        name = analysis_runs.run_name(context.rollout, context.observed, progress.canary, "background", 0)
-        record = RolloutAnalysisRunStatus(name=name, status=AnalysisPhase.PENDING)
-        run = None
     actions: list[Action] = (
         []
         if run is not None
