@@ -25,8 +25,10 @@ from canary.api.base import ObjectMeta
 from canary.api.rollout import Rollout, RolloutAnalysis, RolloutAnalysisRunStatus
 from canary.engine import steps as step_list
 from canary.engine.actions import CreateAnalysisRun, PodHash
+from canary.engine.context import DecisionContext
 from canary.engine.hashing import HASH_LABEL
 from canary.engine.observed import Observed
+from canary.engine.progress import Progress
 
 ROLLOUT_LABEL = "canary.dev/rollout"
 KIND_LABEL = RUN_KIND_LABEL
@@ -110,30 +112,6 @@ def run_name(rollout: Rollout, observed: Observed, canary: PodHash, kind: RunKin
     return f"{stem}{attempt}"
 
 
-def new_run(
-    rollout: Rollout,
-    analysis: RolloutAnalysis,
-    observed: Observed,
-    *,
-    name: str,
-    kind: RunKind,
-    step: int,
-    stable: PodHash,
-    canary: PodHash,
-    now: datetime,
-) -> AnalysisRun:
-    """The run `analysis` starts (its templates were checked by `analysis_problems`)."""
-    templates, _ = templates_of(analysis, observed)
-    spec = build_run_spec(templates, analysis, rollout, stable_hash=stable, canary_hash=canary)
-    labels = {ROLLOUT_LABEL: rollout.metadata.name, HASH_LABEL: canary, KIND_LABEL: kind}
-    if kind == "step":
-        labels[STEP_LABEL] = str(step)
-    metadata = ObjectMeta(
-        name=name, namespace=rollout.metadata.namespace, labels=labels, creation_timestamp=now
-    )
-    return AnalysisRun(metadata=metadata, spec=spec)
-
-
 def in_flight(observed: Observed, canary: PodHash, kind: RunKind, step: int) -> AnalysisRun | None:
     """The newest unfinished, unterminated run of revision `canary` for this analysis, if any."""
     wanted = {HASH_LABEL: canary, KIND_LABEL: kind} | ({STEP_LABEL: str(step)} if kind == "step" else {})
@@ -175,22 +153,26 @@ def finished_runs_to_delete(rollout: Rollout, observed: Observed, keep: Sequence
 
 
 def create_run(
-    rollout: Rollout,
+    context: DecisionContext,
+    progress: Progress,
     analysis: RolloutAnalysis,
-    observed: Observed,
     *,
     name: str,
     kind: RunKind,
     step: int,
-    stable: PodHash,
-    canary: PodHash,
-    now: datetime,
 ) -> CreateAnalysisRun:
-    """The action that starts `analysis` as the run `name`."""
-    run = new_run(
-        rollout, analysis, observed, name=name, kind=kind, step=step, stable=stable, canary=canary, now=now
+    """The action that starts `analysis` as the run `name` (its templates were checked by
+    `analysis_problems`)."""
+    rollout, stable, canary = context.rollout, progress.stable, progress.canary
+    templates, _ = templates_of(analysis, context.observed)
+    spec = build_run_spec(templates, analysis, rollout, stable_hash=stable, canary_hash=canary)
+    labels = {ROLLOUT_LABEL: rollout.metadata.name, HASH_LABEL: canary, KIND_LABEL: kind}
+    if kind == "step":
+        labels[STEP_LABEL] = str(step)
+    metadata = ObjectMeta(
+        name=name, namespace=rollout.metadata.namespace, labels=labels, creation_timestamp=context.now
     )
-    return CreateAnalysisRun(run)
+    return CreateAnalysisRun(AnalysisRun(metadata=metadata, spec=spec))
 
 
 def adopted(observed: Observed, canary: PodHash, kind: RunKind, index: int) -> RolloutAnalysisRunStatus | None:

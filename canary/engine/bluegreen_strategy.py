@@ -301,17 +301,7 @@ def _run(
     actions: list[Action] = []
     if run is None:
         actions.append(
-            analysis_runs.create_run(
-                context.rollout,
-                analysis,
-                context.observed,
-                name=record.name,
-                kind=kind,
-                step=0,
-                stable=progress.stable,
-                canary=progress.canary,
-                now=context.now,
-            )
+            analysis_runs.create_run(context, progress, analysis, name=record.name, kind=kind, step=0)
         )
     phase = analysis_runs.verdict(run)
     recorded = analysis_runs.recorded(record, phase, run.status.message if run else "")

@@ -27,7 +27,7 @@ from canary.api.rollout import (
 )
 from canary.engine import analysis_runs, converge, rollback_window
 from canary.engine import steps as step_list
-from canary.engine.actions import Action, CreateAnalysisRun, PodHash
+from canary.engine.actions import Action, PodHash
 from canary.engine.context import DecisionContext
 from canary.engine.hashing import HASH_LABEL, steps_hash
 from canary.engine.observed import Observed
@@ -234,7 +234,7 @@ def _analysis_step(
     actions: list[Action] = (
         []
         if run is not None
-        else [_create_run(context, progress, analysis, name=record.name, kind="step", index=index)]
+        else [analysis_runs.create_run(context, progress, analysis, name=record.name, kind="step", step=index)]
     )
     phase = analysis_runs.verdict(run)
     progress = replace(
@@ -269,7 +269,7 @@ def _background_analysis(context: DecisionContext, progress: Progress) -> tuple[
     actions: list[Action] = (
         []
         if run is not None
-        else [_create_run(context, progress, analysis, name=record.name, kind="background", index=0)]
+        else [analysis_runs.create_run(context, progress, analysis, name=record.name, kind="background", step=0)]
     )
     phase = analysis_runs.verdict(run)
     previous = record.status
@@ -294,25 +294,3 @@ def _final_background_verdict(context: DecisionContext, progress: Progress) -> P
     if run is not None and phase in (AnalysisPhase.FAILED, AnalysisPhase.ERROR):
         return progress.aborted(context.now, analysis_runs.verdict_message(record.name, phase, run))
     return progress
-
-
-def _create_run(
-    context: DecisionContext,
-    progress: Progress,
-    analysis: RolloutAnalysis,
-    *,
-    name: str,
-    kind: analysis_runs.RunKind,
-    index: int,
-) -> CreateAnalysisRun:
-    return analysis_runs.create_run(
-        context.rollout,
-        analysis,
-        context.observed,
-        name=name,
-        kind=kind,
-        step=index,
-        stable=progress.stable,
-        canary=progress.canary,
-        now=context.now,
-    )
