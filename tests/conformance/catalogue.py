@@ -125,6 +125,22 @@ BASIC_SCENARIOS: list[Scenario] = [
         ),
     ),
     Scenario(
+        name="abort-then-spec-back-to-stable-is-healthy-without-steps",
+        source="docs: Rollback Windows / fast rollback (a template back to the stable ReplicaSet skips the steps, clearing the abort)",
+        strategy={"steps": [{"setWeight": 50}, PAUSED]},
+        replicas=2,
+        script=(
+            healthy_on("v1", 2),
+            Release("v2"),
+            Expect(phase="Paused", step=1),
+            Cli(("abort", "conf")),
+            Expect(phase="Degraded", abort=True),
+            Release("v1"),
+            healthy_on("v1", 2),
+            Expect(step=2, abort=False, events=("SkipSteps",)),
+        ),
+    ),
+    Scenario(
         name="undo-at-a-pause-returns-to-the-previous-revision",
         source="docs: kubectl argo rollouts undo",
         strategy={"steps": [{"setWeight": 50}, PAUSED]},
