@@ -44,6 +44,8 @@ need lua5.4 lua5.4
 
 # Browser tier (tests/browser): the analysis report rendered in headless Chromium.
 need chromium chromium
+# Browser tier, the dashboard: Debian's WebDriver for that same Chromium (selenium drives it).
+need chromedriver chromium-driver
 
 if ((${#missing_packages[@]} == 0)); then
   echo "install-test-deps: everything already installed" >&2

@@ -1,0 +1,1 @@
+"""`canary dashboard`: every Rollout on a web page, live, with the CLI's tree, plots and verbs."""
