@@ -57,8 +57,7 @@ else
   # Stamped as helm's own Makefile does: its version (else `helm version` says v3.x-dev) and the
   # Kubernetes version `helm template`/`lint` assume without a cluster, 1.<minor of its client-go>
   # (else v1.20.0, and a chart's kubeVersion: >=1.25 fails to render).
-  HELM_JSON="$(go mod download -json "helm.sh/helm/v3@$HELM_VERSION")"
-  HELM_DIR="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p' <<<"$HELM_JSON")"
+  HELM_DIR="$(module_dir "helm.sh/helm/v3@$HELM_VERSION")"
   K8S_MINOR="$(sed -n 's/^[[:space:]]*k8s\.io\/client-go v0\.\([0-9]*\)\..*$/\1/p' "$HELM_DIR/go.mod")"
   [[ -n "$K8S_MINOR" ]] || { log "ERROR: no k8s.io/client-go version in $HELM_DIR/go.mod"; exit 4; }
   LDFLAGS="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
@@ -74,10 +73,4 @@ fi
 
 "$PARTIAL/bin/helm" version >&2
 
-{
-  echo "key=$KEY"; echo "go=$GOVERSION_LINE"; echo "built=$(date -u +%FT%TZ)"; echo "seconds=$((SECONDS - START))"
-} > "$PARTIAL/.complete"
-rm -rf "$DEST"
-mv "$PARTIAL" "$DEST"
-log "built in $((SECONDS - START))s: $DEST/bin"
-echo "$DEST/bin"
+finish_cached_build

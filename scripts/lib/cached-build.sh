@@ -7,6 +7,9 @@
 #   begin_cached_build "$@"
 # which exits at once for --print-bin-dir, --check, --help and a complete cache, and otherwise
 # returns holding the build lock, with MODE (build|force) and LOCKED (1 when flock serialises).
+# The script builds into $PARTIAL (under START=$SECONDS and GOVERSION_LINE) and ends with
+#   finish_cached_build
+# which stamps $PARTIAL complete, moves it into place as $DEST and prints the bin directory.
 
 begin_cached_build() {
   MODE=build
@@ -37,4 +40,22 @@ begin_cached_build() {
       log "built by a concurrent run: $DEST/bin"; echo "$DEST/bin"; exit 0
     fi
   fi
+}
+
+# module_dir <module@version>: the module's directory in the Go module cache (downloaded if needed),
+# resolved from the current directory's go.mod.
+module_dir() {
+  local json
+  json="$(go mod download -json "$1")"
+  sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p' <<<"$json"
+}
+
+finish_cached_build() {
+  {
+    echo "key=$KEY"; echo "go=$GOVERSION_LINE"; echo "built=$(date -u +%FT%TZ)"; echo "seconds=$((SECONDS - START))"
+  } > "$PARTIAL/.complete"
+  rm -rf "$DEST"
+  mv "$PARTIAL" "$DEST"
+  log "built in $((SECONDS - START))s: $DEST/bin"
+  echo "$DEST/bin"
 }

@@ -130,8 +130,7 @@ fi
 
 # kwok >= v0.8.0 needs its Stage definitions via --config; they ship in the module under kustomize/stage.
 if ! kept "$PARTIAL/kwok/stages.yaml"; then
-  KWOK_JSON="$(cd "$HERE" && go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION")"
-  KWOK_DIR="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p' <<<"$KWOK_JSON")"
+  KWOK_DIR="$(cd "$HERE" && module_dir "sigs.k8s.io/kwok@$KWOK_VERSION")"
   [[ -d "$KWOK_DIR/kustomize/stage" ]] || { log "ERROR: kwok module dir not found ($KWOK_DIR)"; exit 4; }
   {
     first=1
@@ -150,10 +149,4 @@ for b in "${BINARIES[@]}"; do [[ -x "$PARTIAL/bin/$b" ]] || { log "ERROR: $b mis
 "$PARTIAL/bin/kube-apiserver" --version >&2
 "$PARTIAL/bin/etcd" --version >&2
 
-{
-  echo "key=$KEY"; echo "go=$GOVERSION_LINE"; echo "built=$(date -u +%FT%TZ)"; echo "seconds=$((SECONDS - START))"
-} > "$PARTIAL/.complete"
-rm -rf "$DEST"
-mv "$PARTIAL" "$DEST"
-log "all built in $((SECONDS - START))s: $DEST/bin"
-echo "$DEST/bin"
+finish_cached_build
