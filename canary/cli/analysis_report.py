@@ -11,11 +11,13 @@ import json
 import math
 from collections.abc import Sequence
 
+import plotly.graph_objects as go
+
 from canary.api.analysis import AnalysisRun, Metric, MetricResult
-from canary.cli import mann_whitney_why, offline_judge, svg_plots
+from canary.cli import mann_whitney_why, offline_judge, plots
 from canary.cli.arm_samples import ArmData, aligned_labels, summary_value
+from canary.cli.plots import CANARY_COLOUR, STABLE_COLOUR, Series, Summary, Threshold
 from canary.cli.report_html import Figure, Report
-from canary.cli.svg_plots import CANARY_COLOUR, STABLE_COLOUR, Series, Threshold
 
 EVIDENCE_COLUMNS = ("p_value", "estimate", "ci_low", "ci_high", "n_stable", "n_canary")
 
@@ -36,7 +38,7 @@ def why(judgement: offline_judge.Judgement) -> str:
     threshold = f"{judgement.significance:g}"
     if verdict == "fail":
         return (
-            f"Failed at interval {deciding.label}: p-value {_fmt(p)} ≤ {threshold}, "
+            f"Failed at {offline_judge.position(judgement, deciding)}: p-value {_fmt(p)} ≤ {threshold}, "
             f"estimated canary minus stable difference {_fmt(estimate)}."
         )
     return (
@@ -49,14 +51,14 @@ def judgement_report(judgement: offline_judge.Judgement, stable: ArmData, canary
     labels = aligned_labels(stable, canary)
     stable_at, canary_at = stable.by_label(), canary.by_label()
     what = "event rate" if stable.counts else "mean"
-    over_time = svg_plots.line_chart(
+    over_time = plots.line_chart(
         f"Canary vs stable: {what} per interval",
         labels,
         [
             Series("stable", [summary_value(stable_at.get(x)) for x in labels], STABLE_COLOUR),
             Series("canary", [summary_value(canary_at.get(x)) for x in labels], CANARY_COLOUR),
         ],
-        y_label=what,
+        y_title=what,
     )
     figures = [Figure(over_time, f"The {what} of each arm in each interval of the input files.")]
     figures.append(Figure(_distributions(stable, canary), "How the values of the two arms are distributed."))
@@ -68,6 +70,7 @@ def judgement_report(judgement: offline_judge.Judgement, stable: ArmData, canary
                 offline_judge.p_values(judgement),
                 judgement.kind,
                 judgement.significance,
+                x_title="interval",
             ),
             "The p-value of each interval's test, for reference: the verdict comes from the interval "
             "of the shift, as the line above says."
@@ -77,9 +80,11 @@ def judgement_report(judgement: offline_judge.Judgement, stable: ArmData, canary
         )
     )
     rows = [
-        [i.label, i.verdict, *(_fmt(i.evidence.get(c)) for c in EVIDENCE_COLUMNS)]
-        for i in judgement.intervals
+        [str(n), i.label, i.verdict, *(_fmt(i.evidence.get(c)) for c in EVIDENCE_COLUMNS)]
+        for n, i in enumerate(judgement.intervals, start=1)
     ]
+    verdicts = [i.verdict for i in judgement.intervals]
+    tally = ", ".join(f"{verdicts.count(v)} {v}" for v in dict.fromkeys(verdicts))
     facts = [
         ("judge", judgement.kind),
         ("config", json.dumps(dict(judgement.config), sort_keys=True) or "{}"),
@@ -93,21 +98,22 @@ def judgement_report(judgement: offline_judge.Judgement, stable: ArmData, canary
         why(judgement),
         facts,
         figures,
-        ("interval", "verdict", *EVIDENCE_COLUMNS),
+        ("interval", "time", "verdict", *EVIDENCE_COLUMNS),
         rows,
+        f"Verdict and evidence of every interval ({len(rows)}: {tally})",
     )
 
 
-def _distributions(stable: ArmData, canary: ArmData) -> str:
+def _distributions(stable: ArmData, canary: ArmData) -> go.Figure:
     def values(arm: ArmData) -> list[float]:
         if arm.counts:
             return [summary_value(i) for i in arm.intervals]
         return [v for i in arm.intervals for v in i.samples]
 
-    return svg_plots.histogram(
+    return plots.histogram(
         "Distributions" + (" of per-interval event rates" if stable.counts else " of all samples"),
         [Series("stable", values(stable), STABLE_COLOUR), Series("canary", values(canary), CANARY_COLOUR)],
-        x_label="event rate" if stable.counts else "value",
+        x_title="event rate" if stable.counts else "value",
     )
 
 
@@ -129,15 +135,18 @@ def _judge_p_values(result: MetricResult) -> list[float]:
     return values
 
 
-def _p_value_chart(title: str, labels: Sequence[str], p_values: list[float], kind: str, alpha: float) -> str:
+def _p_value_chart(
+    title: str, labels: Sequence[str], p_values: list[float], kind: str, alpha: float, *, x_title: str
+) -> go.Figure:
     """P-values on a log scale, with the threshold only where it decides: mann-whitney decides by the
     interval of the shift, so a p-value under its 1 - confidence may still pass and one above it fail."""
     threshold = None if kind == "mann-whitney" else Threshold(alpha, f"fails at ≤ {alpha:g}")
-    return svg_plots.line_chart(
+    return plots.line_chart(
         title,
         labels,
-        [Series("p-value", p_values, CANARY_COLOUR)],
-        y_label="p-value (log)",
+        [Series("p-value", p_values, CANARY_COLOUR, Summary.MIN)],
+        x_title=x_title,
+        y_title="p-value (log)",
         log_y=True,
         threshold=threshold,
     )
@@ -148,22 +157,28 @@ def metric_figure(metric: Metric, result: MetricResult) -> Figure:
     judge = metric.provider.judge
     if judge is not None:
         alpha = offline_judge.significance(judge.kind, judge.config)
-        svg = _p_value_chart(
-            f"{metric.name}: judge {judge.kind} p-value", labels, _judge_p_values(result), judge.kind, alpha
+        plot = _p_value_chart(
+            f"{metric.name}: judge {judge.kind} p-value",
+            labels,
+            _judge_p_values(result),
+            judge.kind,
+            alpha,
+            x_title="measurement",
         )
-        return Figure(svg, f"{metric.name} ({result.phase}): the judge's evidence at each measurement.")
-    svg = svg_plots.line_chart(
+        return Figure(plot, f"{metric.name} ({result.phase}): the judge's evidence at each measurement.")
+    plot = plots.line_chart(
         f"{metric.name}: measured value",
         labels,
         [Series(metric.name, [_number(m.value) for m in result.measurements], CANARY_COLOUR)],
-        y_label="value",
+        x_title="measurement",
+        y_title="value",
     )
     conditions = " and ".join(
         f"{name} {c}"
         for name, c in (("success", metric.success_condition), ("failure", metric.failure_condition))
         if c
     )
-    return Figure(svg, f"{metric.name} ({result.phase}): {conditions or 'no conditions'}.")
+    return Figure(plot, f"{metric.name} ({result.phase}): {conditions or 'no conditions'}.")
 
 
 def run_report(run: AnalysisRun, source: str) -> Report:
@@ -194,4 +209,5 @@ def run_report(run: AnalysisRun, source: str) -> Report:
         figures,
         ("metric", "time", "phase", "value", "message"),
         rows,
+        f"Every measurement ({len(rows)})",
     )

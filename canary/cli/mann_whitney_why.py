@@ -19,6 +19,7 @@ from typing import Any
 
 from canary.analysis import judges
 from canary.analysis.judges import mann_whitney as mw
+from canary.cli import offline_judge
 from canary.cli.offline_judge import JudgedInterval, Judgement
 
 
@@ -102,10 +103,8 @@ def why(judgement: Judgement, deciding: JudgedInterval) -> str:
 
 def _head(judgement: Judgement, deciding: JudgedInterval) -> str:
     """Mann-whitney judges each interval on its own: the first failing one decides, else the last."""
-    count = len(judgement.intervals)
-    if deciding.verdict == "fail":
-        return f"fail at interval {deciding.label} of {count}"
-    return f"{deciding.verdict} at interval {deciding.label}, the last of {count}"
+    where = offline_judge.position(judgement, deciding)
+    return f"fail at {where}" if deciding.verdict == "fail" else f"{deciding.verdict} at {where}, the last"
 
 
 def _decision(rule: Rule, evidence: Mapping[str, float]) -> str:

@@ -43,6 +43,13 @@ class Judgement:
         return failed or (self.intervals[-1] if self.intervals else None)
 
 
+def position(judgement: Judgement, interval: JudgedInterval) -> str:
+    """`interval 44 of 3000 (time 43.8)`: where an interval stands among those judged, and the time
+    label the input files gave it (the two differ, and a reader looks for either)."""
+    number = next(n for n, each in enumerate(judgement.intervals, start=1) if each is interval)
+    return f"interval {number} of {len(judgement.intervals)} (time {interval.label})"
+
+
 def significance(kind: str, config: Mapping[str, Any]) -> float:
     if kind == "mann-whitney":
         return 1.0 - float(config.get("confidence", judges.MANN_WHITNEY_DEFAULTS["confidence"]))

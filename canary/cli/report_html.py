@@ -1,7 +1,9 @@
-"""A self-contained HTML page: title, verdict, key facts, inline SVG figures and a table.
+"""A self-contained HTML page: title, verdict, key facts, interactive figures and a folded table.
 
-Pure (values in, text out) and with no external URL anywhere (no fonts, scripts or images to fetch),
-so the report opens the same from a CI artifact, an email or an air-gapped laptop.
+Pure (values in, text out) and with no external URL anywhere: plotly.js is inlined once, and no font,
+script or image is fetched, so the report opens the same from a CI artifact, an email or an
+air-gapped laptop. The table of every interval sits behind a summary line (<details>): with
+thousands of intervals it would bury the verdict and the plots.
 """
 
 from __future__ import annotations
@@ -10,23 +12,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 
+import plotly.graph_objects as go
+
+from canary.cli import plots
+
 VERDICT_COLOURS = {"pass": "#2ca02c", "fail": "#d62728"}
 OTHER_VERDICT_COLOUR = "#9467bd"
 
 STYLE = """
-body { font-family: sans-serif; margin: 24px; color: #222; background: #ffffff; }
+body { font-family: sans-serif; margin: 24px; color: #222; background: #ffffff; max-width: 980px; }
 .verdict { display: inline-block; padding: 4px 12px; border-radius: 4px; color: #fff; font-weight: bold; }
 table { border-collapse: collapse; margin: 12px 0; font-size: 13px; }
 td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: left; }
 figure { margin: 16px 0; }
 figcaption { font-size: 12px; color: #555; max-width: 640px; }
+summary { cursor: pointer; font-weight: bold; margin: 12px 0; }
 .why { font-size: 15px; margin: 12px 0; }
 """
 
 
 @dataclass(frozen=True)
 class Figure:
-    svg: str
+    plot: go.Figure
     caption: str
 
 
@@ -39,28 +46,40 @@ class Report:
     figures: Sequence[Figure] = ()
     columns: Sequence[str] = ()
     rows: Sequence[Sequence[str]] = field(default_factory=list)
+    table_summary: str = ""
+    """The line the folded table shows, e.g. `Every interval (3000: 2956 pass, 44 fail)`."""
 
 
-def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     head = "".join(f"<th>{escape(c)}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def figure_html(figure: Figure, div_id: str) -> str:
+    return (
+        f"<figure>{plots.to_html(figure.plot, div_id)}"
+        f"<figcaption>{escape(figure.caption)}</figcaption></figure>"
+    )
+
+
 def render(report: Report) -> str:
     colour = VERDICT_COLOURS.get(report.verdict, OTHER_VERDICT_COLOUR)
     facts = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in report.facts)
-    figures = "\n".join(
-        f"<figure>{figure.svg}<figcaption>{escape(figure.caption)}</figcaption></figure>"
-        for figure in report.figures
+    figures = "\n".join(figure_html(f, f"figure-{i + 1}") for i, f in enumerate(report.figures))
+    rows = (
+        f"<details><summary>{escape(report.table_summary or f'The table ({len(report.rows)} rows)')}"
+        f"</summary>{table(report.columns, report.rows)}</details>"
+        if report.columns
+        else ""
     )
-    rows = _table(report.columns, report.rows) if report.columns else ""
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <title>{escape(report.title)}</title>
 <style>{STYLE}</style>
+<script>{plots.plotly_js()}</script>
 </head>
 <body>
 <h1>{escape(report.title)}</h1>

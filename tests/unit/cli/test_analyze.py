@@ -57,7 +57,7 @@ def test_a_slower_canary_fails_with_exit_1_naming_the_deciding_interval(
     assert analyze(tmp_path, 0.3) == 1
     out = capsys.readouterr().out
     assert out.startswith("verdict: fail (sequential-location)")
-    assert re.search(r"Failed at interval \d+: p-value [0-9.e-]+ ≤ 0.05", out)
+    assert re.search(r"Failed at interval \d+ of 12 \(time \d+\): p-value [0-9.e-]+ ≤ 0.05", out)
 
 
 def test_json_output_carries_every_interval_with_its_evidence(
@@ -74,8 +74,9 @@ def test_the_report_is_one_self_contained_html_file_with_three_plots(tmp_path: P
     report = tmp_path / "report.html"
     analyze(tmp_path, 0.3, "--report", str(report))
     html = report.read_text()
-    assert html.count("<svg") == 3
-    assert not re.search(r"""(src|href)\s*=|url\(|@import""", html), "nothing is fetched from anywhere"
+    assert html.count('class="plotly-graph-div"') == 3
+    assert "Plotly.newPlot" in html, "plotly.js is inlined"
+    assert not re.search(r"""<script[^>]*\bsrc\s*=|<link\b|<img\b|@import""", html), "nothing is fetched"
     assert "Failed at interval" in html
 
 
@@ -243,7 +244,7 @@ def test_a_template_replays_its_window_against_the_given_prometheus(
     assert code == 0
     assert len(queries) == 3 and all("web" in q for q in queries)
     assert "error-rate" in capsys.readouterr().out
-    assert report.read_text().count("<svg") == 1
+    assert report.read_text().count('class="plotly-graph-div"') == 1
 
 
 def test_a_template_missing_an_argument_fails_the_run_with_its_name(

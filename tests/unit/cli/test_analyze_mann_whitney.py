@@ -56,7 +56,7 @@ def why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Why:
 def test_a_failure_is_explained_by_the_interval_lying_beyond_the_allowed_margin(why: Why) -> None:
     line = why(one_interval(STABLE), one_interval(SLOWER))
     found = re.fullmatch(
-        rf"fail at interval 1 of 1: {INTERVAL} \(estimate (?P<estimate>\S+), 40 stable and 40 canary "
+        rf"fail at interval 1 of 1 \(time 1\): {INTERVAL} \(estimate (?P<estimate>\S+), 40 stable and 40 canary "
         r"samples\); it lies above \+(?P<margin>\S+) \(tolerance 0.25 times \|estimate\|\): a significant "
         r"increase, and the mean ratio canary / stable \S+ ≥ allowed_increase 1\.",
         line,
@@ -76,7 +76,7 @@ def test_the_why_line_does_not_quote_the_p_value(why: Why) -> None:
 def test_a_pass_says_the_interval_does_not_clear_the_margin_on_either_side(why: Why) -> None:
     line = why(one_interval(STABLE), one_interval([v + 1 for v in STABLE]))
     assert re.fullmatch(
-        rf"pass at interval 1, the last of 1: {INTERVAL} \(.*\); it does not lie entirely above \+\S+ or "
+        rf"pass at interval 1 of 1 \(time 1\), the last: {INTERVAL} \(.*\); it does not lie entirely above \+\S+ or "
         r"below -\S+ \(tolerance 0.25 times \|estimate\|\): no significant change\.",
         line,
     ), line
@@ -84,7 +84,7 @@ def test_a_pass_says_the_interval_does_not_clear_the_margin_on_either_side(why: 
 
 def test_a_change_the_direction_allows_passes_naming_the_direction(why: Why) -> None:
     line = why(one_interval(STABLE), one_interval(FASTER), "direction=increase")
-    assert line.startswith("pass at interval 1, the last of 1: the 98% interval")
+    assert line.startswith("pass at interval 1 of 1 (time 1), the last: the 98% interval")
     assert line.endswith("a decrease, which direction increase lets pass.")
 
 
@@ -109,7 +109,7 @@ def test_a_decrease_fails_by_the_interval_below_the_negative_margin(why: Why) ->
 def test_three_samples_per_arm_are_too_small_to_conclude_instead_of_an_interval(why: Why) -> None:
     line = why(one_interval([100, 101, 102]), one_interval([200, 201, 202]))
     assert line == (
-        "nodata at interval 1, the last of 1: the sample is too small to conclude; with 3 stable and 3 canary "
+        "nodata at interval 1 of 1 (time 1), the last: the sample is too small to conclude; with 3 stable and 3 canary "
         "samples no interval of the shift reaches 98% confidence; give each arm at least 5 samples per "
         "interval."
     )
@@ -123,32 +123,32 @@ def test_arms_of_three_tied_values_are_too_small_to_conclude(why: Why) -> None:
 
 def test_an_arm_of_tied_values_with_enough_samples_gets_its_interval(why: Why) -> None:
     line = why(one_interval([120.0] * 40), one_interval(SLOWER))
-    assert re.match(rf"fail at interval 1 of 1: {INTERVAL}", line), line
+    assert re.match(rf"fail at interval 1 of 1 \(time 1\): {INTERVAL}", line), line
 
 
 def test_a_lower_confidence_makes_three_samples_per_arm_enough(why: Why) -> None:
     line = why(one_interval([100, 101, 102]), one_interval([200, 201, 202]), "confidence=0.9")
-    assert line.startswith("fail at interval 1 of 1: the 90% interval of the shift canary - stable is [")
+    assert line.startswith("fail at interval 1 of 1 (time 1): the 90% interval of the shift canary - stable is [")
 
 
 def test_the_first_failing_interval_decides_over_later_passes(why: Why) -> None:
     stable = one_interval(STABLE) + [("2", v) for v in STABLE]
     canary = one_interval(SLOWER) + [("2", v) for v in STABLE]
-    assert why(stable, canary).startswith("fail at interval 1 of 2: ")
+    assert why(stable, canary).startswith("fail at interval 1 of 2 (time 1): ")
 
 
 def test_an_arm_without_samples_in_the_last_interval_is_no_data(why: Why) -> None:
     stable = one_interval(STABLE) + [("2", v) for v in STABLE]
     assert (
         why(stable, one_interval(STABLE))
-        == "nodata at interval 2, the last of 2: no canary samples to compare."
+        == "nodata at interval 2 of 2 (time 2), the last: no canary samples to compare."
     )
 
 
 def test_an_arm_without_samples_fails_with_must_have_data(why: Why) -> None:
     stable = one_interval(STABLE) + [("2", v) for v in STABLE]
     line = why(stable, one_interval(STABLE), "must_have_data=true")
-    assert line == "fail at interval 2 of 2: no canary samples to compare, and must_have_data is set."
+    assert line == "fail at interval 2 of 2 (time 2): no canary samples to compare, and must_have_data is set."
 
 
 @pytest.mark.parametrize(
