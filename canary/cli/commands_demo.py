@@ -295,7 +295,7 @@ class _Show:
         return self.sim.cluster.get_rollout(NAMESPACE, NAME)
 
 
-def _release(sim: Simulation, image: str, behaviour: Behaviour) -> str:
+def release(sim: Simulation, image: str, behaviour: Behaviour) -> str:
     rollout = sim.cluster.get_rollout(NAMESPACE, NAME)
     for patch in commands.set_image(rollout, "checkout", image):
         rollout = sim.cluster.patch_rollout(NAMESPACE, NAME, patch)
@@ -326,7 +326,7 @@ def _play(args: argparse.Namespace) -> int:
     try:
         show.run_until(lambda r: r.status.phase == "Healthy", live, 120)
         console.print(f"[bold]release checkout:1.1 (healthy: {percent(GOOD.error_rate)} errors)[/bold]")
-        good = _release(sim, "checkout:1.1", GOOD)
+        good = release(sim, "checkout:1.1", GOOD)
         promoted = show.run_until(
             lambda r: r.status.stable_rs == good and r.status.phase == "Healthy", live, 900
         )
@@ -334,7 +334,7 @@ def _play(args: argparse.Namespace) -> int:
             f"[bold]release checkout:1.2 (broken: {percent(BAD.error_rate)} errors"
             f"{', under a 5% threshold' if args.strategy == 'canary' else ''})[/bold]"
         )
-        _release(sim, "checkout:1.2", BAD)
+        release(sim, "checkout:1.2", BAD)
         aborted = show.run_until(lambda r: r.status.abort and r.status.phase == "Degraded", live, 900)
     finally:
         if live is not None:
