@@ -149,18 +149,25 @@ class GatewayAPITrafficRouting(CRDModel):
     namespace: str | None = None
 
 
+class TraefikTrafficRouting(CRDModel):
+    weighted_traefik_service_name: str = Field(min_length=1)
+
+
 class TrafficRouting(CRDModel):
     smi: SMITrafficRouting | None = None
     istio: IstioTrafficRouting | None = None
     nginx: NginxTrafficRouting | None = None
     gateway_api: GatewayAPITrafficRouting | None = Field(default=None, alias="gatewayAPI")
+    traefik: TraefikTrafficRouting | None = None
     max_traffic_weight: int = Field(default=100, ge=1)
 
     @model_validator(mode="after")
     def _one_router(self) -> TrafficRouting:
-        routers = [r for r in (self.smi, self.istio, self.nginx, self.gateway_api) if r is not None]
+        routers = [
+            r for r in (self.smi, self.istio, self.nginx, self.gateway_api, self.traefik) if r is not None
+        ]
         if len(routers) != 1:
-            raise ValueError("configure exactly one router: smi, istio, nginx or gatewayAPI")
+            raise ValueError("configure exactly one router: smi, istio, nginx, gatewayAPI or traefik")
         return self
 
 

@@ -9,6 +9,7 @@ from canary.traffic.gateway import HTTPRoutePlan
 from canary.traffic.istio import DestinationRulePlan, VirtualServicePlan
 from canary.traffic.nginx import CanaryIngressPlan
 from canary.traffic.smi import TrafficSplitPlan
+from canary.traffic.traefik import TraefikServicePlan
 
 
 def router_for(rollout: Rollout, store: ObjectStore) -> TrafficRouter | None:
@@ -25,4 +26,6 @@ def router_for(rollout: Rollout, store: ObjectStore) -> TrafficRouter | None:
         return PlannedRouter(store, CanaryIngressPlan())
     if routing.gateway_api is not None:
         return PlannedRouter(store, HTTPRoutePlan())
+    if routing.traefik is not None:
+        return PlannedRouter(store, TraefikServicePlan())
     return None
