@@ -17,6 +17,7 @@ BENCHMARKS = {
     "judge_speed": "time_size",
     "controller_scale": "run",
     "controlplane_scale": "run",
+    "vs_argo": "argo_build",
 }
 
 

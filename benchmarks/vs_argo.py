@@ -1,0 +1,172 @@
+"""canary and Argo Rollouts side by side: the same fleet on the same machine in the same run.
+
+Run ``python benchmarks/vs_argo.py`` (``--sizes 200 1000 --pairs 1``). Needs the control plane of
+the test tier (``tests/controlplane/build.sh``) and Argo Rollouts' controller built from its Go module
+(``scripts/build-argo-rollouts.sh``); both are built if missing. Prints a table and writes
+``vs_argo.json`` into ``--out DIR`` (default ``benchmarks/results``).
+
+For each size, each pair runs both controllers, each on a fresh control plane (the order alternates
+from pair to pair), through ``fleet.py``: N Rollouts with replicas 3 and steps setWeight 34 / pause 5s /
+setWeight 67 / pause 5s, no traffic router; created, then every image changed at once. Argo's Rollouts
+are ours with its own apiVersion. The ratios are canary's figure over Argo's (below 1.0: canary
+costs less), taken from the medians over the pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fleet import ROOT, Contender, Workload, canary_contender, run_fleet
+from localcluster import LocalControlPlane, free_port
+from out_dir import add_out_argument
+
+WORKLOAD = Workload(
+    replicas=3,
+    steps=[
+        {"setWeight": 34},
+        {"pause": {"duration": "5s"}},
+        {"setWeight": 67},
+        {"pause": {"duration": "5s"}},
+    ],
+)
+ARGO_NAMESPACE = "argo-rollouts"
+
+
+def argo_build() -> Path:
+    """The cached Argo Rollouts build (bin/ and manifests/), built if missing."""
+    script = ROOT / "scripts" / "build-argo-rollouts.sh"
+    out = subprocess.run(["bash", str(script)], check=True, capture_output=True, text=True).stdout
+    return Path(out.strip().splitlines()[-1]).parent
+
+
+def argo_contender(build_dir: Path) -> Contender:
+    """Argo's controller with its own CRDs and ClusterRole, bound to its ServiceAccount, watching
+    all namespaces (as its cluster install does), leader election off as for a single replica."""
+    manifests = build_dir / "manifests"
+
+    def install(cp: LocalControlPlane) -> None:
+        binding = {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "argo-rollouts"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "argo-rollouts",
+            },
+            "subjects": [{"kind": "ServiceAccount", "name": "argo-rollouts", "namespace": ARGO_NAMESPACE}],
+        }
+        cp.apply_manifests(
+            [
+                *sorted((manifests / "crds").glob("*-crd.yaml")),
+                manifests / "role" / "argo-rollouts-clusterrole.yaml",
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ARGO_NAMESPACE}},
+                {
+                    "apiVersion": "v1",
+                    "kind": "ServiceAccount",
+                    "metadata": {"name": "argo-rollouts", "namespace": ARGO_NAMESPACE},
+                },
+                binding,
+            ]
+        )
+
+    def command(kubeconfig: Path) -> list[str]:
+        return [
+            str(build_dir / "bin" / "rollouts-controller"),
+            "--kubeconfig",
+            str(kubeconfig),
+            "--leader-elect=false",
+            "--metricsPort",
+            str(free_port()),
+            "--healthzPort",
+            str(free_port()),
+            "--loglevel",
+            "warn",
+        ]
+
+    return Contender(
+        "argo-rollouts",
+        "argoproj.io",
+        (ARGO_NAMESPACE, "argo-rollouts"),
+        install,
+        command,
+        env={"POD_NAMESPACE": ARGO_NAMESPACE},
+    )
+
+
+FIGURES: dict[str, Callable[[dict[str, Any]], float]] = {
+    "controller CPU seconds": lambda r: r["controller_cpu_seconds"]["total"],
+    "peak RSS MiB": lambda r: r["controller_peak_rss_mib"],
+    "API requests per Rollout": lambda r: (
+        r["api_requests_per_rollout"]["deploy"]["total"] + r["api_requests_per_rollout"]["release"]["total"]
+    ),
+    "image change to Healthy p50 s": lambda r: r["release_to_healthy_seconds"]["p50"],
+    "image change to Healthy p99 s": lambda r: r["release_to_healthy_seconds"]["p99"],
+    "image change to Healthy max s": lambda r: r["release_to_healthy_seconds"]["max"],
+}
+
+
+def compare(runs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, float]]:
+    """Per figure: each controller's median over the pairs, and canary's over Argo's."""
+    table = {}
+    for label, figure in FIGURES.items():
+        ours = statistics.median(figure(r) for r in runs["canary"])
+        theirs = statistics.median(figure(r) for r in runs["argo-rollouts"])
+        table[label] = {
+            "canary": ours,
+            "argo-rollouts": theirs,
+            "ratio": round(ours / theirs, 2) if theirs else 0.0,
+        }
+    return table
+
+
+def run_size(count: int, pairs: int, workers: int, timeout: float, argo: Contender) -> dict[str, Any]:
+    ours = canary_contender(workers, namespace=None)
+    runs: dict[str, list[dict[str, Any]]] = {"canary": [], "argo-rollouts": []}
+    node_pods = str(max(1000, 2 * count * WORKLOAD.replicas))
+    for pair in range(pairs):
+        order = [argo, ours] if pair % 2 == 0 else [ours, argo]
+        for contender in order:
+            print(f"  {count} Rollouts, pair {pair + 1}/{pairs}: {contender.name} ...", flush=True)
+            runs[contender.name].append(
+                run_fleet(contender, WORKLOAD, count, timeout=timeout, node_pods=node_pods)
+            )
+    return {"rollouts": count, "pairs": pairs, "runs": runs, "figures": compare(runs)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[200, 1000])
+    parser.add_argument("--pairs", type=int, default=1)
+    parser.add_argument(
+        "--workers", type=int, default=10, help="canary's workers (Argo's default rollout threads: 10)"
+    )
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per phase")
+    add_out_argument(parser, ["vs_argo.json"])
+    args = parser.parse_args(argv)
+    argo = argo_contender(argo_build())
+    sizes = [run_size(n, args.pairs, args.workers, args.timeout, argo) for n in args.sizes]
+    for size in sizes:
+        print(f"\n{size['rollouts']} Rollouts (medians of {size['pairs']} pair(s))")
+        print(f"{'':32}{'canary':>10}{'argo':>10}{'ratio':>8}")
+        for label, row in size["figures"].items():
+            print(f"{label:32}{row['canary']:>10.1f}{row['argo-rollouts']:>10.1f}{row['ratio']:>8.2f}")
+    result = {
+        "workload": {"replicas": WORKLOAD.replicas, "steps": WORKLOAD.describe()},
+        "sizes": sizes,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "vs_argo.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
