@@ -18,8 +18,8 @@ def judge_config_problems(document: Document) -> Iterator[Problem]:
         return
     for index, metric in enumerate(resource.spec.metrics):
         judge = metric.provider.judge
-        if judge is None:
-            continue
+        if judge is None or judge.canary_config is not None:
+            continue  # a canary config is checked field by field by its model
         try:
             judges.validate_config(judge.kind, judge.config)
         except judges.JudgeConfigError as error:

@@ -15,6 +15,7 @@ import cel
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from canary.api.base import CRDModel, Duration, ObjectMeta, parse_duration
+from canary.api.canary_config import CanaryConfig, ScoreThresholds
 
 
 class SecretKeyRef(CRDModel):
@@ -110,6 +111,8 @@ class ArmQueries(CRDModel):
 
 COUNT_JUDGES = frozenset({"sequential-counts"})
 """Judge kinds that read counts: events from `queries`, the requests they are a share of from `totals`."""
+KAYENTA_JUDGE = "kayenta"
+"""The judge kind that scores a whole Kayenta canary config (`canaryConfig`, `thresholds`)."""
 
 
 class JudgeProvider(CRDModel):
@@ -118,17 +121,30 @@ class JudgeProvider(CRDModel):
     `queries` give each arm's events (count kinds) or samples (the other kinds) of one interval;
     `totals` give each arm's requests of that interval, and only the count kinds read them.
     `config` keys are checked by the judge itself at the first measurement (InvalidSpec if wrong).
+    Kind `kayenta` judges several metrics together instead: `canaryConfig` (Kayenta's canary config,
+    each metric with its own two queries) scored 0-100 against `thresholds`.
     """
 
-    kind: Literal["mann-whitney", "sequential-counts", "sequential-location", "sequential-tail"]
+    kind: Literal["mann-whitney", "sequential-counts", "sequential-location", "sequential-tail", "kayenta"]
     address: HttpAddress
-    queries: ArmQueries
+    queries: ArmQueries | None = None
     totals: ArmQueries | None = None
     timeout: Timeout = "30s"
     config: dict[str, Any] = Field(default_factory=dict)
+    canary_config: CanaryConfig | None = None
+    thresholds: ScoreThresholds | None = None
 
     @model_validator(mode="after")
-    def _totals_match_kind(self) -> JudgeProvider:
+    def _fields_match_kind(self) -> JudgeProvider:
+        if self.kind == KAYENTA_JUDGE:
+            return self._kayenta_fields()
+        if self.canary_config is not None or self.thresholds is not None:
+            raise ValueError(
+                f"judge kind {self.kind} judges one metric from queries; canaryConfig and thresholds belong "
+                f"to kind {KAYENTA_JUDGE} (several metrics scored together): remove them or set kind: {KAYENTA_JUDGE}"
+            )
+        if self.queries is None:
+            raise ValueError(f"judge kind {self.kind} needs queries: set queries.stable and queries.canary")
         if self.kind in COUNT_JUDGES and self.totals is None:
             raise ValueError(
                 f"judge kind {self.kind} needs totals: set totals.stable and totals.canary to each arm's "
@@ -138,6 +154,20 @@ class JudgeProvider(CRDModel):
             raise ValueError(
                 f"judge kind {self.kind} reads samples from queries and has no use for totals; remove "
                 f"totals (only {', '.join(sorted(COUNT_JUDGES))} reads them)"
+            )
+        return self
+
+    def _kayenta_fields(self) -> JudgeProvider:
+        if self.canary_config is None or self.thresholds is None:
+            raise ValueError(
+                f"judge kind {KAYENTA_JUDGE} needs canaryConfig (its metrics, each with query.stable and "
+                "query.canary, groups and analysisConfigurations) and thresholds (pass and marginal, 0-100)"
+            )
+        extra = [name for name in ("queries", "totals", "config") if getattr(self, name)]
+        if extra:
+            raise ValueError(
+                f"judge kind {KAYENTA_JUDGE} reads each metric's query from canaryConfig.metrics and fixes "
+                f"Kayenta's tolerance 0.25 and confidence 0.98; remove {', '.join(extra)}"
             )
         return self
 

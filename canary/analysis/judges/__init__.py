@@ -28,10 +28,12 @@ Config keys (defaults)
 mann-whitney (stateless, one metric)
     direction ``"either"`` (``increase``/``decrease``/``either``: which change is bad),
     tolerance 0.25, confidence 0.98, nan_strategy ``"remove"`` (or ``"replace"``), outliers
-    ``"keep"`` (or ``"remove"``), outlier_factor 3.0, allowed_increase 1.0,
-    allowed_decrease 1.0, must_have_data False. Verdict ``fail`` for High/Low (and
-    NodataFailMetric), ``pass`` for Pass, ``nodata`` for Nodata. Many metrics, groups and
-    the score: :mod:`canary.analysis.judges.mann_whitney`.
+    ``"keep"`` (or ``"remove"``), outlier_factor 3.0, effect_size_measure ``"meanRatio"``
+    (or ``"cles"``), allowed_increase 1.0, allowed_decrease 1.0, must_have_data False.
+    Verdict ``fail`` for High/Low (and NodataFailMetric), ``pass`` for Pass, ``nodata`` for
+    Nodata. An empty arm is NaN as long as the other arm (Kayenta's rule): judged as zeros
+    with nan_strategy ``replace``, Nodata with ``remove``. Many metrics, groups and the
+    score (Kayenta's canary config): :mod:`canary.analysis.judges.kayenta`.
 sequential-counts (observation: events = errors, total = requests, per arm)
     alpha 0.05, k 30.0, tolerance 0.0 (null: canary rate <= (1 + tolerance) x stable's),
     min_events 0.
@@ -98,6 +100,7 @@ MANN_WHITNEY_DEFAULTS = {
     "nan_strategy": "remove",
     "outliers": "keep",
     "outlier_factor": 3.0,
+    "effect_size_measure": "meanRatio",
     "allowed_increase": 1.0,
     "allowed_decrease": 1.0,
     "must_have_data": False,
@@ -133,6 +136,8 @@ def _check(validator: Any, cfg: Any) -> None:
 
 
 _GRID_KEYS = ("k",)
+_TEXT_KEYS = ("direction", "nan_strategy", "outliers", "effect_size_measure", "must_have_data", "threshold")
+"""Config keys whose values are not numbers."""
 
 
 def _is_num(v: Any) -> bool:
@@ -172,7 +177,7 @@ def judge(
         raise JudgeConfigError(f"kind must be one of {KINDS}, got {kind!r}")
     _check_known_keys(kind, config)
     for key, value in config.items():
-        numeric = key not in ("direction", "nan_strategy", "outliers", "must_have_data", "threshold")
+        numeric = key not in _TEXT_KEYS
         if numeric or (key == "threshold" and value is not None):
             _num(config, key)
     if kind == "mann-whitney":
@@ -264,9 +269,8 @@ def _mann_whitney(config: Mapping[str, Any], observation: ArmObservation) -> Jud
     spec = mw.MetricSpec(**merged)
     try:
         mw.validate_spec(spec)
-        res = mw.classify(
-            [observation.stable], [observation.canary], [spec], tolerance=tolerance, confidence=confidence
-        )
+        stable, canary = mw.pad_missing_arm(observation.stable, observation.canary)
+        res = mw.classify([stable], [canary], [spec], tolerance=tolerance, confidence=confidence)
     except ValueError as exc:
         raise JudgeConfigError(str(exc)) from exc
     label = res.classification[0]

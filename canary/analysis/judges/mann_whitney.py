@@ -4,9 +4,8 @@ Each metric's canary samples are compared with its stable samples. The null hypo
 per-metric test is that both come from the same distribution (two-sided Mann-Whitney U test);
 the Hodges-Lehmann shift (canary minus stable) and its confidence interval decide whether the
 metric is ``High``, ``Low`` or ``Pass`` (``Nodata`` when an arm is empty, or too small for any
-interval to reach the confidence: :func:`interval_reachable`). Metrics sit in groups
-with weights; the score is the weighted share of passing metrics, and the pass / marginal
-thresholds turn it into ``Pass`` / ``Marginal`` / ``Fail``.
+interval to reach the confidence: :func:`interval_reachable`). The weighted score of many
+classified metrics is :mod:`canary.analysis.judges.kayenta_score`.
 
 Everything is vectorised over metrics: :func:`classify` takes 2-D arrays (one row a metric).
 
@@ -21,20 +20,24 @@ References
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+from scipy import special
+from scipy.stats import rankdata
 
-from canary.analysis.judges._shift import FloatArray, shift_test
+from canary.analysis.judges._shift import FloatArray, ShiftTestResult, shift_test
 
 Direction = Literal["increase", "decrease", "either"]
 Classification = Literal["High", "Low", "Pass", "Nodata", "NodataFailMetric"]
+EffectSizeMeasure = Literal["meanRatio", "cles"]
 DIRECTIONS: tuple[str, ...] = ("increase", "decrease", "either")
 NAN_STRATEGIES: tuple[str, ...] = ("remove", "replace")
 OUTLIER_STRATEGIES: tuple[str, ...] = ("keep", "remove")
+EFFECT_SIZE_MEASURES: tuple[str, ...] = ("meanRatio", "cles")
 
 
 @dataclass(frozen=True)
@@ -44,27 +47,30 @@ class MetricSpec:
     Parameters
     ----------
     name : metric name.
-    group : group the metric belongs to (for the score).
     direction : which change is bad. ``"increase"``: only a canary shift above stable's
         (``High``) fails; ``"decrease"``: only below (``Low``); ``"either"``: both.
     nan_strategy : ``"remove"`` drops NaN samples, ``"replace"`` sets them to 0.0.
     outliers : ``"keep"`` or ``"remove"`` (IQR fences, see :func:`remove_outliers`).
     outlier_factor : IQR multiple ``f`` of the fences.
-    allowed_increase, allowed_decrease : a ``High`` needs mean ratio canary / stable
+    effect_size_measure : ``"meanRatio"`` (canary mean / stable mean) or ``"cles"`` (the common
+        language effect size: the share of (canary, stable) pairs where canary is higher, ties
+        counting half).
+    allowed_increase, allowed_decrease : a ``High`` needs the effect size
         ``>= allowed_increase``; a ``Low`` needs it ``<= allowed_decrease``.
-    critical : a critical metric that does not pass zeroes the score.
+    critical : a critical metric that is High or Low beyond its critical effect size, or has no
+        data, fails the whole canary (see :mod:`canary.analysis.judges.kayenta_score`).
     critical_increase, critical_decrease : a ``High`` (``Low``) is critical only when the
-        mean ratio is ``>= critical_increase`` (``<= critical_decrease``).
+        effect size is ``>= critical_increase`` (``<= critical_decrease``).
     must_have_data : an empty arm gives ``NodataFailMetric`` (counted as a failure)
-        instead of ``Nodata`` (not counted).
+        instead of ``Nodata`` (not counted); a critical metric stays ``Nodata``, and critical.
     """
 
     name: str = "metric"
-    group: str = "default"
     direction: Direction = "either"
     nan_strategy: Literal["remove", "replace"] = "remove"
     outliers: Literal["keep", "remove"] = "keep"
     outlier_factor: float = 3.0
+    effect_size_measure: EffectSizeMeasure = "meanRatio"
     allowed_increase: float = 1.0
     allowed_decrease: float = 1.0
     critical: bool = False
@@ -79,6 +85,7 @@ class MetricResults:
 
     classification: tuple[Classification, ...]
     critical_failure: npt.NDArray[np.bool_]
+    """Kayenta's ``critical`` of a result: a critical metric that fails the whole canary unless it passed."""
     pvalue: FloatArray
     statistic: FloatArray
     estimate: FloatArray
@@ -87,17 +94,10 @@ class MetricResults:
     mean_ratio: FloatArray
     n_stable: npt.NDArray[np.int64]
     n_canary: npt.NDArray[np.int64]
-
-
-@dataclass(frozen=True)
-class CanaryScore:
-    """Result of :func:`score`: ``score`` in [0, 100] and ``"Pass" | "Marginal" | "Fail"``."""
-
-    score: float
-    classification: Literal["Pass", "Marginal", "Fail"]
-    group_scores: dict[str, float] = field(default_factory=dict)
-    critical_failed: bool = False
-    nodata_share: float = 0.0
+    effect_size: FloatArray = field(default_factory=lambda: np.zeros(0))
+    """The spec's effect size measure (the mean ratio, or CLES), NaN where it cannot be computed."""
+    reason: tuple[str, ...] = ()
+    """Why each metric is not a plain Pass (Kayenta's classificationReason), "" otherwise."""
 
 
 def _as_padded(data: npt.ArrayLike | Sequence[npt.ArrayLike]) -> FloatArray:
@@ -182,6 +182,10 @@ def validate_spec(spec: MetricSpec) -> None:
         raise ValueError(f"outliers must be one of {OUTLIER_STRATEGIES}, got {spec.outliers!r}")
     if not spec.outlier_factor >= 0:
         raise ValueError(f"outlier_factor must be >= 0, got {spec.outlier_factor!r}")
+    if spec.effect_size_measure not in EFFECT_SIZE_MEASURES:
+        raise ValueError(
+            f"effect_size_measure must be one of {EFFECT_SIZE_MEASURES}, got {spec.effect_size_measure!r}"
+        )
 
 
 def interval_reachable(n_stable: int, n_canary: int, confidence: float) -> bool:
@@ -232,25 +236,29 @@ def classify(
     Returns
     -------
     MetricResults
-        ``classification`` per metric, ``critical_failure`` (a critical metric that is High
-        or Low beyond its critical ratio), the U test (``statistic``: canary's U,
-        ``pvalue``: two-sided), the shift ``estimate`` with ``ci_low``/``ci_high``, the
-        ``mean_ratio`` effect size (canary / stable mean) and the sample sizes.
+        ``classification`` per metric, ``critical_failure`` (Kayenta's ``critical``: a
+        critical metric High or Low beyond its critical effect size, or Nodata), the U test
+        (``statistic``: canary's U, ``pvalue``: two-sided), the shift ``estimate`` with
+        ``ci_low``/``ci_high``, the ``mean_ratio`` (canary / stable mean), the spec's
+        ``effect_size``, the sample sizes and a ``reason`` per metric.
 
     Notes
     -----
     Order, as in Kayenta: NaN strategy, then outlier removal, each arm separately; then
-    the test (:func:`canary.analysis.judges._shift.shift_test`: normal approximation with
-    tie and continuity correction; the interval by inverting the test).
+    the classification:
 
-    ``High`` if direction is increase or either, ``ci_low > tolerance * |estimate|`` and
-    ``mean_ratio >= allowed_increase``; ``Low`` if direction is decrease or either,
-    ``ci_high < -tolerance * |estimate|`` and ``mean_ratio <= allowed_decrease``;
-    otherwise ``Pass``. The mean ratio is NaN when a mean is 0 and its check is then
-    skipped. Identical samples or a single distinct value over both arms is ``Pass`` (if the
-    arms are large enough to conclude at all, below). An empty arm is ``Nodata`` (``NodataFailMetric`` with ``must_have_data``), and so are arms
-    too small for the confidence (e.g. 4 samples each at 0.98): the normal approximation would
-    otherwise report the range of the differences as a 98% interval and fail on 3 samples.
+    1. An empty arm is ``Nodata`` with NaN strategy ``remove`` (``NodataFailMetric`` with
+       ``must_have_data`` on a metric that is not critical), and ``Pass`` with ``replace``.
+    2. Identical arms, or a single distinct value over both arms, are ``Pass``.
+    3. Arms too small for the confidence (e.g. 4 samples each at 0.98) are ``Nodata``: the
+       normal approximation would otherwise report the range of the differences as a 98%
+       interval and fail on 3 samples (our guard; Kayenta has none).
+    4. The test (:func:`canary.analysis.judges._shift.shift_test`: normal approximation with
+       tie and continuity correction; the interval by inverting the test). ``High`` if
+       direction is increase or either, ``ci_low > tolerance * |estimate|`` and the effect
+       size ``>= allowed_increase``; ``Low`` if direction is decrease or either,
+       ``ci_high < -tolerance * |estimate|`` and the effect size ``<= allowed_decrease``;
+       otherwise ``Pass``. An effect size that cannot be computed (a mean of 0) skips its check.
     """
     for s in specs:
         validate_spec(s)
@@ -266,45 +274,19 @@ def classify(
         mean_y = np.where(cnt_y > 0, np.nansum(y, axis=1) / cnt_y, np.nan)
         mean_x = np.where(cnt_x > 0, np.nansum(x, axis=1) / cnt_x, np.nan)
         ratio = np.where((mean_y != 0) & (mean_x != 0), mean_x / mean_y, np.nan)
-    lo_all = np.fmin(np.nanmin(x, axis=1, initial=np.inf), np.nanmin(y, axis=1, initial=np.inf))
-    hi_all = np.fmax(np.nanmax(x, axis=1, initial=-np.inf), np.nanmax(y, axis=1, initial=-np.inf))
+    effect = np.array(
+        [cles(y[i], x[i]) if s.effect_size_measure == "cles" else ratio[i] for i, s in enumerate(specs)],
+        dtype=np.float64,
+    ).reshape(len(specs))
+    arms = [(_present(y[i]), _present(x[i])) for i in range(len(specs))]
     res = shift_test(y, x, confidence, overwrite_input=True)  # x and y are our own copies
-    single_value = lo_all == hi_all
-    tol_abs = tolerance * np.abs(res.estimate)
-    labels: list[Classification] = []
-    critical = np.zeros(len(specs), dtype=bool)
-    for i, s in enumerate(specs):
-        if res.n_stable[i] == 0 or res.n_canary[i] == 0:
-            labels.append("NodataFailMetric" if s.must_have_data else "Nodata")
-            continue
-        if not interval_reachable(int(res.n_stable[i]), int(res.n_canary[i]), confidence):
-            labels.append("Nodata")
-            continue
-        if single_value[i]:
-            labels.append("Pass")
-            continue
-        r = ratio[i]
-        high = (
-            s.direction in ("increase", "either")
-            and res.ci_low[i] > tol_abs[i]
-            and (np.isnan(r) or r >= s.allowed_increase)
-        )
-        low = (
-            s.direction in ("decrease", "either")
-            and res.ci_high[i] < -tol_abs[i]
-            and (np.isnan(r) or r <= s.allowed_decrease)
-        )
-        if high:
-            labels.append("High")
-            critical[i] = s.critical and (np.isnan(r) or r >= s.critical_increase)
-        elif low:
-            labels.append("Low")
-            critical[i] = s.critical and (np.isnan(r) or r <= s.critical_decrease)
-        else:
-            labels.append("Pass")
+    outcomes = [
+        _label(s, arms[i], _Comparison(res, i, tolerance, confidence, float(effect[i])))
+        for i, s in enumerate(specs)
+    ]
     return MetricResults(
-        classification=tuple(labels),
-        critical_failure=critical,
+        classification=tuple(o[0] for o in outcomes),
+        critical_failure=np.array([o[1] for o in outcomes], dtype=bool),
         pvalue=res.pvalue,
         statistic=res.statistic,
         estimate=res.estimate,
@@ -313,76 +295,130 @@ def classify(
         mean_ratio=ratio,
         n_stable=res.n_stable,
         n_canary=res.n_canary,
+        effect_size=effect,
+        reason=tuple(o[2] for o in outcomes),
     )
 
 
-def score(
-    results: MetricResults,
-    specs: Sequence[MetricSpec],
-    *,
-    group_weights: Mapping[str, float] | None = None,
-    pass_threshold: float = 75.0,
-    marginal_threshold: float = 50.0,
-) -> CanaryScore:
-    """Kayenta's summary score of classified metrics and its Pass / Marginal / Fail.
+def pad_missing_arm(stable: Sequence[float], canary: Sequence[float]) -> tuple[list[float], list[float]]:
+    """An arm with no samples gets as many NaN as the other has, as Kayenta fills a series that is
+    missing points with NaN up to the window's points: NaN strategy ``replace`` then judges zeros
+    against the other arm, and ``remove`` leaves the arm empty (Nodata)."""
+    stable_values, canary_values = [float(v) for v in stable], [float(v) for v in canary]
+    if not stable_values:
+        stable_values = [math.nan] * len(canary_values)
+    if not canary_values:
+        canary_values = [math.nan] * len(stable_values)
+    return stable_values, canary_values
 
-    Parameters
-    ----------
-    results : output of :func:`classify` for ``specs``.
-    group_weights : weight (percent) per group; groups without a weight share what is left
-        of 100 equally.
-    pass_threshold, marginal_threshold : ``Pass`` if score >= pass, ``Marginal`` if
-        score >= marginal, else ``Fail``.
 
-    Returns
-    -------
-    CanaryScore
+def _present(row: FloatArray) -> FloatArray:
+    return row[~np.isnan(row)]
 
-    Notes
-    -----
-    Group score = ``Pass / (High + Low + Pass + NodataFailMetric) * 100`` (``Nodata`` is
-    not counted). A group with nothing counted is left out and the weights of the others
-    are rescaled to sum to 100 (our choice; the reference does not say). Summary = the
-    weighted sum; it is 0 when a critical metric did not pass or when half or more of the
-    results are ``Nodata``.
+
+def cles(stable: FloatArray, canary: FloatArray) -> float:
+    """Common language effect size: the share of (canary, stable) pairs with canary higher, ties half.
+
+    NaN values are ignored; NaN when an arm is empty (Vargha and Delaney's A statistic).
     """
-    weights = dict(group_weights or {})
-    if any(w < 0 for w in weights.values()):
-        raise ValueError("group_weights must be >= 0")
-    groups: dict[str, list[str]] = {}
-    for s, label in zip(specs, results.classification, strict=True):
-        groups.setdefault(s.group, []).append(label)
-    assigned = sum(weights.get(g, 0.0) for g in groups if g in weights)
-    unweighted = [g for g in groups if g not in weights]
-    rest = max(100.0 - assigned, 0.0) / len(unweighted) if unweighted else 0.0
-    group_scores: dict[str, float] = {}
-    group_weight: dict[str, float] = {}
-    for g, group_labels in groups.items():
-        counted = [lab for lab in group_labels if lab in ("High", "Low", "Pass", "NodataFailMetric")]
-        if counted:
-            group_scores[g] = 100.0 * sum(lab == "Pass" for lab in counted) / len(counted)
-            group_weight[g] = weights.get(g, rest)
-    total_w = sum(group_weight.values())
-    summary = sum(group_scores[g] * group_weight[g] for g in group_scores) / total_w if total_w > 0 else 0.0
-    n = len(results.classification)
-    nodata = sum(lab in ("Nodata", "NodataFailMetric") for lab in results.classification)
-    nodata_share = nodata / n if n else 1.0
-    critical_failed = bool(np.any(results.critical_failure)) or any(
-        s.critical and lab == "NodataFailMetric" for s, lab in zip(specs, results.classification, strict=True)
+    xs, ys = _present(np.asarray(canary, dtype=np.float64)), _present(np.asarray(stable, dtype=np.float64))
+    if xs.size == 0 or ys.size == 0:
+        return math.nan
+    ys = np.sort(ys)
+    below = np.searchsorted(ys, xs, side="left")
+    ties = np.searchsorted(ys, xs, side="right") - below
+    return float((below.sum() + 0.5 * ties.sum()) / (xs.size * ys.size))
+
+
+@dataclass(frozen=True)
+class _Comparison:
+    """One metric's row of the shift test, with the thresholds that decide High and Low."""
+
+    res: ShiftTestResult
+    i: int
+    tolerance: float
+    confidence: float
+    effect: float
+
+
+_Outcome = tuple[Classification, bool, str]
+"""(classification, critical, reason) of one metric."""
+
+
+def _label(spec: MetricSpec, arms: tuple[FloatArray, FloatArray], cmp: _Comparison) -> _Outcome:
+    """Kayenta's order: missing data, identical arms, a single value, then the test and the effect size."""
+    stable, canary = arms
+    if stable.size == 0 or canary.size == 0:
+        return _missing(spec)
+    if stable.size == canary.size and np.array_equal(np.sort(stable), np.sort(canary)):
+        return "Pass", False, "the canary and stable data are identical"
+    if np.unique(np.concatenate([stable, canary])).size == 1:
+        return "Pass", False, ""
+    if not interval_reachable(stable.size, canary.size, cmp.confidence):
+        reason = f"{stable.size} stable and {canary.size} canary samples cannot reach {cmp.confidence:g} confidence"
+        return "Nodata", spec.critical, reason
+    label = _compare(spec, stable, canary, cmp)
+    if label == "Pass":
+        return "Pass", False, ""
+    e = cmp.effect
+    beyond = math.isnan(e) or (
+        e >= spec.critical_increase if label == "High" else e <= spec.critical_decrease
     )
-    if critical_failed or nodata_share >= 0.5:
-        summary = 0.0
-    verdict: Literal["Pass", "Marginal", "Fail"]
-    if summary >= pass_threshold:
-        verdict = "Pass"
-    elif summary >= marginal_threshold:
-        verdict = "Marginal"
-    else:
-        verdict = "Fail"
-    return CanaryScore(
-        score=summary,
-        classification=verdict,
-        group_scores=group_scores,
-        critical_failed=critical_failed,
-        nodata_share=nodata_share,
+    critical = spec.critical and beyond
+    return label, critical, f"{spec.name} was classified as {label}{' (critical)' if critical else ''}"
+
+
+def _missing(spec: MetricSpec) -> _Outcome:
+    """An empty arm: Nodata with NaN strategy remove; with replace, Kayenta passes the metric."""
+    if spec.nan_strategy == "replace":
+        return "Pass", False, "no data, passed as NaN strategy replace does"
+    reason = f"missing data for {spec.name}"
+    if spec.must_have_data and not spec.critical:
+        return "NodataFailMetric", False, reason
+    return "Nodata", spec.critical, reason
+
+
+def _compare(spec: MetricSpec, stable: FloatArray, canary: FloatArray, cmp: _Comparison) -> Classification:
+    res, i, e = cmp.res, cmp.i, cmp.effect
+    bound = cmp.tolerance * abs(float(res.estimate[i]))
+    q = _z_quantile(cmp.confidence)
+    high = (
+        spec.direction in ("increase", "either")
+        and _beyond(float(res.ci_low[i]), bound, lambda: _z_at(stable, canary, bound) > q)
+        and (math.isnan(e) or e >= spec.allowed_increase)
     )
+    if high:
+        return "High"
+    low = (
+        spec.direction in ("decrease", "either")
+        and _beyond(-float(res.ci_high[i]), bound, lambda: _z_at(stable, canary, -bound) < -q)
+        and (math.isnan(e) or e <= spec.allowed_decrease)
+    )
+    return "Low" if low else "Pass"
+
+
+def _beyond(end: float, bound: float, rejects_at_bound: Callable[[], bool]) -> bool:
+    """Whether the interval's end lies beyond the bound.
+
+    An end exactly at the bound is a jump of the rank statistic there (many tied differences, e.g. a
+    metric mostly 0 in both arms); the interval is then open at the bound exactly when the test
+    at that shift rejects, which decides.
+    """
+    if end != bound:
+        return end > bound
+    return rejects_at_bound()
+
+
+def _z_quantile(confidence: float) -> float:
+    return float(special.ndtri(0.5 + confidence / 2.0))
+
+
+def _z_at(stable: FloatArray, canary: FloatArray, shift: float) -> float:
+    """The U test's z (tie and continuity corrected) for canary - shift against stable."""
+    m, n = canary.size, stable.size
+    ranks = rankdata(np.concatenate([canary - shift, stable]))
+    dz = float(ranks[:m].sum()) - m * (m + 1) / 2 - m * n / 2
+    _, counts = np.unique(ranks, return_counts=True)
+    ties = float(np.sum(counts.astype(np.float64) ** 3 - counts))
+    sigma = math.sqrt(m * n / 12 * ((m + n + 1) - ties / ((m + n) * (m + n - 1))))
+    return 0.0 if sigma == 0 else (dz - math.copysign(0.5, dz) * (dz != 0)) / sigma

@@ -19,8 +19,10 @@ What the queries return, by judge kind:
   samples, as a scalar, a vector (one sample per series, e.g. per pod) or a range vector (every
   sample of every series, merged oldest first).
 
-An arm with no data is Inconclusive without asking the judge: nothing was measured. A config the
+An arm with no data is Inconclusive without asking the judge: nothing was measured (except for
+mann-whitney with nan_strategy replace, which Kayenta judges as zeros). A config the
 judge rejects (unknown key, bad value) is an InvalidSpecError before anything is queried.
+Kind `kayenta` (a whole canary config) is measured by canary.analysis.providers.kayenta.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from canary.analysis import judges
-from canary.analysis.providers import prometheus
+from canary.analysis.providers import kayenta, prometheus
 from canary.analysis.providers.base import (
     InvalidSpecError,
     MeasureContext,
@@ -42,6 +44,7 @@ from canary.analysis.providers.base import (
 )
 from canary.api.analysis import (
     COUNT_JUDGES,
+    KAYENTA_JUDGE,
     AnalysisPhase,
     ArmQueries,
     JudgeProvider,
@@ -89,13 +92,15 @@ class JudgeMetricProvider:
         config = metric.provider.judge
         if config is None:
             raise MeasurementError(f"metric '{metric.name}' has no judge provider")
+        if config.kind == KAYENTA_JUDGE or config.queries is None:
+            return kayenta.measure(metric, config, context, self._query)
         self._check_config(metric.name, config)
         at = context.now.timestamp()
         results = self._ask("queries", config, config.queries, at)
         if config.totals is not None:
             results |= self._ask("totals", config, config.totals, at)
         empty = [name for name, result in results.items() if not result]
-        if empty:
+        if empty and not judges_empty_arms(config):
             return Verdict(
                 AnalysisPhase.INCONCLUSIVE,
                 f"no data from {' and '.join(empty)}; check the queries (a query counting events may "
@@ -141,9 +146,16 @@ def observe(kind: str, results: Mapping[str, list[Any]]) -> judges.ArmObservatio
             canary_events=canary_events,
             canary_total=canary_total,
         )
+    read = kayenta.samples_with_gaps if kind == "mann-whitney" else samples
     return judges.ArmObservation(
-        stable=samples(results["queries.stable"]), canary=samples(results["queries.canary"])
+        stable=read(results["queries.stable"]), canary=read(results["queries.canary"])
     )
+
+
+def judges_empty_arms(config: JudgeProvider) -> bool:
+    """Whether the judge itself decides on an arm without data: Kayenta's classifier with NaN strategy
+    replace judges it as zeros (mann-whitney); every other judge has nothing to judge."""
+    return config.kind == "mann-whitney" and config.config.get("nan_strategy") == "replace"
 
 
 def samples(result: list[Any]) -> tuple[float, ...]:
@@ -151,17 +163,10 @@ def samples(result: list[Any]) -> tuple[float, ...]:
 
     The sequential judges read an interval's samples in arrival order (they judge it at several
     looks), so the samples of all series are merged by timestamp; equal timestamps keep the
-    order of the series.
+    order of the series. Mann-whitney reads NaN too (:func:`kayenta.samples_with_gaps`), for its
+    NaN strategy.
     """
-    if result and not isinstance(result[0], dict):
-        raw: list[Any] = [result]
-    else:
-        raw = [s["value"] for s in result if "value" in s] + [v for s in result for v in s.get("values", [])]
-    try:
-        timed = sorted(((float(at), float(text)) for at, text in raw), key=lambda pair: pair[0])
-    except (TypeError, ValueError):
-        raise MeasurementError("a judge query returned samples that are not numbers") from None
-    return tuple(n for _, n in timed if math.isfinite(n))
+    return tuple(n for n in kayenta.samples_with_gaps(result) if math.isfinite(n))
 
 
 def counts(results: Mapping[str, list[Any]], arm: str) -> tuple[int, int]:

@@ -140,9 +140,10 @@ def test_arms_too_small_for_the_confidence_are_nodata_not_high() -> None:
     assert res.classification == ("Nodata",)
 
 
-def test_identical_arms_too_small_for_the_confidence_are_nodata_not_pass() -> None:
+def test_identical_arms_pass_however_small_as_in_kayenta() -> None:
+    # Kayenta checks identical data before any test; nothing differs, so nothing can fail.
     res = mw.classify([[0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0]], [_spec()], confidence=0.98)
-    assert res.classification == ("Nodata",)
+    assert res.classification == ("Pass",)
 
 
 def test_five_samples_per_arm_can_reach_98_percent() -> None:
@@ -172,39 +173,6 @@ def test_outlier_removal_uses_kayenta_iqr_fences() -> None:
     # Hand: numpy linear percentiles of 1..100 and 1000: Q1 = 26, Q3 = 76, IQR 50, p99 = 100.9;
     # upper fence max(100.9, 76 + 150) = 226 removes 1000 only; lower min(p01 = 2, 26 - 150).
     assert np.isnan(data[0, -1]) and not np.isnan(data[0, :-1]).any()
-
-
-def test_score_weights_groups_and_thresholds() -> None:
-    specs = [_spec(group="latency"), _spec(group="latency"), _spec(group="errors"), _spec(group="errors")]
-    res = mw.MetricResults(
-        classification=("Pass", "High", "Pass", "Pass"),
-        critical_failure=np.zeros(4, bool),
-        **{f: np.zeros(4) for f in ("pvalue", "statistic", "estimate", "ci_low", "ci_high", "mean_ratio")},
-        n_stable=np.ones(4, np.int64),
-        n_canary=np.ones(4, np.int64),
-    )
-    out = mw.score(res, specs, group_weights={"latency": 60.0})
-    # Hand: latency 1/2 pass = 50 x 60% + errors 2/2 = 100 x 40% (the rest) = 70 -> Marginal.
-    assert out.score == pytest.approx(70.0)
-    assert out.classification == "Marginal"
-
-
-def test_critical_metric_failure_zeroes_the_score() -> None:
-    rng = np.random.default_rng(5)
-    specs = [_spec(critical=True), _spec()]
-    res = mw.classify(
-        [rng.normal(10, 1, 200), rng.normal(10, 1, 200)],
-        [rng.normal(12, 1, 200), rng.normal(10, 1, 200)],
-        specs,
-    )
-    out = mw.score(res, specs)
-    assert (out.score, out.classification, out.critical_failed) == (0.0, "Fail", True)
-
-
-def test_half_nodata_zeroes_the_score() -> None:
-    specs = [_spec(), _spec()]
-    res = mw.classify([[], [1.0, 2.0, 3.0]], [[1.0], [1.0, 2.0, 3.0]], specs)
-    assert mw.score(res, specs).score == 0.0
 
 
 def test_invalid_direction_names_the_field_and_allowed_values() -> None:
