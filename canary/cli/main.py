@@ -18,6 +18,7 @@ from canary.cli import (
     commands_controller,
     commands_demo,
     commands_get,
+    commands_gitops,
     commands_lint,
     commands_status,
     completion,
@@ -35,6 +36,7 @@ VERB_GROUPS = (
     completion,
     commands_demo,
     commands_controller,
+    commands_gitops,
 )
 
 

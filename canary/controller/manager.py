@@ -19,6 +19,7 @@ import structlog
 from canary.analysis.providers.registry import default_registry
 from canary.cluster import kube, kube_api
 from canary.cluster.kube_api import KubeApi, Obj
+from canary.controller.gitops import GitReverter
 from canary.controller.informer import Informers, Resource
 from canary.controller.leader import LeaderElector
 from canary.controller.metrics import Metrics
@@ -30,6 +31,7 @@ from canary.controller.reconciler import AnalysisRunReconciler, RolloutReconcile
 from canary.controller.workers import Workers
 from canary.engine.hashing import HASH_LABEL
 from canary.engine.notifications import SUBSCRIBE_PREFIXES
+from canary.gitops.target import opted_in
 from canary.traffic.routers import router_for
 
 log = structlog.get_logger(__name__)
@@ -116,9 +118,9 @@ class Controller:
                 metrics=self.metrics,
                 workers=settings.notification_workers,
             )
-        rollout_reconciler = RolloutReconciler(
-            self.cluster, now, self.metrics, on_events=self.notifier.notify if self.notifier else None
-        )
+        # Rollouts opt in to the Git write-back by annotation; the worker costs nothing without them.
+        self.git_reverter = GitReverter(self.cluster, self.cluster.read_secret)
+        rollout_reconciler = RolloutReconciler(self.cluster, now, self.metrics, on_events=self._on_events)
         run_reconciler = AnalysisRunReconciler(
             self.cluster,
             now,
@@ -153,6 +155,11 @@ class Controller:
         self._route_events()
 
     # wiring events to keys ---------------------------------------------------------------------
+
+    def _on_events(self, key: Key) -> None:
+        if self.notifier is not None:
+            self.notifier.notify(key)
+        self.git_reverter.notify(key)
 
     def _route_events(self) -> None:
         self.informers.informer(*kube_api.ROLLOUTS).on_change(self._on_rollout)
@@ -208,6 +215,7 @@ class Controller:
         return not self._working.is_set() or (
             all(workers.alive() for workers in self._workers)
             and (self.notifier is None or self.notifier.alive())
+            and self.git_reverter.alive()
         )
 
     def ready(self) -> bool:
@@ -257,6 +265,7 @@ class Controller:
         self.analysis_runs.shut_down()
         if self.notifier is not None:
             self.notifier.shut_down()
+        self.git_reverter.shut_down()
         for informer in self.informers.all():
             informer.stop()
         if started:  # a standby's workers were never started, and an unstarted thread cannot be joined
@@ -275,6 +284,7 @@ class Controller:
                 workers.start()
             if self.notifier is not None:  # what the last leader did not deliver, then what comes
                 self.notifier.start(self._subscribed())
+            self.git_reverter.start(self._opted_in())  # a revert a restart cut short is finished
             self._working.set()
         log.info(
             "controller working",
@@ -287,6 +297,13 @@ class Controller:
             key_of(obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
             for obj in self.informers.list(*kube_api.ROLLOUTS, self.settings.namespace)
             if any(k.startswith(SUBSCRIBE_PREFIXES) for k in obj["metadata"].get("annotations") or {})
+        ]
+
+    def _opted_in(self) -> list[Key]:
+        return [
+            key_of(obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+            for obj in self.informers.list(*kube_api.ROLLOUTS, self.settings.namespace)
+            if opted_in(obj["metadata"].get("annotations"))
         ]
 
     def _wait_synced(self, timeout: float = 60.0, poll: float = 0.1) -> bool:
