@@ -47,6 +47,11 @@ need chromium chromium
 # Browser tier, the dashboard: Debian's WebDriver for that same Chromium (selenium drives it).
 need chromedriver chromium-driver
 
+# Git write-back tier (tests/integration/gitops, tests/controlplane/test_gitops_revert.py): the git CLI
+# and its daemon; Gitea's build (scripts/build-gitea.sh) compiles SQLite with cgo.
+need git git
+need gcc gcc
+
 if ((${#missing_packages[@]} == 0)); then
   echo "install-test-deps: everything already installed" >&2
   exit 0

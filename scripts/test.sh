@@ -39,6 +39,16 @@ if [[ "${CANARY_SKIP_HELM_BUILD:-}" != "1" ]]; then
   bash scripts/build-helm.sh
 fi
 
+if [[ "${CANARY_SKIP_GITEA_BUILD:-}" != "1" && " $* " != *"not gitea"* ]]; then
+  if ! bash scripts/build-gitea.sh --check && ! command -v go >/dev/null; then
+    step "Go toolchain (for Gitea)"
+    GO_BIN="$(bash scripts/install-go.sh)"
+    export PATH="$GO_BIN:$PATH"
+  fi
+  step "Gitea, built from code.gitea.io/gitea (cached; the forge of the Git write-back tests)"
+  bash scripts/build-gitea.sh
+fi
+
 if [[ "${CANARY_SKIP_IMAGE:-}" != "1" ]]; then
   step "controller image (Dockerfile with buildah, cached; skipped without buildah)"
   bash scripts/build-image.sh
