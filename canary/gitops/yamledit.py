@@ -6,7 +6,6 @@ The node is found through PyYAML's composed tree, whose marks give the scalar's 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 import yaml
@@ -79,17 +78,43 @@ def _walk(node: yaml.Node | None, steps: Sequence[PathStep]) -> yaml.Node | None
 
 
 def _render(value: str, style: str | None) -> str:
-    if style == "'":
+    if style == "'" and all(_printable(ch) for ch in value):
         return "'" + value.replace("'", "''") + "'"
-    if style == '"' or not _plain_safe(value):
-        return json.dumps(value)
+    if style in ("'", '"') or not _plain_safe(value):
+        return _double_quoted(value)
     return value
+
+
+def _double_quoted(value: str) -> str:
+    """YAML's double-quoted style, escaping what would not read back as itself (JSON's escapes do
+    not do: a character outside the BMP becomes a surrogate pair, which YAML reads as two)."""
+    return '"' + "".join(_escape(ch) for ch in value) + '"'
+
+
+def _escape(ch: str) -> str:
+    if ch in '\\"':
+        return "\\" + ch
+    if _printable(ch):
+        return ch
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _printable(ch: str) -> bool:
+    # YAML folds these line and paragraph separators, and drops a byte order mark.
+    return ch.isprintable() and ch not in "\x85\u2028\u2029\ufeff"
 
 
 def _plain_safe(value: str) -> bool:
     """Whether `value` written plain reads back as the same string (a tag such as 1.10 would not)."""
     try:
-        return bool(value) and yaml.safe_load(value) == value and "#" not in value and ": " not in value
+        return (
+            bool(value)
+            and all(_printable(ch) for ch in value)
+            and yaml.safe_load(value) == value
+            and "#" not in value
+            and ": " not in value
+        )
     except yaml.YAMLError:
         return False
 
