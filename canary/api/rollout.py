@@ -20,8 +20,10 @@ from canary.api.base import (
     LabelSelector,
     ObjectMeta,
 )
+from canary.api.hooks import HookStatus, Webhook
 
 DEFAULT_ABORT_SCALE_DOWN_DELAY_SECONDS = 30
+
 
 class PodTemplateHashValue(StrEnum):
     STABLE = "Stable"
@@ -202,6 +204,18 @@ class CanaryStrategy(CRDModel):
     """Unset: 30 s, except with dynamicStableScale, where the canary follows its traffic back down."""
     dynamic_stable_scale: bool = False
     min_pods_per_replica_set: int | None = Field(default=None, ge=1)
+    webhooks: list[Webhook] = Field(default_factory=list)
+    """Flagger's release hooks, an extension of Argo's canary strategy (`canary.api.hooks`)."""
+
+    @model_validator(mode="after")
+    def _unique_webhooks(self) -> CanaryStrategy:
+        names = [hook.name for hook in self.webhooks]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(
+                f"webhooks: the name {repeated[0]!r} is used twice; give every webhook its own name"
+            )
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> CanaryStrategy:
@@ -444,7 +458,10 @@ class RolloutSpec(CRDModel):
         canary, blue_green = self.strategy.canary, self.strategy.blue_green
         roles = [
             *(
-                [("canary.canaryMetadata", canary.canary_metadata), ("canary.stableMetadata", canary.stable_metadata)]
+                [
+                    ("canary.canaryMetadata", canary.canary_metadata),
+                    ("canary.stableMetadata", canary.stable_metadata),
+                ]
                 if canary is not None
                 else []
             ),
@@ -543,6 +560,8 @@ class RolloutStatus(CRDModel):
     canary: CanaryStatus = Field(default_factory=CanaryStatus)
     blue_green: BlueGreenStatus = Field(default_factory=BlueGreenStatus)
     selector: str | None = None
+    hooks: list[HookStatus] = Field(default_factory=list)
+    """The calls of `spec.strategy.canary.webhooks` for the current revision (`canary.api.hooks`)."""
 
 
 class Rollout(CRDModel):

@@ -215,6 +215,8 @@ class ActionWriter:
                 self._terminate_analysis_run(rollout, name)
             case act.DeleteAnalysisRun(name=name):
                 self._api.delete(*ANALYSIS_RUNS, namespace_of(rollout), name)
+            case act.RunHook():
+                pass  # made by the hook runner, off the reconcile path (canary.controller.hooks)
             case act.EmitEvent():
                 self._emit(rollout, action)
 

@@ -30,7 +30,7 @@ from canary.engine import adoption
 from canary.engine.analysis_runs import referenced
 from canary.engine.clock import Clock
 from canary.engine.commands import Patch, apply_patch
-from canary.engine.observed import Observed, ReplicaSetView
+from canary.engine.observed import HookResult, Observed, ReplicaSetView
 
 Key = tuple[str, str]
 PodBehaviour = Callable[[act.PodHash], float | None]
@@ -84,6 +84,16 @@ JOB_SECONDS = 1.0
 """How long a Job whose pod can be scheduled runs before it succeeds."""
 
 
+HookAnswers = Callable[[act.RunHook], tuple[bool, str]]
+"""How the embedded cluster's webhooks answer a call: (2xx or not, what they said)."""
+
+
+def _answer_yes(call: act.RunHook) -> tuple[bool, str]:
+    # The embedded cluster has no receivers to call: a hook answers at once, 2xx, unless a scenario
+    # or a test gives its own answers.
+    return True, f"answered 2xx (embedded cluster, {call.hook.type})"
+
+
 def _no_secrets(namespace: str, name: str, key: str) -> str:
     raise KeyError(f"the in-memory cluster holds no Secret '{name}' in namespace '{namespace}'")
 
@@ -97,8 +107,10 @@ class MemoryCluster:
         *,
         pods: PodBehaviour = DEFAULT_PODS,
         providers: ProviderRegistry | None = None,
+        hooks: HookAnswers | None = None,
     ) -> None:
         self.clock = clock
+        self.hooks: HookAnswers = hooks or _answer_yes
         self.pods = pods
         self.providers: ProviderRegistry = providers or {}
         self.node_labels: dict[str, str] = dict(NODE_LABELS)
@@ -119,6 +131,7 @@ class MemoryCluster:
         self._run_owner: dict[Key, str | None] = {}  # the uid of the Rollout that owns each run
         self._events: dict[Key, list[RecordedEvent]] = {}
         self._jobs: dict[Key, _Job] = {}
+        self._hook_results: dict[Key, dict[str, HookResult]] = {}
         self._version = 0
 
     # --- setting up -------------------------------------------------------------------------------
@@ -267,6 +280,7 @@ class MemoryCluster:
             service_selectors=services,
             router_weight=self._weights.get(key, 0) if strategy.traffic_routing else None,
             run_names=frozenset(name for ns, name in self._runs if ns == key[0]),
+            hook_results=dict(self._hook_results.get(key, {})),
         )
 
     # --- writers ----------------------------------------------------------------------------------
@@ -347,8 +361,15 @@ class MemoryCluster:
                 self._runs.pop((key[0], action.name), None)
                 self._run_due.pop((key[0], action.name), None)
                 self._run_owner.pop((key[0], action.name), None)
+            case act.RunHook():
+                self._answer_hook(key, action, now)
             case act.EmitEvent():
                 self._record_event(key, action, now)
+
+    def _answer_hook(self, key: Key, call: act.RunHook, now: datetime) -> None:
+        answered = self._hook_results.setdefault(key, {})
+        if call.key not in answered:
+            answered[call.key] = HookResult(*self.hooks(call), finished_at=now)
 
     def _scale(self, rs: _ReplicaSet, replicas: int) -> None:
         now = self.clock.now()
@@ -447,7 +468,9 @@ class MemoryCluster:
             return JobState(succeeded=True)
         deadline = job.spec.get("activeDeadlineSeconds")
         if deadline is not None and age >= float(deadline):
-            return JobState(failed=True, message="DeadlineExceeded: Job was active longer than specified deadline")
+            return JobState(
+                failed=True, message="DeadlineExceeded: Job was active longer than specified deadline"
+            )
         return JobState()
 
     def advance_analysis_runs(self) -> None:

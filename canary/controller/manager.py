@@ -20,6 +20,9 @@ from canary.analysis.providers.registry import default_registry
 from canary.cluster import kube, kube_api
 from canary.cluster.kube_api import KubeApi, Obj
 from canary.controller.gitops import GitReverter
+from canary.controller.hooks.jobs import JobHooks
+from canary.controller.hooks.runner import HookRunner
+from canary.controller.hooks.runner import caller as hook_caller
 from canary.controller.informer import Informers, Resource
 from canary.controller.leader import LeaderElector
 from canary.controller.metrics import Metrics
@@ -120,11 +123,14 @@ class Controller:
             )
         # Rollouts opt in to the Git write-back by annotation; the worker costs nothing without them.
         self.git_reverter = GitReverter(self.cluster, self.cluster.read_secret)
-        rollout_reconciler = RolloutReconciler(self.cluster, now, self.metrics, on_events=self._on_events)
+        self.hooks = HookRunner(hook_caller(JobHooks(api, self.cluster)), now, on_answer=self.rollouts.add)
+        rollout_reconciler = RolloutReconciler(
+            self.cluster, now, self.metrics, on_events=self._on_events, hooks=self.hooks
+        )
         run_reconciler = AnalysisRunReconciler(
             self.cluster,
             now,
-            providers=default_registry(job_port=self.cluster),
+            providers=default_registry(job_port=self.cluster, read_secret=self.cluster.read_secret),
             read_secret=self.cluster.read_secret,
             metrics=self.metrics,
         )
@@ -266,6 +272,7 @@ class Controller:
         if self.notifier is not None:
             self.notifier.shut_down()
         self.git_reverter.shut_down()
+        self.hooks.shut_down()
         for informer in self.informers.all():
             informer.stop()
         if started:  # a standby's workers were never started, and an unstarted thread cannot be joined
@@ -325,5 +332,3 @@ class Controller:
         if not self._stop.is_set():  # a lease released on shutdown is not a lost one
             self.lost_leadership = True
         self._stop.set()
-
-

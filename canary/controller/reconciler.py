@@ -19,8 +19,8 @@ tests use too: the world (in `actions.ORDER`), then the status (one patch), then
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -41,6 +41,7 @@ from canary.controller.queue import Key, split_key
 from canary.engine import actions as act
 from canary.engine import rollout as engine
 from canary.engine import status
+from canary.engine.observed import HookResult
 
 log = structlog.get_logger(__name__)
 
@@ -65,6 +66,12 @@ class InvalidSpecReporter(Protocol):
     def report_invalid_spec(self, namespace: str, name: str, message: str) -> None: ...
 
 
+class HookCalls(Protocol):
+    def results(self, namespace: str, name: str) -> Mapping[str, HookResult]: ...
+
+    def request(self, rollout: Rollout, runs: Sequence[act.RunHook]) -> None: ...
+
+
 @runtime_checkable
 class AnalysisRunReader(Protocol):
     def get_analysis_run(self, namespace: str, name: str) -> AnalysisRun: ...
@@ -83,13 +90,16 @@ class RolloutReconciler:
         metrics: Metrics | None = None,
         *,
         on_events: Callable[[Key], None] | None = None,
+        hooks: HookCalls | None = None,
     ) -> None:
         """`on_events(key)`: called, without waiting on anything, after a decision's Events are
-        written (the notifier queues the key)."""
+        written (the notifier queues the key). `hooks`: makes the webhook calls a decision asks for
+        and reports their answers (`canary.controller.hooks.runner`)."""
         self._port = port
         self._now = now
         self._metrics = metrics
         self._on_events = on_events
+        self._hooks = hooks
         self._superseded: dict[Key, str] = {}
 
     def reconcile(self, key: Key) -> Result:
@@ -115,7 +125,12 @@ class RolloutReconciler:
             # Until the cache shows them owned, a decision would miss the revision still serving
             # and deploy the template as a first deploy.
             return Result(requeue_after=CACHE_CATCH_UP_SECONDS)
-        decision = engine.decide(rollout, self._port.observe(rollout), self._now())
+        observed = self._port.observe(rollout)
+        if self._hooks is not None:
+            observed = replace(observed, hook_results=self._hooks.results(namespace, name))
+        decision = engine.decide(rollout, observed, self._now())
+        if self._hooks is not None:
+            self._hooks.request(rollout, [a for a in decision.actions if isinstance(a, act.RunHook)])
         if writes.write_decision(self._port, rollout, decision):
             self._superseded[key] = rollout.metadata.resource_version or ""
         emitted = [a for a in decision.actions if isinstance(a, act.EmitEvent)]

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Literal, NewType
 
 from canary.api.analysis import AnalysisRun
+from canary.api.hooks import Webhook
 
 PodHash = NewType("PodHash", str)
 """A pod-template hash (`rollouts-pod-template-hash` label): the identity of one revision."""
@@ -119,6 +120,16 @@ class DeleteAnalysisRun:
     name: str
 
 
+@dataclass(frozen=True)
+class RunHook:
+    """The webhook call `key` is made once with `payload` (Flagger's JSON body); a call already made
+    or under way is not made again. Its answer comes back as `Observed.hook_results[key]`."""
+
+    key: str
+    hook: Webhook
+    payload: Mapping[str, Any]
+
+
 EventType = Literal["Normal", "Warning"]
 
 
@@ -143,6 +154,7 @@ Action = (
     | CreateAnalysisRun
     | TerminateAnalysisRun
     | DeleteAnalysisRun
+    | RunHook
     | EmitEvent
 )
 
@@ -158,6 +170,7 @@ ORDER: tuple[type, ...] = (
     CreateAnalysisRun,
     DeleteAnalysisRun,
     DeleteReplicaSet,
+    RunHook,
     EmitEvent,
 )
 """The order the shell applies actions in. Traffic and selectors move before any ReplicaSet shrinks,

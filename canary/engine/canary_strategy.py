@@ -25,7 +25,7 @@ from canary.api.rollout import (
     TrafficWeights,
     WeightDestination,
 )
-from canary.engine import analysis_runs, converge, rollback_window
+from canary.engine import analysis_runs, converge, hooks, rollback_window
 from canary.engine import steps as step_list
 from canary.engine.actions import Action, PodHash
 from canary.engine.context import DecisionContext
@@ -52,7 +52,9 @@ class CanaryStrategy:
 
     def in_analysis(self, rollout: Rollout, progress: Progress) -> bool:
         steps = step_list.of(rollout)
-        return progress.step_index < len(steps) and steps[progress.step_index].analysis is not None
+        # A webhook gate holding the release stops the progress deadline as an analysis does.
+        in_step = progress.step_index < len(steps) and steps[progress.step_index].analysis is not None
+        return in_step or progress.traffic_held
 
     def waiting_message(self, rollout: Rollout, progress: Progress, replicas: int, updated: int) -> str:
         if rollout.spec.strategy.traffic_routing is None and replicas > updated:
@@ -71,6 +73,7 @@ class CanaryStrategy:
         return {
             "current_step_index": progress.step_index,
             "current_step_hash": steps_hash(step_list.of(rollout)),
+            "hooks": list(progress.hooks),
             "canary": CanaryStatus(
                 weights=_weights(rollout, progress, weight),
                 current_step_analysis_run_status=progress.step_run,
@@ -137,6 +140,7 @@ def _start(rollout: Rollout, observed: Observed, stable: PodHash, canary: PodHas
                 fresh,
                 step_run=rollout.status.canary.current_step_analysis_run_status,
                 background_run=rollout.status.canary.current_background_analysis_run_status,
+                hooks=tuple(rollout.status.hooks),
             )
         return fresh
     return Progress.from_status(rollout.status, stable, canary)
@@ -145,20 +149,39 @@ def _start(rollout: Rollout, observed: Observed, stable: PodHash, canary: PodHas
 def _advance(context: DecisionContext, progress: Progress) -> tuple[Progress, list[Action], Waits]:
     """Move the step machine as far as the cluster allows; promote at the end."""
     if progress.complete:
-        return progress, [], []
+        after = hooks.after_release(context, progress)
+        return after.progress, after.actions, after.waits
     if progress.promote_full:
         progress = replace(progress, step_index=len(context.steps))
     actions: list[Action] = []
     waits: Waits = []
-    if not progress.abort:
-        progress, actions = _background_analysis(context, progress)
+    held = False
     if not progress.abort and not progress.promote_full:
-        progress, step_actions, waits = _walk(context, progress)
+        progress, actions, waits, held = _webhooks(context, progress)
+    if not progress.abort and not held:
+        progress, run_actions = _background_analysis(context, progress)
+        actions += run_actions
+    if not progress.abort and not progress.promote_full and not held:
+        progress, step_actions, step_waits = _walk(context, progress)
         actions += step_actions
-    at_end = not progress.abort and progress.step_index >= len(context.steps)
+        waits += step_waits
+    at_end = not progress.abort and not progress.traffic_held and progress.step_index >= len(context.steps)
     if at_end and context.plan(progress, len(context.steps)).reached:
         progress = replace(progress, stable=progress.canary, promote_full=False, pause_conditions=())
+    if progress.complete or progress.abort:
+        after = hooks.after_release(context, progress)
+        return after.progress, actions + after.actions, waits + after.waits
     return progress, actions, waits
+
+
+def _webhooks(context: DecisionContext, progress: Progress) -> tuple[Progress, list[Action], Waits, bool]:
+    """The gates and tests before the current step, then the rollback hooks (`canary.engine.hooks`);
+    whether they hold the release (a gate closed, a test not passed)."""
+    entry = hooks.entering(context, progress)
+    if entry.progress.abort:
+        return entry.progress, entry.actions, [], True
+    asked = hooks.rollback(context, entry.progress)
+    return asked.progress, entry.actions + asked.actions, entry.waits + asked.waits, not entry.passed
 
 
 def _walk(context: DecisionContext, progress: Progress) -> tuple[Progress, list[Action], Waits]:
@@ -171,18 +194,27 @@ def _walk(context: DecisionContext, progress: Progress) -> tuple[Progress, list[
             return progress, actions, waits
         index = progress.step_index
         step = context.steps[index]
+        tests = hooks.during_step(context, progress, index)
+        progress, actions = tests.progress, actions + tests.actions
+        if progress.abort:
+            return progress, actions, []
         if step.pause is not None:
             progress, wait = _pause_step(context, progress, step)
             if wait is not None:
-                return progress, actions, [wait if wait > 0 else None]
+                return progress, actions, [wait if wait > 0 else None, *tests.waits]
         elif step.analysis is not None:
             progress, run_actions, done = _analysis_step(context, progress, step.analysis, index)
             actions += run_actions
             if not done:
-                return progress, actions, []
+                return progress, actions, tests.waits
         elif not context.plan(progress, index).reached:
-            return progress, actions, []
-        progress = replace(progress, step_index=index + 1, step_run=None)
+            return progress, actions, tests.waits
+        if not tests.passed:
+            return progress, actions, tests.waits
+        entry = hooks.entering(context, replace(progress, step_index=index + 1, step_run=None))
+        progress, actions = entry.progress, actions + entry.actions
+        if not entry.passed:
+            return progress, actions, entry.waits
     return progress, actions, []
 
 
@@ -234,7 +266,9 @@ def _analysis_step(
     actions: list[Action] = (
         []
         if run is not None
-        else [analysis_runs.create_run(context, progress, analysis, name=record.name, kind="step", step=index)]
+        else [
+            analysis_runs.create_run(context, progress, analysis, name=record.name, kind="step", step=index)
+        ]
     )
     phase = analysis_runs.verdict(run)
     progress = replace(
@@ -243,7 +277,11 @@ def _analysis_step(
     if phase == AnalysisPhase.SUCCESSFUL:
         return progress, actions, True
     if phase in (AnalysisPhase.FAILED, AnalysisPhase.ERROR):
-        return progress.aborted(context.now, analysis_runs.verdict_message(record.name, phase, run)), actions, False
+        return (
+            progress.aborted(context.now, analysis_runs.verdict_message(record.name, phase, run)),
+            actions,
+            False,
+        )
     if phase == AnalysisPhase.INCONCLUSIVE:
         return progress.with_pause(PauseReason.INCONCLUSIVE_ANALYSIS, context.now), actions, False
     return progress, actions, False
@@ -269,7 +307,9 @@ def _background_analysis(context: DecisionContext, progress: Progress) -> tuple[
     actions: list[Action] = (
         []
         if run is not None
-        else [analysis_runs.create_run(context, progress, analysis, name=record.name, kind="background", step=0)]
+        else [
+            analysis_runs.create_run(context, progress, analysis, name=record.name, kind="background", step=0)
+        ]
     )
     phase = analysis_runs.verdict(run)
     previous = record.status

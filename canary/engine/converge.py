@@ -96,7 +96,8 @@ def _pod_counts(
             current = sides.canary.replicas if sides.canary else 0
             canary_count = max(canary_count, min(current, targets.pods_for_share(rollout, weight)))
         return canary_count, rollout.spec.replicas, weight, wait
-    plan = context.plan(progress, progress.step_index)
+    # Held by a webhook before a step: as the step before left it (before the first: no canary traffic).
+    plan = context.plan(progress, progress.step_index - 1 if progress.traffic_held else progress.step_index)
     return plan.canary_replicas, plan.stable_replicas, plan.weight, None
 
 

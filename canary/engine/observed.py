@@ -44,6 +44,16 @@ class ReplicaSetView:
 
 
 @dataclass(frozen=True)
+class HookResult:
+    """How one webhook call ended (`RunHook`'s key), as the hook runner reports it: 2xx (a Job:
+    completed) or not, with what it said."""
+
+    succeeded: bool
+    message: str
+    finished_at: datetime
+
+
+@dataclass(frozen=True)
 class Observed:
     """The cluster as seen for one Rollout.
 
@@ -60,6 +70,7 @@ class Observed:
       selector pins (None when it pins none); a named Service missing here is InvalidSpec.
     - `router_weight`: the canary weight the traffic router reports, None without a router.
     - `workload_template`: the pod template of `spec.workloadRef`'s Deployment, if one is used.
+    - `hook_results`: the webhook calls answered so far, by `RunHook.key` (`canary.engine.hooks`).
     - `run_names`: the names of every AnalysisRun in the namespace, whoever owns it (say, a run
       orphaned with a deleted Rollout of the same name), so a new run's name is not already taken.
     """
@@ -74,6 +85,7 @@ class Observed:
     router_weight: int | None = None
     workload_template: Mapping[str, Any] | None = None
     run_names: frozenset[str] = frozenset()
+    hook_results: Mapping[str, HookResult] = field(default_factory=dict)
 
     def replica_set(self, pod_hash: PodHash | str | None) -> ReplicaSetView | None:
         return next((rs for rs in self.replica_sets if rs.pod_template_hash == pod_hash), None)

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from canary.api.hooks import HookStatus
 from canary.api.rollout import PauseCondition, PauseReason, RolloutAnalysisRunStatus, RolloutStatus
 from canary.engine.actions import PodHash
 
@@ -29,6 +30,11 @@ class Progress:
     """Blue-green: the pause before the switch is over, so the preview scales past previewReplicaCount."""
     active: PodHash | None = None
     """Blue-green: the revision the active Service selects once this decision is applied."""
+    hooks: tuple[HookStatus, ...] = ()
+    """The webhook calls of this revision (`canary.engine.hooks`)."""
+    traffic_held: bool = False
+    """A webhook holds the release before the step at step_index: traffic stays as the step before
+    left it (decided anew each time, never stored)."""
 
     @classmethod
     def from_status(cls, status: RolloutStatus, stable: PodHash, canary: PodHash) -> Progress:
@@ -47,6 +53,7 @@ class Progress:
             pre_run=status.blue_green.pre_promotion_analysis_run_status,
             post_run=status.blue_green.post_promotion_analysis_run_status,
             scale_up_preview=status.blue_green.scale_up_preview_check_point,
+            hooks=tuple(status.hooks),
         )
 
     @property

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from canary.api.rollout import Rollout, RolloutStatus
-from canary.engine import analysis_runs, recovery
+from canary.engine import analysis_runs, hooks, recovery
 from canary.engine import status as status_of
 from canary.engine.actions import Action, PodHash, SetServiceSelector, ordered
 from canary.engine.bluegreen_strategy import BLUE_GREEN
@@ -86,11 +86,14 @@ def decide(rollout: Rollout, observed: Observed, now: datetime) -> Decision:
         now=now,
         strategy=strategy,
     )
-    events = status_of.events_between(
-        rollout, rollout.status, status, observed=observed, actions=actions, strategy=strategy
+    events = list(
+        status_of.events_between(
+            rollout, rollout.status, status, observed=observed, actions=actions, strategy=strategy
+        )
     )
+    told = hooks.event_calls(rollout, status, events, now)
     due = [w for w in (*waits, *converge_waits, deadline.wait) if w is not None]
-    return Decision(status, ordered([*run_actions, *actions, *events]), min(due) if due else None)
+    return Decision(status, ordered([*run_actions, *actions, *told, *events]), min(due) if due else None)
 
 
 def _invalid(

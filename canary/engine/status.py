@@ -22,7 +22,7 @@ from canary.api.rollout import (
     RolloutPhase,
     RolloutStatus,
 )
-from canary.engine import rollback_window, targets
+from canary.engine import hooks, rollback_window, targets
 from canary.engine import steps as step_list
 from canary.engine.actions import Action, EmitEvent, EventType, PodHash
 from canary.engine.hashing import replica_set_name
@@ -342,6 +342,12 @@ def build(
                 message=_failure_text(failing),
             )
         )
+    webhooks = hooks.condition(progress.hooks)
+    if webhooks is not None:
+        passed, reason, message = webhooks
+        conditions.append(
+            _set_condition(old, hooks.CONDITION, _flag(passed), now=now, reason=reason, message=message)
+        )
     status = RolloutStatus(
         phase=phase,
         message=verdict.message,
@@ -506,6 +512,7 @@ def events_between(
         yield EmitEvent(
             "Normal", ROLLOUT_RESTARTED, f"Every pod restarted after {new.restarted_at.isoformat()}"
         )
+    yield from hooks.events_between(old.hooks, new.hooks)
     yield from _condition_events(old, new)
 
 
