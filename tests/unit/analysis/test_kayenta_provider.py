@@ -117,3 +117,18 @@ def test_mann_whitney_reads_nan_and_the_sequential_judges_do_not() -> None:
     results = {"queries.stable": _range("1", "NaN"), "queries.canary": _range("2", "NaN")}
     assert len(observe("mann-whitney", results).stable) == 2
     assert len(observe("sequential-location", results).stable) == 1
+
+
+def test_mann_whitney_with_nan_strategy_replace_judges_an_empty_canary_result() -> None:
+    judge = {
+        "kind": "mann-whitney",
+        "address": "http://prom",
+        "queries": {"stable": "s", "canary": "c"},
+        "config": {"nan_strategy": "replace", "direction": "either"},
+    }
+    table = {"s": _range(*(str(1.0 + 0.1 * i) for i in range(10))), "c": []}
+    context = MeasureContext(run_name="run", namespace="shop", now=NOW, index=0)
+    metric = Metric.model_validate({"name": "errors", "provider": {"judge": judge}})
+    verdict = JudgeMetricProvider(query=lambda config, promql, at: table[promql]).measure(metric, context)
+    assert isinstance(verdict, Verdict) and verdict.phase == AnalysisPhase.FAILED
+    assert json.loads(verdict.value or "{}")["n_canary"] == 10
