@@ -16,6 +16,7 @@ from canary.cli import (
     commands_actions,
     commands_analyze,
     commands_controller,
+    commands_dashboard,
     commands_demo,
     commands_get,
     commands_gitops,
@@ -35,6 +36,7 @@ VERB_GROUPS = (
     commands_analyze,
     completion,
     commands_demo,
+    commands_dashboard,
     commands_controller,
     commands_gitops,
 )

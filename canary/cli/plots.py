@@ -90,10 +90,10 @@ class Threshold:
 
 def _layout(title: str, x_title: str, y_title: str, **extra: Any) -> go.Layout:
     return go.Layout(
-        title={"text": title},
+        title={"text": title, "y": 0.97, "yanchor": "top"},
         template="none",
         height=HEIGHT,
-        margin={"l": 64, "r": 16, "t": 48, "b": 44},
+        margin={"l": 64, "r": 16, "t": 72, "b": 44},
         xaxis={"title": {"text": x_title}},
         yaxis={"title": {"text": y_title}},
         legend={"orientation": "h", "y": 1.02, "x": 0, "yanchor": "bottom"},
@@ -129,6 +129,8 @@ def line_chart(
     """Each series as a line over the intervals (numbered from 1, hover names their times); an
     optional horizontal threshold, dashed."""
     figure = go.Figure(layout=_layout(title, x_title, y_title))
+    # Whole intervals only: a tick every tenth of the range (1.2 or 1.4 names no interval).
+    figure.update_xaxes(tick0=1, dtick=max(1, math.ceil(len(labels) / 10)))
     for entry in series:
         figure.add_trace(_line(entry, labels))
     if log_y:

@@ -6,9 +6,7 @@ without it; in CI (CI=true) a missing browser is a failure, never a silent skip.
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import numpy.typing as npt
 import pytest
 
 from canary.cli.main import main
+from tests.browser.dashboard_driver import chromium, near
 from tests.browser.png import read_rgb
 
 pytestmark = pytest.mark.browser
@@ -25,16 +24,6 @@ WIDTH, HEIGHT = 1000, 2200
 STABLE = (0x1F, 0x77, 0xB4)
 CANARY = (0xFF, 0x7F, 0x0E)
 THRESHOLD = (0xD6, 0x27, 0x28)
-
-
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        message = "chromium is not installed (apt-get install chromium, or scripts/install-test-deps.sh)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
 
 
 def write_arms(directory: Path) -> tuple[Path, Path]:
@@ -73,11 +62,6 @@ def screenshot(browser: str, page: Path, directory: Path) -> Path:
         timeout=120,
     )
     return shot
-
-
-def near(image: npt.NDArray[np.int16], colour: tuple[int, int, int], tolerance: int = 24) -> int:
-    """How many pixels are within `tolerance` of `colour` in every channel."""
-    return int((np.abs(image - np.array(colour)) <= tolerance).all(axis=2).sum())
 
 
 def bands(image: npt.NDArray[np.int16], min_gap: int = 30) -> list[tuple[int, int, int]]:
