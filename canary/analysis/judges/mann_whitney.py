@@ -300,7 +300,9 @@ def classify(
     )
 
 
-def pad_missing_arm(stable: Sequence[float], canary: Sequence[float]) -> tuple[list[float], list[float]]:
+def pad_missing_arm(
+    stable: Sequence[float] | FloatArray, canary: Sequence[float] | FloatArray
+) -> tuple[list[float], list[float]]:
     """An arm with no samples gets as many NaN as the other has, as Kayenta fills a series that is
     missing points with NaN up to the window's points: NaN strategy ``replace`` then judges zeros
     against the other arm, and ``remove`` leaves the arm empty (Nodata)."""
