@@ -156,3 +156,40 @@ def near(
 def inked(image: np.ndarray[Any, np.dtype[np.int16]]) -> int:
     """How many pixels are not near-white: a blank (or unstyled, empty) page has almost none."""
     return int((image.min(axis=2) < 200).sum())
+
+
+CANARY = (0xFF, 0x7F, 0x0E)
+
+
+def row(driver: WebDriver, key: str) -> dict[str, Any] | None:
+    """The list's line for the Rollout `namespace/name`: its phase, step and weights as drawn."""
+    line = f"document.querySelector('tr[data-rollout=\"{key}\"]')"
+    found: dict[str, Any] | None = dom(
+        driver,
+        f"{line} && {{phase: {line}.dataset.phase, step: {line}.querySelector('.step').textContent, "
+        f"weights: {line}.querySelector('.weights').textContent}}",
+    )
+    return found
+
+
+def shown(driver: WebDriver) -> dict[str, Any]:
+    """The Rollout page's summary as drawn."""
+    found: dict[str, Any] = dom(
+        driver,
+        "{phase: document.getElementById('summary').dataset.phase || '', "
+        "weight: Number(document.getElementById('summary').dataset.canaryWeight), "
+        "aborted: document.getElementById('summary').dataset.aborted === 'true', "
+        "weights: document.getElementById('weights').textContent, "
+        "plots: document.querySelectorAll('#plots .main-svg').length, "
+        "tree: document.getElementById('tree').textContent, "
+        "reasons: Array.from(document.querySelectorAll('#events .reason')).map((e) => e.textContent), "
+        "result: document.getElementById('result').textContent}",
+    )
+    return found
+
+
+def assert_drawn(driver: WebDriver, path: Path, *, plots: bool) -> None:
+    image = screenshot(driver, path)
+    assert inked(image) > 20_000, f"{path.name} shows the page, not a blank window"
+    if plots:
+        assert near(image, CANARY) > 300, f"{path.name} draws the evidence plot (the canary's colour)"

@@ -11,57 +11,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.browser.dashboard_driver import (
     Dashboard,
+    assert_drawn,
     browser,
     dashboard,
     dom,
     eventually,
-    inked,
-    near,
-    screenshot,
+    row,
+    shown,
 )
 
 pytestmark = pytest.mark.browser
 
-CANARY = (0xFF, 0x7F, 0x0E)
 PAGE = "/rollouts/demo/checkout"
-ROW = "document.querySelector('tr[data-rollout=\"demo/checkout\"]')"
-
-
-def row(driver: WebDriver) -> dict[str, Any] | None:
-    """The list's line for demo/checkout: its phase, step and weights as the page shows them."""
-    found: dict[str, Any] | None = dom(
-        driver,
-        f"{ROW} && {{phase: {ROW}.dataset.phase, step: {ROW}.querySelector('.step').textContent, "
-        f"weights: {ROW}.querySelector('.weights').textContent}}",
-    )
-    return found
-
-
-def shown(driver: WebDriver) -> dict[str, Any]:
-    """The Rollout page's summary as drawn."""
-    found: dict[str, Any] = dom(
-        driver,
-        "{phase: document.getElementById('summary').dataset.phase || '', "
-        "weight: Number(document.getElementById('summary').dataset.canaryWeight), "
-        "aborted: document.getElementById('summary').dataset.aborted === 'true', "
-        "weights: document.getElementById('weights').textContent, "
-        "plots: document.querySelectorAll('#plots .main-svg').length, "
-        "tree: document.getElementById('tree').textContent, "
-        "reasons: Array.from(document.querySelectorAll('#events .reason')).map((e) => e.textContent), "
-        "result: document.getElementById('result').textContent}",
-    )
-    return found
-
-
-def assert_drawn(driver: WebDriver, path: Path, *, plots: bool) -> None:
-    image = screenshot(driver, path)
-    assert inked(image) > 20_000, f"{path.name} shows the page, not a blank window"
-    if plots:
-        assert near(image, CANARY) > 300, f"{path.name} draws the evidence plot (the canary's colour)"
+KEY = "demo/checkout"
 
 
 def test_the_list_and_a_rollout_page_follow_the_demo(tmp_path: Path) -> None:
@@ -73,7 +38,7 @@ def test_the_list_and_a_rollout_page_follow_the_demo(tmp_path: Path) -> None:
         during = eventually(
             "the list to show the good release on its canary steps",
             lambda: (
-                (r := row(driver))
+                (r := row(driver, KEY))
                 and r["phase"] in ("Paused", "Progressing")
                 and "canary 20%" in r["weights"]
                 and r
@@ -115,7 +80,9 @@ def test_the_list_and_a_rollout_page_follow_the_demo(tmp_path: Path) -> None:
 
         driver.get(app.url + "/")
         eventually(
-            "the list to show the abort", lambda: (r := row(driver)) and r["phase"] == "Degraded", timeout=30
+            "the list to show the abort",
+            lambda: (r := row(driver, KEY)) and r["phase"] == "Degraded",
+            timeout=30,
         )
         assert_drawn(driver, tmp_path / "5-list-aborted.png", plots=False)
 
