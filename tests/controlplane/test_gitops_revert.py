@@ -1,0 +1,162 @@
+"""The rollback written back to Git, end to end on the real control plane: a Git repository on a real
+`git daemon` on loopback holds the Rollout's manifest, a GitOps tool's sync is played by a server-side
+apply of that manifest (its own field manager, as Argo CD's SSA), and the controller of this session
+writes the stable image back to Git when the release is aborted (`canary abort`).
+
+Done when: the abort makes exactly one revert commit; the next sync brings the Rollout Healthy on the
+stable revision at once, its steps skipped; a second abort of the same revision (the old commit synced
+again by hand) writes nothing, even from a restarted controller that has to look in Git to know."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from canarytier import (
+    ControllerProcess,
+    diagnose,
+    eventually,
+    example_rollout,
+    rollout_events,
+    status_of,
+    with_image,
+)
+from gitops.gitservers import GitDaemon
+from localcluster import LocalControlPlane
+from test_gitops_apply import apply
+
+NAME = "search"
+REPO = "team/deploy"
+FILE = "apps/search/rollout.yaml"
+STABLE_IMAGE, BAD_IMAGE = "ghcr.io/example/search:7.0.0", "ghcr.io/example/search:7.1.0-bad"
+
+
+@pytest.fixture
+def git_daemon(tmp_path: Path) -> Iterator[GitDaemon]:
+    with GitDaemon(tmp_path / "served") as daemon:
+        yield daemon
+
+
+def manifest(daemon: GitDaemon, image: str) -> str:
+    rollout = with_image(example_rollout(NAME, steps=[{"setWeight": 20}, {"pause": {}}]), image)
+    rollout["apiVersion"], rollout["kind"] = "canary.dev/v1alpha1", "Rollout"
+    rollout["metadata"]["annotations"] = {
+        "gitops.canary.dev/repo": daemon.url(REPO),
+        "gitops.canary.dev/file": FILE,
+        "gitops.canary.dev/field": "spec.template.spec.containers[0].image",
+    }
+    return "# the search service, synced from Git\n" + yaml.safe_dump(rollout, sort_keys=False)
+
+
+def sync(api: Any, namespace: str, daemon: GitDaemon) -> None:
+    """The GitOps tool: what Git's main branch says, server-side applied."""
+    apply(api, namespace, yaml.safe_load(daemon.show(REPO, FILE)))
+
+
+def canary_abort(control_plane: LocalControlPlane, namespace: str) -> None:
+    argv = [
+        sys.executable,
+        "-m",
+        "canary.cli.main",
+        "--kubeconfig",
+        str(control_plane.kubeconfig),
+        "-n",
+        namespace,
+    ]
+    subprocess.run([*argv, "abort", NAME], check=True, capture_output=True, text=True)
+
+
+def reverts(daemon: GitDaemon) -> list[str]:
+    return [message for message in daemon.log(REPO) if "Canary-Revert:" in message]
+
+
+def reasons(api: Any, namespace: str) -> list[str]:
+    return [event.reason for event in rollout_events(api, namespace, NAME)]
+
+
+def test_an_abort_is_written_back_to_git_once_and_the_next_sync_is_healthy_on_stable_without_steps(
+    admin_api: Any,
+    control_plane: LocalControlPlane,
+    namespace: str,
+    namespace_controller: ControllerProcess,
+    git_daemon: GitDaemon,
+) -> None:
+    explain = lambda: diagnose(admin_api, namespace, [NAME], namespace_controller)  # noqa: E731
+    git_daemon.create(REPO, {FILE: manifest(git_daemon, STABLE_IMAGE)})
+    sync(admin_api, namespace, git_daemon)
+    stable = eventually(
+        "the first revision Healthy",
+        lambda: (s := status_of(admin_api, namespace, NAME)).get("phase") == "Healthy" and s["stableRS"],
+        timeout=60,
+        explain=explain,
+    )
+
+    git_daemon.commit(REPO, {FILE: manifest(git_daemon, BAD_IMAGE)}, "release 7.1.0")
+    sync(admin_api, namespace, git_daemon)
+    eventually(
+        "the release paused at 20%",
+        lambda: status_of(admin_api, namespace, NAME).get("phase") == "Paused",
+        timeout=60,
+        explain=explain,
+    )
+    aborted_hash = status_of(admin_api, namespace, NAME)["currentPodHash"]
+    canary_abort(control_plane, namespace)
+
+    eventually("the revert commit in Git", lambda: len(reverts(git_daemon)) == 1, timeout=60, explain=explain)
+    (revert,) = reverts(git_daemon)
+    assert f"{namespace}/{NAME}" in revert and aborted_hash in revert and "RolloutAborted" in revert
+    assert (
+        yaml.safe_load(git_daemon.show(REPO, FILE))["spec"]["template"]["spec"]["containers"][0]["image"]
+        == STABLE_IMAGE
+    )
+    assert git_daemon.show(REPO, FILE).startswith("# the search service, synced from Git\n")
+    eventually(
+        "a GitRevertCommitted Event",
+        lambda: "GitRevertCommitted" in reasons(admin_api, namespace),
+        timeout=30,
+        explain=explain,
+    )
+    assert status_of(admin_api, namespace, NAME)["phase"] == "Degraded"
+
+    sync(admin_api, namespace, git_daemon)
+    status = eventually(
+        "Healthy on the stable revision after the sync",
+        lambda: (
+            (s := status_of(admin_api, namespace, NAME)).get("phase") == "Healthy"
+            and not s.get("abort")
+            and s
+        ),
+        timeout=60,
+        explain=explain,
+    )
+    assert status["stableRS"] == stable == status["currentPodHash"]
+    assert status["currentStepIndex"] == 2  # every step skipped
+    assert "SkipSteps" in reasons(admin_api, namespace)
+
+    # The aborted commit synced again by hand, aborted again, seen by a restarted controller: Git
+    # already has the revert, so nothing is written.
+    namespace_controller.stop()
+    apply(admin_api, namespace, yaml.safe_load(manifest(git_daemon, BAD_IMAGE)))
+    namespace_controller.start()
+    namespace_controller.wait_ready()
+    eventually(
+        "the same revision paused again",
+        lambda: status_of(admin_api, namespace, NAME).get("phase") == "Paused",
+        timeout=60,
+        explain=explain,
+    )
+    assert status_of(admin_api, namespace, NAME)["currentPodHash"] == aborted_hash
+    canary_abort(control_plane, namespace)
+    eventually(
+        "a GitRevertUpToDate Event",
+        lambda: "GitRevertUpToDate" in reasons(admin_api, namespace),
+        timeout=60,
+        explain=explain,
+    )
+    assert len(reverts(git_daemon)) == 1
+    assert len(git_daemon.log(REPO)) == 3
