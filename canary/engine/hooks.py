@@ -66,13 +66,13 @@ def entering(context: DecisionContext, progress: Progress) -> Outcome:
     if index == 0:
         progress = _mark_release(context, progress)
         groups += [(HookType.CONFIRM_ROLLOUT, None), (HookType.PRE_ROLLOUT, None)]
-    if index < len(steps) and step_list.desired_weight(steps, index) > _weight_before(steps, index):
+    if _raises_weight(context, index):
         groups.append((HookType.CONFIRM_TRAFFIC_INCREASE, index))
     if index == len(steps):
         groups.append((HookType.CONFIRM_PROMOTION, None))
     actions: list[Action] = []
     for kind, step in groups:
-        outcome = _group(context, progress, kind, step)
+        outcome = _group(context, progress, kind, step, marked_only=index == len(steps))
         actions += outcome.actions
         if not outcome.passed:
             return replace(outcome, progress=replace(outcome.progress, traffic_held=True), actions=actions)
@@ -97,9 +97,7 @@ def rollback(context: DecisionContext, progress: Progress) -> Outcome:
 
 def after_release(context: DecisionContext, progress: Progress) -> Outcome:
     """`post-rollout` hooks of a release that ran its steps, once it was promoted or aborted."""
-    if not _records(progress, HookType.POST_ROLLOUT):
-        return Outcome(progress, [], [], True)
-    return _group(context, progress, HookType.POST_ROLLOUT, None, retry=False)
+    return _group(context, progress, HookType.POST_ROLLOUT, None, retry=False, marked_only=True)
 
 
 def event_calls(
@@ -135,25 +133,42 @@ def call_key(record: HookStatus, attempt: int) -> str:
     return f"{record.name}/{record.checksum}/{step}/{attempt}"
 
 
-def _weight_before(steps: Sequence[Any], index: int) -> int:
-    return 0 if index == 0 else step_list.desired_weight(steps, index - 1)
+def _raises_weight(context: DecisionContext, index: int) -> bool:
+    """Whether entering step `index` (len(steps): the promotion) raises the canary's weight."""
+    steps, top = context.steps, context.rollout.spec.strategy.max_weight
+    before = 0 if index == 0 else step_list.desired_weight(steps, index - 1, top)
+    return step_list.desired_weight(steps, index, top) > before
 
 
 def _mark_release(context: DecisionContext, progress: Progress) -> Progress:
-    for kind in _LATER:
+    """The hooks due after the last step, recorded as Waiting when the release starts."""
+    last = len(context.steps)
+    later: list[tuple[HookType, int | None]] = [(kind, None) for kind in _LATER]
+    if _raises_weight(context, last):
+        later.append((HookType.CONFIRM_TRAFFIC_INCREASE, last))
+    for kind, step in later:
         for hook in hooks_of(context.rollout, kind):
-            if _record(progress, hook, None) is None:
-                progress = _with(progress, _fresh(progress, hook, None, HookPhase.WAITING))
+            if _record(progress, hook, step) is None:
+                progress = _with(progress, _fresh(progress, hook, step, HookPhase.WAITING))
     return progress
 
 
 def _group(
-    context: DecisionContext, progress: Progress, kind: HookType, step: int | None, *, retry: bool = True
+    context: DecisionContext,
+    progress: Progress,
+    kind: HookType,
+    step: int | None,
+    *,
+    retry: bool = True,
+    marked_only: bool = False,
 ) -> Outcome:
+    """`marked_only`: only the hooks recorded as the release started (`_mark_release`)."""
     actions: list[Action] = []
     waits: Waits = []
     passed = True
     for hook in hooks_of(context.rollout, kind):
+        if marked_only and _record(progress, hook, step) is None:
+            continue
         progress, record, action, wait = _call(context, progress, hook, step, retry=retry)
         actions += action
         waits += wait
