@@ -3,57 +3,23 @@ why nothing is written."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from canary.api.rollout import RolloutStatus
-from canary.engine.observed import Observed, ReplicaSetView
+from canary.api.rollout import Rollout
+from canary.engine.observed import Observed
 from canary.gitops.image import parse_image
 from canary.gitops.plan import Abort, AlreadyReverted, Conflict, PlanError, Write, abort_of, plan_revert
 from canary.gitops.target import target_from_annotations
-from canary.sim import scenarios
-
-ABORTED, STABLE = "7c9f8d6b5", "5d4c3b2a1"
-
-
-def pod_template(image: str) -> dict[str, Any]:
-    return {
-        "spec": {"containers": [{"name": "sidecar", "image": "envoy:1"}, {"name": "app", "image": image}]}
-    }
-
-
-def replica_set(pod_hash: str, image: str) -> ReplicaSetView:
-    return ReplicaSetView(
-        name=f"web-{pod_hash}",
-        pod_template_hash=pod_hash,
-        template=pod_template(image),
-        revision=1,
-        replicas=1,
-    )  # type: ignore[arg-type]
-
-
-def aborted_rollout(**status: Any) -> Any:
-    rollout = scenarios.rollout(image="ghcr.io/example/web:2")
-    fields = {
-        "abort": True,
-        "current_pod_hash": ABORTED,
-        "stable_rs": STABLE,
-        "message": "RolloutAborted: metric failed",
-    }
-    return rollout.model_copy(update={"status": RolloutStatus(**(fields | status))})
-
-
-OBSERVED = Observed(
-    replica_sets=(replica_set(ABORTED, "ghcr.io/example/web:2"), replica_set(STABLE, "ghcr.io/example/web:1"))
-)
 
 ABORT = Abort(
     namespace="default",
     name="web",
-    aborted_hash=ABORTED,
+    aborted_hash="7c9f8d6b5",
     aborted_image=parse_image("ghcr.io/example/web:2"),
-    stable_hash=STABLE,
+    stable_hash="5d4c3b2a1",
     stable_image=parse_image("ghcr.io/example/web:1"),
     reason="RolloutAborted: metric failed",
 )
@@ -68,22 +34,28 @@ def target(field: str, **extra: str) -> Any:
     return target_from_annotations(annotations | {f"gitops.canary.dev/{k}": v for k, v in extra.items()})
 
 
-def test_an_aborted_rollout_gives_the_aborted_and_stable_images_of_the_named_container() -> None:
-    assert abort_of(aborted_rollout(), OBSERVED, "app") == ABORT
+def test_an_aborted_rollout_gives_the_aborted_and_stable_images_of_the_named_container(
+    aborted_rollout: Callable[..., Rollout], observed: Observed
+) -> None:
+    assert abort_of(aborted_rollout(), observed, "app") == ABORT
 
 
 @pytest.mark.parametrize(
     "status",
-    [{"abort": False}, {"current_pod_hash": STABLE}, {"stable_rs": None}],
+    [{"abort": False}, {"current_pod_hash": "5d4c3b2a1"}, {"stable_rs": None}],
     ids=["not-aborted", "aborted-revision-is-stable", "no-stable-revision"],
 )
-def test_no_abort_to_write_back(status: dict[str, Any]) -> None:
-    assert abort_of(aborted_rollout(**status), OBSERVED, "app") is None
+def test_no_abort_to_write_back(
+    status: dict[str, Any], aborted_rollout: Callable[..., Rollout], observed: Observed
+) -> None:
+    assert abort_of(aborted_rollout(**status), observed, "app") is None
 
 
-def test_a_container_that_is_not_there_names_the_annotation_to_fix() -> None:
+def test_a_container_that_is_not_there_names_the_annotation_to_fix(
+    aborted_rollout: Callable[..., Rollout], observed: Observed
+) -> None:
     with pytest.raises(PlanError, match=r"gitops\.canary\.dev/container"):
-        abort_of(aborted_rollout(), OBSERVED, "api")
+        abort_of(aborted_rollout(), observed, "api")
 
 
 def test_a_kustomize_entry_gets_the_stable_tag_and_a_message_naming_rollout_revision_and_reason() -> None:
