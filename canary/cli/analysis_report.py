@@ -14,10 +14,10 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 
 from canary.api.analysis import AnalysisRun, Metric, MetricResult
-from canary.cli import mann_whitney_why, offline_judge, plots
+from canary.cli import kayenta_report, mann_whitney_why, offline_judge, plots
 from canary.cli.arm_samples import ArmData, aligned_labels, summary_value
 from canary.cli.plots import CANARY_COLOUR, STABLE_COLOUR, Series, Summary, Threshold
-from canary.cli.report_html import Figure, Report
+from canary.cli.report_html import Figure, Report, Section
 
 EVIDENCE_COLUMNS = ("p_value", "estimate", "ci_low", "ci_high", "n_stable", "n_canary")
 
@@ -152,9 +152,25 @@ def _p_value_chart(
     )
 
 
+def _score_figure(metric: Metric, result: MetricResult, labels: Sequence[str]) -> Figure:
+    judge = metric.provider.judge
+    passing = judge.thresholds.pass_ if judge is not None and judge.thresholds is not None else 100.0
+    plot = plots.line_chart(
+        f"{metric.name}: canary score",
+        labels,
+        [Series("score", kayenta_report.scores(result), CANARY_COLOUR)],
+        x_title="measurement",
+        y_title="score (0-100)",
+        threshold=Threshold(passing, f"passes at ≥ {passing:g}"),
+    )
+    return Figure(plot, f"{metric.name} ({result.phase}): Kayenta's score at each measurement.")
+
+
 def metric_figure(metric: Metric, result: MetricResult) -> Figure:
     labels = [m.started_at.strftime("%H:%M:%S") if m.started_at else "" for m in result.measurements]
     judge = metric.provider.judge
+    if kayenta_report.is_kayenta(metric):
+        return _score_figure(metric, result, labels)
     if judge is not None:
         alpha = offline_judge.significance(judge.kind, judge.config)
         plot = _p_value_chart(
@@ -210,4 +226,14 @@ def run_report(run: AnalysisRun, source: str) -> Report:
         ("metric", "time", "phase", "value", "message"),
         rows,
         f"Every measurement ({len(rows)})",
+        _score_sections(run),
     )
+
+
+def _score_sections(run: AnalysisRun) -> list[Section]:
+    """Each kayenta metric's latest score: its groups, then each metric's part."""
+    sections = []
+    for score in kayenta_report.run_score_tables(run):
+        sections.append(Section(score.headline, score.reason, kayenta_report.GROUP_COLUMNS, score.groups))
+        sections.append(Section("Each metric's part", "", kayenta_report.METRIC_COLUMNS, score.metrics))
+    return sections

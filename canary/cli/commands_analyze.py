@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
 
 from canary.analysis.judges import KINDS
 from canary.api.analysis import AnalysisRun, AnalysisTemplate, ClusterAnalysisTemplate
@@ -22,6 +25,7 @@ from canary.api.documents import load_file
 from canary.cli import (
     analysis_report,
     arm_samples,
+    kayenta_report,
     offline_judge,
     offline_template,
     render_rollout,
@@ -149,7 +153,9 @@ def run_template(args: argparse.Namespace) -> int:
     end = args.end or datetime.now(UTC)
     if end.tzinfo is None:
         end = end.replace(tzinfo=UTC)
-    window = args.window if args.window is not None else offline_template.needed_seconds(template, dict(args.arg))
+    window = (
+        args.window if args.window is not None else offline_template.needed_seconds(template, dict(args.arg))
+    )
     start = end - timedelta(seconds=DEFAULT_WINDOW_SECONDS if window is None else window)
     run = offline_template.build_run(template, dict(args.arg), args.prometheus)
     run = offline_template.replay(run, start=start, end=end, registry=offline_template.providers())
@@ -163,4 +169,22 @@ def run_template(args: argparse.Namespace) -> int:
 
 
 def _print_run(run: AnalysisRun) -> None:
-    console().print(render_rollout.analysis_tree(run))
+    out = console()
+    out.print(render_rollout.analysis_tree(run))
+    for score in kayenta_report.run_score_tables(run):
+        out.print(score_tables(score))
+
+
+def score_tables(score: kayenta_report.ScoreTable) -> Group:
+    """A kayenta metric's score as the terminal shows it: the headline, its groups, each metric's part."""
+    groups, metrics = Table(*kayenta_report.GROUP_COLUMNS), Table(*kayenta_report.METRIC_COLUMNS)
+    for row in score.groups:
+        groups.add_row(*row)
+    for row in score.metrics:
+        metrics.add_row(*row)
+    headline = Text(score.headline, style="bold")
+    return (
+        Group(headline, Text(score.reason), groups, metrics)
+        if score.reason
+        else Group(headline, groups, metrics)
+    )

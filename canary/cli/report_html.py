@@ -38,6 +38,16 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class Section:
+    """A table shown open under the facts, e.g. a canary score's groups and each metric's part."""
+
+    title: str
+    text: str
+    columns: Sequence[str]
+    rows: Sequence[Sequence[str]]
+
+
+@dataclass(frozen=True)
 class Report:
     title: str
     verdict: str
@@ -48,12 +58,18 @@ class Report:
     rows: Sequence[Sequence[str]] = field(default_factory=list)
     table_summary: str = ""
     """The line the folded table shows, e.g. `Every interval (3000: 2956 pass, 44 fail)`."""
+    sections: Sequence[Section] = ()
 
 
 def table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     head = "".join(f"<th>{escape(c)}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def section_html(section: Section) -> str:
+    text = f"<p>{escape(section.text)}</p>" if section.text else ""
+    return f"<h2>{escape(section.title)}</h2>{text}{table(section.columns, section.rows)}"
 
 
 def figure_html(figure: Figure, div_id: str) -> str:
@@ -66,6 +82,7 @@ def figure_html(figure: Figure, div_id: str) -> str:
 def render(report: Report) -> str:
     colour = VERDICT_COLOURS.get(report.verdict, OTHER_VERDICT_COLOUR)
     facts = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in report.facts)
+    sections = "\n".join(section_html(s) for s in report.sections)
     figures = "\n".join(figure_html(f, f"figure-{i + 1}") for i, f in enumerate(report.figures))
     rows = (
         f"<details><summary>{escape(report.table_summary or f'The table ({len(report.rows)} rows)')}"
@@ -86,6 +103,7 @@ def render(report: Report) -> str:
 <p>Verdict: <span class="verdict" style="background: {colour}">{escape(report.verdict)}</span></p>
 <p class="why">{escape(report.why)}</p>
 <table>{facts}</table>
+{sections}
 {figures}
 {rows}
 </body>

@@ -58,9 +58,8 @@ def measure(
     if metric.success_condition or metric.failure_condition:
         # As Argo's kayenta provider, the conditions may read the score, e.g. `result.score >= 80`.
         return Reading({"verdict": judgement.verdict, "score": judgement.score.score})
-    return Verdict(
-        PHASES[judgement.verdict], kayenta.message(judgement), value=json.dumps(evidence, sort_keys=True)
-    )
+    # In the config's order (not sorted), so reports list the metrics as the config does.
+    return Verdict(PHASES[judgement.verdict], kayenta.message(judgement), value=json.dumps(evidence))
 
 
 def samples_with_gaps(result: list[Any]) -> tuple[float, ...]:
