@@ -20,7 +20,7 @@ def register(verbs: Any) -> None:
     dashboard = verbs.add_parser(
         "dashboard", help="serve a live web page of the Rollouts (port 3100)", parents=[connection_flags()]
     )
-    dashboard.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s)")
+    dashboard.add_argument("-p", "--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s)")
     dashboard.add_argument(
         "--address", default="127.0.0.1", help="address to listen on (default %(default)s: this machine only)"
     )
@@ -50,7 +50,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
     # Imported here: the web stack is needed by this verb only.
     import uvicorn
 
-    from canary.dashboard.app import create_app
+    from canary.dashboard.app import create_app, root_url
     from canary.dashboard.embedded import DemoDriver
     from canary.dashboard.source import Source
 
@@ -66,7 +66,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
     else:
         source = Source(args.connect(), args.all_namespaces)
     app = create_app(source, read_only=args.read_only, root_path=args.root_path, refresh=args.refresh)
-    print(f"canary dashboard on http://{args.address}:{args.port}{args.root_path.rstrip('/')}/", flush=True)
+    print(f"canary dashboard on http://{args.address}:{args.port}{root_url(args.root_path)}/", flush=True)
     try:
         uvicorn.run(app, host=args.address, port=args.port, log_level="warning")
     finally:

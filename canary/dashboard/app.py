@@ -47,9 +47,16 @@ def _guarded(read: Callable[[], Any]) -> Callable[[], dict[str, Any]]:
     return call
 
 
+def root_url(root_path: str) -> str:
+    """'' for the root, else '/prefix' without a trailing slash."""
+    trimmed = root_path.strip("/")
+    return f"/{trimmed}" if trimmed else ""
+
+
 def create_app(source: Source, *, read_only: bool, root_path: str = "", refresh: float = 1.0) -> Starlette:
-    """The application; `root_path` ('' or '/prefix') is where it is served, as behind a proxy."""
-    root = root_path.rstrip("/")
+    """The application; `root_path` (`/prefix` or `prefix`, as Argo's `rollouts`) is where it is
+    served, as behind a proxy."""
+    root = root_url(root_path)
     scope = "all namespaces" if source.all_namespaces else f"namespace {source.session.namespace}"
 
     async def stream(request: Request, read: Callable[[], dict[str, Any]]) -> EventSourceResponse:

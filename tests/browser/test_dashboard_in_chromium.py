@@ -144,8 +144,9 @@ def test_a_verb_without_the_dashboard_header_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_dashboard_is_served_under_a_root_path(tmp_path: Path) -> None:
+    """Given as Argo's `--root-path rollouts` is, without a slash."""
     with (
-        dashboard(["--cluster", "memory", "--root-path", "/canary"], tmp_path / "dashboard.log") as app,
+        dashboard(["--cluster", "memory", "--root-path", "canary"], tmp_path / "dashboard.log") as app,
         browser() as driver,
     ):
         driver.get(app.url + "/canary" + PAGE)
