@@ -1,7 +1,8 @@
 """`canary dashboard` on the real control plane, in headless Chromium: it shows a release held at its
 pause (50% of traffic on the canary), still shows it right after the controller is killed and started
 again, and aborts it from the page's button, acting through the dashboard user's kubeconfig; the
-controller then sends all traffic back to stable."""
+controller then sends all traffic back to stable. A user whose RBAC only lets them read sees the same
+page, and the button answers with the API's refusal."""
 
 from __future__ import annotations
 
@@ -74,3 +75,46 @@ def test_the_dashboard_shows_a_release_across_a_controller_restart_and_aborts_it
     )
     status = status_of(admin_api, namespace, NAME)
     assert status["abort"] is True and status["stableRS"] == stable
+
+
+VIEWER_ROLE = {
+    "apiVersion": "rbac.authorization.k8s.io/v1",
+    "kind": "Role",
+    "metadata": {"name": "viewer"},
+    "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]}],
+}
+VIEWER_BINDING = {
+    "apiVersion": "rbac.authorization.k8s.io/v1",
+    "kind": "RoleBinding",
+    "metadata": {"name": "viewer"},
+    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "viewer"},
+    "subjects": [{"kind": "ServiceAccount", "name": "viewer"}],
+}
+
+
+def test_a_user_who_may_only_read_sees_the_release_and_the_abort_button_is_refused_by_rbac(
+    control_plane: LocalControlPlane,
+    admin_api: Any,
+    namespace: str,
+    namespace_controller: ControllerProcess,
+    tmp_path: Path,
+) -> None:
+    paused_canary(admin_api, namespace, namespace_controller)
+    viewer = control_plane.kubeconfig_for_service_account(namespace, "viewer")
+    control_plane.apply_manifests([VIEWER_ROLE, VIEWER_BINDING], namespace=namespace)
+    with dashboard(["--kubeconfig", str(viewer)], tmp_path / "dashboard.log") as app, browser() as driver:
+        driver.get(f"{app.url}/rollouts/{namespace}/{NAME}")
+        paused = drawn(
+            "the page to show the pause",
+            lambda: (s := shown(driver))["phase"] == "Paused" and s,
+            30,
+            app.tail,
+        )
+        assert paused["weight"] == 50
+        driver.find_element("id", "abort").click()
+        refused = drawn(
+            "the refusal", lambda: "forbidden" in (s := shown(driver))["result"] and s, 30, app.tail
+        )
+        assert refused["result"].startswith("forbidden by RBAC") and "patch" in refused["result"], refused
+    status = status_of(admin_api, namespace, NAME)
+    assert not status.get("abort") and status["phase"] == "Paused"
