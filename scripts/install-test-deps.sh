@@ -23,7 +23,7 @@ case "${1:-}" in
 esac
 POLICY_RC_D="${CANARY_POLICY_RC_D:-/usr/sbin/policy-rc.d}"  # tests point it elsewhere
 # Packages whose services the tests start themselves: package=unit.
-KEEP_STOPPED=(prometheus=prometheus.service)
+KEEP_STOPPED=(prometheus=prometheus.service influxdb=influxdb.service)
 
 missing_packages=()
 
@@ -51,6 +51,12 @@ need chromedriver chromium-driver
 # and its daemon; Gitea's build (scripts/build-gitea.sh) compiles SQLite with cgo.
 need git git
 need gcc gcc
+
+# Vendor metric providers (tests/integration/providers): a real InfluxDB 1.x, and Graphite's render API
+# (graphite-web) over whisper files written with Debian's whisper tools.
+need influxd influxdb
+need graphite-manage graphite-web
+need whisper-create python3-whisper
 
 if ((${#missing_packages[@]} == 0)); then
   echo "install-test-deps: everything already installed" >&2

@@ -5,6 +5,7 @@ is stopped and disabled. Run with stand-in commands on PATH; nothing is installe
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,7 +14,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = ROOT / "scripts/install-test-deps.sh"
-PROVIDED = ["prometheus", "promtool", "lua5.4", "chromium", "chromedriver"]
+# Every command the script checks (its `need COMMAND PACKAGE` lines), and those besides Prometheus's.
+PROVIDED = re.findall(r"^need (\S+) \S+$", SCRIPT.read_text(), flags=re.MULTILINE)
+OTHERS = [c for c in PROVIDED if c not in ("prometheus", "promtool")]
 
 # What a package's maintainer script does before starting its service: ask policy-rc.d.
 FAKE_APT_GET = r"""#!/usr/bin/env bash
@@ -65,27 +68,27 @@ class Machine:
 
 
 def test_installing_prometheus_forbids_service_starts_during_the_install(tmp_path: Path) -> None:
-    machine = Machine(tmp_path, installed=["lua5.4", "chromium", "chromedriver"])
+    machine = Machine(tmp_path, installed=OTHERS)
     result = machine.run()
     assert result.returncode == 0, result.stderr
     assert "policy-rc.d said 101" in machine.log.read_text()
 
 
 def test_the_guard_is_gone_after_the_install(tmp_path: Path) -> None:
-    machine = Machine(tmp_path, installed=["lua5.4", "chromium", "chromedriver"])
+    machine = Machine(tmp_path, installed=OTHERS)
     machine.run()
     assert not machine.policy.exists()
 
 
 def test_the_guard_is_gone_when_the_install_fails(tmp_path: Path) -> None:
-    machine = Machine(tmp_path, installed=["lua5.4", "chromium", "chromedriver"])
+    machine = Machine(tmp_path, installed=OTHERS)
     machine._stub("apt-get", '#!/bin/sh\n[ "$1" = install ] && exit 100\nexit 0\n')
     assert machine.run().returncode != 0
     assert not machine.policy.exists()
 
 
 def test_a_policy_rc_d_already_there_is_left_as_it_was(tmp_path: Path) -> None:
-    machine = Machine(tmp_path, installed=["lua5.4", "chromium", "chromedriver"])
+    machine = Machine(tmp_path, installed=OTHERS)
     machine.policy.write_text("#!/bin/sh\nexit 101\n")
     machine.policy.chmod(0o755)
     machine.run()
@@ -95,7 +98,7 @@ def test_a_policy_rc_d_already_there_is_left_as_it_was(tmp_path: Path) -> None:
 def test_dry_run_shows_the_guard_around_the_install_then_stops_and_disables_the_unit(
     tmp_path: Path,
 ) -> None:
-    machine = Machine(tmp_path, installed=["lua5.4", "chromium", "chromedriver"])
+    machine = Machine(tmp_path, installed=OTHERS)
     result = machine.run("--dry-run")
     steps = [line.split()[2] for line in result.stdout.splitlines() if line.startswith("would run:")]
     assert steps == ["apt-get", "sh", "apt-get", "rm", "systemctl"]
@@ -104,12 +107,20 @@ def test_dry_run_shows_the_guard_around_the_install_then_stops_and_disables_the_
     assert machine.log.read_text() == ""  # nothing ran
 
 
-@pytest.mark.parametrize("missing", ["lua5.4", "chromium", "chromedriver"])
+@pytest.mark.parametrize("missing", ["lua5.4", "chromium", "chromedriver", "graphite-manage"])
 def test_no_guard_and_no_systemctl_when_prometheus_is_not_installed(tmp_path: Path, missing: str) -> None:
     machine = Machine(tmp_path, installed=[c for c in PROVIDED if c != missing])
     result = machine.run("--dry-run")
     assert "apt-get install" in result.stdout
     assert "policy-rc.d" not in result.stdout and "systemctl" not in result.stdout
+
+
+def test_installing_influxdb_also_forbids_service_starts_then_stops_and_disables_its_unit(tmp_path: Path) -> None:
+    machine = Machine(tmp_path, installed=[c for c in PROVIDED if c != "influxd"])
+    result = machine.run("--dry-run")
+    assert "exit 101" in result.stdout
+    assert "would run: systemctl disable --now influxdb.service" in result.stdout
+    assert "prometheus.service" not in result.stdout
 
 
 def test_nothing_runs_when_everything_is_installed(tmp_path: Path) -> None:
