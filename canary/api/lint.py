@@ -61,6 +61,7 @@ def _rollout_problems(
         return
     base = "spec.strategy.canary"
     yield from _step_problems(canary, base)
+    yield from _webhook_problems(canary, base)
     if canary.analysis is not None:
         starting = canary.analysis.starting_step
         if starting is not None and starting > len(canary.steps):
@@ -93,6 +94,20 @@ def _step_problems(canary: CanaryStrategy, base: str) -> Iterator[Problem]:
             yield Problem(
                 f"{base}.steps[{index}].setCanaryScale",
                 "needs trafficRouting: without a router the canary's share is set by replica counts",
+            )
+
+
+def _webhook_problems(canary: CanaryStrategy, base: str) -> Iterator[Problem]:
+    for index, hook in enumerate(canary.webhooks):
+        path = f"{base}.webhooks[{index}]"
+        if hook.url is not None and not hook.url.startswith(("http://", "https://")):
+            yield Problem(
+                f"{path}.url", f"'{hook.url}' is not an http(s) URL; write it like http://tester.ns/"
+            )
+        if hook.load_test is not None and not canary.canary_service:
+            yield Problem(
+                f"{path}.loadTest",
+                "drives load at the canary Service, and there is none; set spec.strategy.canary.canaryService",
             )
 
 

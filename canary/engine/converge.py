@@ -96,8 +96,14 @@ def _pod_counts(
             current = sides.canary.replicas if sides.canary else 0
             canary_count = max(canary_count, min(current, targets.pods_for_share(rollout, weight)))
         return canary_count, rollout.spec.replicas, weight, wait
-    # Held by a webhook before a step: as the step before left it (before the first: no canary traffic).
-    plan = context.plan(progress, progress.step_index - 1 if progress.traffic_held else progress.step_index)
+    plan = context.plan(progress, progress.step_index)
+    if progress.traffic_held:
+        # Held by a webhook before the step: traffic as the step before left it (before the first
+        # step: none). With a router the canary already gets the step's pods, for the hooks to test.
+        before = context.plan(progress, progress.step_index - 1)
+        routed = rollout.spec.strategy.traffic_routing is not None
+        canary = max(before.canary_replicas, plan.canary_replicas) if routed else before.canary_replicas
+        return canary, before.stable_replicas, before.weight, None
     return plan.canary_replicas, plan.stable_replicas, plan.weight, None
 
 

@@ -33,9 +33,16 @@ class HttpReceiver:
     """Answers for the next requests, in order; then `default`."""
     default: tuple[int, Any] = (200, "ok")
     delay: float = 0.0
+    by_path: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    """Answers for requests to a path (webhooks, one path each), before `answers` and `default`."""
 
-    def answer(self) -> tuple[int, Any]:
+    def answer(self, path: str = "") -> tuple[int, Any]:
+        if path in self.by_path:
+            return self.by_path[path]
         return self.answers.pop(0) if self.answers else self.default
+
+    def to(self, path: str) -> list[Request]:
+        return [request for request in self.requests if request.path == path]
 
     def bodies(self) -> list[Any]:
         return [request.body for request in self.requests]
@@ -59,7 +66,7 @@ def http_receiver() -> Iterator[HttpReceiver]:
                 body = raw.decode()
             with lock:
                 receiver.requests.append(Request(self.command, self.path, dict(self.headers), body))
-                status, answer = receiver.answer()
+                status, answer = receiver.answer(self.path)
             if receiver.delay:
                 time.sleep(receiver.delay)
             data = answer.encode() if isinstance(answer, str) else json.dumps(answer).encode()

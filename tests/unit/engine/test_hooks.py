@@ -7,7 +7,7 @@ from builders import replica_set, revision
 
 from canary.api.hooks import HookPhase
 from canary.api.rollout import Rollout, RolloutStatus
-from canary.engine.actions import EmitEvent, RunHook, SetTrafficWeight
+from canary.engine.actions import EmitEvent, RunHook, ScaleReplicaSet, SetTrafficWeight
 from canary.engine.clock import EPOCH
 from canary.engine.observed import HookResult, Observed
 from canary.engine.rollout import Decision, decide
@@ -56,6 +56,23 @@ def test_a_confirm_rollout_gate_is_called_before_any_traffic_moves() -> None:
     decision = decide(release(hook("start", "confirm-rollout")), world(), NOW)
     assert [c.key for c in calls(decision)] == [f"start/{V2}/-/1"]
     assert weight(decision) == 0
+
+
+def test_a_held_release_with_a_router_gives_the_canary_its_first_steps_pods_without_traffic() -> None:
+    decision = decide(release(hook("smoke", "pre-rollout")), world(canary=0), NOW)
+    assert ScaleReplicaSet(V2, 1) in decision.actions
+    assert weight(decision) == 0
+
+
+def test_a_held_release_without_a_router_starts_no_canary_pod() -> None:
+    rollout = release(hook("smoke", "pre-rollout")).model_copy(deep=True)
+    plain = scenarios.rollout(image="web:2", steps=STEPS, canary={"webhooks": [hook("smoke", "pre-rollout")]})
+    rollout = rollout.model_copy(update={"spec": plain.spec})
+    decision = decide(rollout, world(canary=0), NOW)
+    assert not any(
+        isinstance(a, ScaleReplicaSet) and a.pod_template_hash == V2 and a.replicas > 0
+        for a in decision.actions
+    )
 
 
 def test_a_closed_gate_holds_the_release_and_is_asked_again_after_its_interval() -> None:
@@ -202,7 +219,7 @@ def test_the_payload_has_flaggers_fields() -> None:
 
 def test_a_quiet_reconcile_of_a_held_release_changes_nothing() -> None:
     rollout = release(hook("start", "confirm-rollout"))
-    first = decide(rollout, world({f"start/{V2}/-/1": False}, canary=0), NOW)
-    again = decide(then(rollout, first), world({f"start/{V2}/-/1": False}, canary=0), NOW)
+    first = decide(rollout, world({f"start/{V2}/-/1": False}), NOW)
+    again = decide(then(rollout, first), world({f"start/{V2}/-/1": False}), NOW)
     assert again.status == first.status
     assert events(again) == []
