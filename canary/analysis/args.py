@@ -300,6 +300,9 @@ def resolve_metric(
         if part in wire:
             wire[part] = _substitute_all(wire[part], args.values)
     for provider in wire["provider"].values():
+        client_secret = _oauth2_client_secret(provider)
+        if client_secret:  # a secret even when written literally: never shown
+            secrets.add(client_secret)
         for header in provider.get("headers", []) if isinstance(provider, dict) else []:
             source = header.pop("valueFrom", None)
             if source is None:
@@ -321,6 +324,13 @@ def resolve_metric(
         raise ArgumentError(
             f"metric '{metric.name}' is invalid once its arguments are substituted: {where}: {problem['msg']}"
         ) from None
+
+
+def _oauth2_client_secret(provider: Any) -> str | None:
+    if not isinstance(provider, dict):
+        return None
+    secret = ((provider.get("authentication") or {}).get("oauth2") or {}).get("clientSecret")
+    return secret if isinstance(secret, str) else None
 
 
 _FRAGMENT = re.compile(r"[A-Za-z0-9]{4,}")

@@ -15,6 +15,7 @@ response, a malformed answer); the runner records an Error measurement carrying 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -83,3 +84,11 @@ class Provider(Protocol):
 
 ProviderRegistry = Mapping[str, Provider]
 """Providers keyed by provider kind: the field set under `metric.provider` (prometheus, web, job, judge)."""
+
+
+def unreachable_reason(error: Exception) -> str:
+    """Why a request found no server, e.g. "Connection refused"."""
+    # urllib3 nests the useful part deep inside its MaxRetryError text.
+    text = str(error)
+    refused = re.search(r"\[Errno \d+\] ([^')\]]+)", text)
+    return refused.group(1) if refused else text

@@ -1,4 +1,5 @@
-"""The `prometheus` provider: one instant PromQL query, evaluated at the runner's `now`.
+"""The `prometheus` provider: one PromQL query, instant at the runner's `now`, or (`rangeQuery`, as
+Argo's) evaluated every `step` from `start` to `end`, time expressions evaluated at that `now`.
 
 What a query result becomes:
 
@@ -10,6 +11,10 @@ What a query result becomes:
     NaN / +Inf / -Inf         -> passed on as such; conditions.assess makes it Inconclusive unless a
                                  condition handles it with isNaN/isInf
     range vector, string      -> Error: write an instant query returning numbers
+    range query (matrix)      -> every sample of every series, in order, as one list (as Argo);
+                                 no sample at all is an empty result (`onEmptyResult`)
+
+With `authentication.oauth2` each request carries a client-credentials token (see oauth2.py).
 
 Unreachable server, timeout, an error answer (its message is kept) or a malformed body raise
 MeasurementError, recorded as an Error measurement.
@@ -20,6 +25,8 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -29,8 +36,17 @@ from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
 
 from canary.analysis.conditions import MeasuredValue
-from canary.analysis.providers.base import MeasureContext, MeasurementError, ProviderResult, Reading, Verdict
-from canary.api.analysis import AnalysisPhase, Metric, PrometheusProvider
+from canary.analysis.providers import oauth2
+from canary.analysis.providers.base import (
+    MeasureContext,
+    MeasurementError,
+    ProviderResult,
+    Reading,
+    Verdict,
+    unreachable_reason,
+)
+from canary.api import time_expression
+from canary.api.analysis import AnalysisPhase, Metric, PrometheusProvider, PrometheusRangeQuery
 from canary.api.base import parse_duration
 
 _EMPTY_PHASE = {"inconclusive": AnalysisPhase.INCONCLUSIVE, "failed": AnalysisPhase.FAILED}
@@ -43,8 +59,10 @@ class PrometheusMetricProvider:
         config = metric.provider.prometheus
         if config is None:
             raise MeasurementError(f"metric '{metric.name}' has no prometheus provider")
-        data = query(config, config.query, at=context.now.timestamp())
-        value = value_of(data)
+        if config.range_query is None:
+            value = value_of(query(config, config.query, at=context.now.timestamp()))
+        else:
+            value = values_of_range(query_range(config, config.range_query, now=context.now))
         if value is None:
             return empty_result(config)
         return Reading(value)
@@ -74,8 +92,28 @@ def query(config: PrometheusProvider, promql: str, *, at: float) -> list[Any]:
             f"the query {promql.strip()} is a string, not a number; write a query returning numbers "
             '(a number has no quotes: 1, not "1")'
         )
+    return _ask(config, lambda client: client.custom_query(promql, params={"time": at}))
+
+
+def query_range(config: PrometheusProvider, window: PrometheusRangeQuery, *, now: datetime) -> list[Any]:
+    """The raw `data.result` (a matrix) of `config.query` over `window`, its times evaluated at `now`.
+
+    The model has checked that the times and the step can be evaluated (once substituted, too)."""
+    start, end = time_expression.evaluate(window.start, now), time_expression.evaluate(window.end, now)
+    if end < start:
+        raise MeasurementError(
+            f"rangeQuery.end ({end.isoformat()}) is before rangeQuery.start ({start.isoformat()})"
+        )
+    step = f"{parse_duration(window.step):g}"
+    return _ask(config, lambda client: client.custom_query_range(config.query, start, end, step))
+
+
+def _ask(config: PrometheusProvider, call: Callable[[PrometheusConnect], Any]) -> list[Any]:
+    """`call`'s `data.result` through a client for `config`; MeasurementError when it fails."""
     timeout = parse_duration(config.timeout)
     headers = {h.key: h.value or "" for h in config.headers}
+    if config.authentication is not None:
+        headers |= oauth2.authorization(config.authentication.oauth2, timeout)
     with requests.Session() as session:
         session.verify = not config.insecure
         client = PrometheusConnect(
@@ -87,13 +125,15 @@ def query(config: PrometheusProvider, promql: str, *, at: float) -> list[Any]:
             timeout=timeout,
         )
         try:
-            result = client.custom_query(promql, params={"time": at})
+            result = call(client)
         except requests.exceptions.Timeout:
             raise MeasurementError(
                 f"Prometheus at {config.address} did not answer within {config.timeout}"
             ) from None
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as error:
-            raise MeasurementError(f"cannot reach Prometheus at {config.address}: {_reason(error)}") from None
+            raise MeasurementError(
+                f"cannot reach Prometheus at {config.address}: {unreachable_reason(error)}"
+            ) from None
         except PrometheusApiClientException as error:
             raise MeasurementError(
                 f"Prometheus at {config.address} rejected the query: {_server_message(error)}"
@@ -123,6 +163,14 @@ def value_of(result: list[Any]) -> MeasuredValue:
     return numbers[0] if len(numbers) == 1 else numbers
 
 
+def values_of_range(result: list[Any]) -> MeasuredValue:
+    """A range query's matrix as one list of every series' samples, in order; None without any."""
+    if any(not isinstance(series, dict) or "values" not in series for series in result):
+        raise MeasurementError("the range query did not return a matrix; write a query of instant vectors")
+    numbers = [_number(sample, "sample") for series in result for sample in series["values"]]
+    return numbers or None
+
+
 def _number(sample: Any, what: str) -> float:
     """Prometheus encodes a sample as [timestamp, "text"]; the text may be NaN, +Inf or -Inf."""
     try:
@@ -141,10 +189,3 @@ def _server_message(error: PrometheusApiClientException) -> str:
         return f"{body['error']} ({status})"
     except (ValueError, SyntaxError, TypeError, KeyError):
         return text
-
-
-def _reason(error: Exception) -> str:
-    # urllib3 nests the useful part ("Connection refused") deep inside its MaxRetryError text.
-    text = str(error)
-    refused = re.search(r"\[Errno \d+\] ([^')\]]+)", text)
-    return refused.group(1) if refused else text

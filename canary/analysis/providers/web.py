@@ -3,7 +3,8 @@
 `jsonPath` picks the value: `$.data.ratio`, `{$.data.ratio}` (Argo's form), `$.items[0].value`,
 `$['key with spaces']`; without it the whole JSON document is the result. A non-2xx answer, a body
 that is not JSON, a path that selects nothing, a timeout or an unreachable host raise
-MeasurementError (an Error measurement) with the status and the start of the body.
+MeasurementError (an Error measurement) with the status and the start of the body. With
+`authentication.oauth2` (as Argo's) the request carries a client-credentials token (see oauth2.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import requests
 
 from canary.analysis.conditions import MeasuredValue
+from canary.analysis.providers import oauth2
 from canary.analysis.providers.base import MeasureContext, MeasurementError, ProviderResult, Reading
 from canary.api.analysis import Metric, WebProvider
 
@@ -36,6 +38,8 @@ def fetch_json(config: WebProvider) -> Any:
     headers = {h.key: h.value or "" for h in config.headers}
     if config.body is not None:
         headers.setdefault("Content-Type", "application/json")
+    if config.authentication is not None:
+        headers |= oauth2.authorization(config.authentication.oauth2, config.timeout_seconds)
     try:
         response = requests.request(
             config.method,
