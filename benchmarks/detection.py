@@ -13,10 +13,7 @@ Judges per metric family:
   latency: one-sided mixture of 16 likelihood ratios over shifts of 0.03-0.3 sd of log latency,
   read at a look per 20 samples of the smaller arm, up to 50 per interval; tail: p99 exceedances as counts after the stable warm-up that
   fixes the p99, 300 samples).
-- ``mann-whitney``: the Kayenta-style judge re-run every interval on the per-interval series
-  (error rate, mean log latency, p99), flagged when its two-sided U test at the judge's
-  confidence 0.98 rejects in the bad direction (the interval then excludes 0; the judge's extra
-  tolerance clause is left out, so this slightly overstates its alarms *and* its power).
+  The mann-whitney judge re-run at every check is measured by ``detection_mann_whitney.py``.
 - ``threshold``: a condition users write today, on a 1-minute window checked every interval:
   canary error rate > 1.5 x stable's; canary geometric-mean latency > 1.1 x stable's (>1.05x
   for the +5% cases); canary p99 > 1.2 x stable's.
@@ -30,12 +27,12 @@ approximation of a sample quantile (approximate at 10 req/s).
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +42,7 @@ from scipy import special, stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from out_dir import RESULTS, add_out_argument
+from out_dir import quick_parser, write_results
 
 from canary.analysis.judges import mann_whitney as mw
 from canary.analysis.judges import sequential_counts as sc
@@ -107,28 +104,17 @@ def _first(reject: np.ndarray) -> np.ndarray:
     return np.where(any_, reject.argmax(axis=1), -1)
 
 
-def _mw_reject(x: np.ndarray, y: np.ndarray, min_points: int = 3) -> np.ndarray:
-    """Repeated Mann-Whitney (canary x, stable y series), rejecting 'canary higher'."""
-    reps, t = x.shape
-    out = np.zeros((reps, t), dtype=bool)
-    for k in range(min_points, t + 1):
-        res = stats.mannwhitneyu(x[:, :k], y[:, :k], axis=1, method="asymptotic", use_continuity=True)
-        out[:, k - 1] = (res.pvalue < 0.02) & (res.statistic > k * k / 2.0)
-    return out
-
-
 def _window(a: np.ndarray, w: int = 6) -> np.ndarray:
     c = np.cumsum(a, axis=1)
     c[:, w:] = c[:, w:] - c[:, :-w]
     return c
 
 
-def simulate(  # noqa: PLR0915, PLR0917 - one scenario's simulation reads best in one place
+def simulate(  # noqa: PLR0917 - one scenario's simulation reads best in one place
     sc_: Scenario,
     rate: float,
     share: float,
     reps: int,
-    mw_reps: int,
     seed: int,
     k: float | tuple[float, ...] | None = None,
 ) -> dict[str, np.ndarray]:
@@ -170,40 +156,28 @@ def simulate(  # noqa: PLR0915, PLR0917 - one scenario's simulation reads best i
         rej = sc.rejects(ce_s, ce_c, cr_s, cr_c, alpha=ALPHA, k=k)
         out["sequential"] = _first(rej & counted & (cr_s > 0) & (cr_c > 0))
         if sc_.family == "counts":
-            rate_c = e_c / np.maximum(n_c, 1)
-            rate_s = e_s / np.maximum(n_s, 1)
             wc = _window(e_c) / np.maximum(_window(n_c), 1)
             ws = _window(e_s) / np.maximum(_window(n_s), 1)
             out["threshold"] = _first(wc > 1.5 * ws)
         else:
-            # Per-interval p99 (normal approximation of the sample quantile, log scale).
+            # 1-minute p99 per arm (normal approximation of the sample quantile, log scale).
             dens = stats.norm.pdf(Z99)
-            sd_c = np.sqrt(0.99 * 0.01 / np.maximum(n_c, 1)) / dens
-            sd_s = np.sqrt(0.99 * 0.01 / np.maximum(n_s, 1)) / dens
             sh = Z99 - special.ndtri(1 - sc_.effect)
-            rate_c = sh + Z99 + sd_c * rng.standard_normal((reps, t))
-            rate_s = Z99 + sd_s * rng.standard_normal((reps, t))
             wsd_c = np.sqrt(0.99 * 0.01 / np.maximum(_window(n_c), 1)) / dens
             wsd_s = np.sqrt(0.99 * 0.01 / np.maximum(_window(n_s), 1)) / dens
             wq_c = sh + Z99 + wsd_c * rng.standard_normal((reps, t))
             wq_s = Z99 + wsd_s * rng.standard_normal((reps, t))
             sigma_lat = 0.5  # p99 latency ratio in latency units, lognormal sigma 0.5
             out["threshold"] = _first(np.exp(sigma_lat * (wq_c - wq_s)) > 1.2)
-        m = min(mw_reps, reps)
-        out["mann-whitney"] = _first(_mw_reject(rate_c[:m], rate_s[:m]))
         return out
     # Latency: log latency ~ N(mu, sigma^2), canary mu + ln(effect).
     first, n_at, sum_c, sum_s = _latency_sequential(rng, sc_, n_c, n_s)
     out["sequential"], out["sequential_canary_n"] = first, n_at
-    mean_c = sum_c / np.maximum(n_c, 1)
-    mean_s = sum_s / np.maximum(n_s, 1)
     limit = 1.05 if sc_.effect <= 1.05 and sc_.effect != 1.0 else 1.1
     out["threshold"] = _first(
         np.exp(_window(sum_c) / np.maximum(_window(n_c), 1) - _window(sum_s) / np.maximum(_window(n_s), 1))
         > limit
     )
-    m = min(mw_reps, reps)
-    out["mann-whitney"] = _first(_mw_reject(mean_c[:m], mean_s[:m]))
     return out
 
 
@@ -286,11 +260,19 @@ def looks_per_check(sc_: Scenario, judge: str, rate: float, share: float) -> int
     return int(sl.looks_for(expected[1], expected[0], sl.DEFAULT_SAMPLES_PER_LOOK))
 
 
+JUDGES = ("sequential", "threshold")
+
+
+def _on_grid(n: float, grid: float) -> float:
+    """`n` rounded up to a whole number of `grid` steps."""
+    return math.ceil(n / grid) * grid
+
+
 def summarise(sc_: Scenario, rate: float, share: float, sim: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     rows = []
     oracle = oracle_canary_n(sc_, share)
     canary_cum = sim["canary_cum"]
-    for judge in ("sequential", "mann-whitney", "threshold"):
+    for judge in JUDGES:
         first = sim[judge]
         reps = first.size
         hit = first >= 0
@@ -315,11 +297,9 @@ def summarise(sc_: Scenario, rate: float, share: float, sim: dict[str, np.ndarra
             row["median_ttd_s"] = med
             row["p80_ttd_s"] = p80
             if math.isfinite(p80):
-                n_at = sim.get(f"{judge}_canary_n")
-                if n_at is None:
-                    idx = np.where(hit, first, 0)
-                    n_at = np.where(hit, canary_cum[np.arange(reps), idx].astype(float), np.inf)
-                n80 = float(np.quantile(n_at, 0.8, method="higher"))
+                idx = np.where(hit, first, 0)
+                at_abort = np.where(hit, canary_cum[np.arange(reps), idx].astype(float), np.inf)
+                n80 = float(np.quantile(sim.get(f"{judge}_canary_n", at_abort), 0.8, method="higher"))
                 row["p80_canary_n"] = n80
                 row["oracle_canary_n"] = oracle
                 row["ratio_to_oracle"] = n80 / oracle
@@ -327,9 +307,17 @@ def summarise(sc_: Scenario, rate: float, share: float, sim: dict[str, np.ndarra
                 # The oracle, too, can only decide when data arrives: its n rounded up to the
                 # judge's grid, whole looks of expected canary requests.
                 row["looks_per_check"] = looks_per_check(sc_, judge, rate, share)
-                grid = 2.0 * rate * INTERVAL_S * share / row["looks_per_check"]
-                row["oracle_canary_n_on_grid"] = math.ceil(oracle / grid) * grid
+                per_check = 2.0 * rate * INTERVAL_S * share
+                row["oracle_canary_n_on_grid"] = _on_grid(oracle, per_check / row["looks_per_check"])
                 row["ratio_to_oracle_on_grid"] = n80 / row["oracle_canary_n_on_grid"]
+                # Where the rollout aborts: the end of the check (the look that crossed, for
+                # every judge but sequential latency), against the oracle on the check grid.
+                row["p80_canary_n_at_abort"] = float(np.quantile(at_abort, 0.8, method="higher"))
+                row["ratio_to_oracle_at_abort"] = row["p80_canary_n_at_abort"] / oracle
+                row["oracle_canary_n_on_check_grid"] = _on_grid(oracle, per_check)
+                row["ratio_to_oracle_on_check_grid_at_abort"] = (
+                    row["p80_canary_n_at_abort"] / row["oracle_canary_n_on_check_grid"]
+                )
         rows.append(row)
     return rows
 
@@ -352,28 +340,40 @@ def speed(n_metrics: int = 1000, n: int = 10_000, repeat: int = 3, seed: int = 7
     return {"metrics": n_metrics, "samples_per_arm": n, "seconds": best, "sort_both_arms_seconds": sort_s}
 
 
+Cell = tuple[Scenario, float, float, int, int]  # scenario, rate per arm, canary share, reps, seed
+
+
+def _cell(cell: Cell) -> list[dict[str, Any]]:
+    sc_, rate, share, reps, seed = cell
+    return summarise(sc_, rate, share, simulate(sc_, rate, share, reps, seed))
+
+
 def run(
     *,
     reps: int,
     det_reps: int,
-    mw_reps: int,
     rates: tuple[float, ...] = (10.0, 100.0, 1000.0),
     shares: tuple[float, ...] = (0.5, 0.1),
     scenarios: list[Scenario] | None = None,
     seed: int = 20240501,
+    jobs: int = 1,
     progress: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
+    """Every cell's rows; with `jobs` > 1 the cells run in that many processes (same rows: each
+    cell has its own seed)."""
+    cells: list[Cell] = [
+        (sc_, rate, share, reps if sc_.effect in (sc_.base, 1.0) else det_reps, seed + 1000 * i + 10 * j + kk)
+        for i, sc_ in enumerate(scenarios or SCENARIOS)
+        for j, rate in enumerate(rates)
+        for kk, share in enumerate(shares)
+    ]
     rows: list[dict[str, Any]] = []
-    for i, sc_ in enumerate(scenarios or SCENARIOS):
-        for j, rate in enumerate(rates):
-            for kk, share in enumerate(shares):
-                aa = sc_.effect in (sc_.base, 1.0)
-                sim = simulate(
-                    sc_, rate, share, reps if aa else det_reps, mw_reps, seed + 1000 * i + 10 * j + kk
-                )
-                rows.extend(summarise(sc_, rate, share, sim))
-                if progress:
-                    progress(f"{sc_.name} rate={rate} share={share}")
+    with ProcessPoolExecutor(jobs) if jobs > 1 else nullcontext() as pool:
+        results = pool.map(_cell, cells) if pool is not None else map(_cell, cells)
+        for (sc_, rate, share, _, _), cell_rows in zip(cells, results, strict=True):
+            rows.extend(cell_rows)
+            if progress:
+                progress(f"{sc_.name} rate={rate} share={share}")
     return rows
 
 
@@ -410,25 +410,36 @@ def markdown(rows: list[dict[str, Any]], speed_row: dict[str, float] | None) -> 
         "oracle: 80th-percentile canary requests at detection over the fixed-sample oracle's n; for",
         "the sequential latency judge, the requests at the look that crossed the boundary (it reads",
         "each interval's samples in arrival order, a look per 20 samples of the smaller arm, at most",
-        "50 per interval; the rollout still aborts at the check).",
+        "50 per interval).",
         "/ oracle on the grid: the same over the oracle's n rounded up to the judge's grid, whole",
         "looks of expected canary requests (a look is a check for every judge but sequential",
         "latency): with data arriving in lumps, no judge can decide between two lumps; at 100 and",
         "1,000 req/s one interval can hold more than the oracle's whole sample.",
+        "at the abort: the canary requests when the rollout aborts, at the end of the check (for",
+        "every judge but sequential latency, the same as at the look), over the oracle's n and over",
+        "the oracle's n rounded up to whole checks.",
         "",
         "| scenario | req/s per arm | split | judge | power | median TTD (s) | p80 TTD (s) | "
-        "p80 checks | p80 canary n / oracle | / oracle on the grid |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "p80 checks | p80 canary n / oracle | / oracle on the grid | at the abort / oracle | "
+        "/ oracle on the check grid |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if "power" in r:
-            ratio = _fmt(r.get("ratio_to_oracle")) + "x" if "ratio_to_oracle" in r else "never"
-            on_grid = _fmt(r.get("ratio_to_oracle_on_grid")) + "x" if "ratio_to_oracle" in r else "never"
+            ratio, on_grid, abort, abort_grid = (
+                _fmt(r[key]) + "x" if key in r else "never"
+                for key in (
+                    "ratio_to_oracle",
+                    "ratio_to_oracle_on_grid",
+                    "ratio_to_oracle_at_abort",
+                    "ratio_to_oracle_on_check_grid_at_abort",
+                )
+            )
             lines.append(
                 f"| {r['scenario']} | {r['rate_per_arm']:.0f} | {r['split']} | {r['judge']} | "
                 f"{_fmt(r['power'], 'pct')} | {_fmt(r['median_ttd_s'], 's')} | "
                 f"{_fmt(r['p80_ttd_s'], 's')} | {_fmt(r.get('p80_checks', math.inf), 's')} | "
-                f"{ratio} | {on_grid} |"
+                f"{ratio} | {on_grid} | {abort} | {abort_grid} |"
             )
     if speed_row:
         lines += [
@@ -447,37 +458,30 @@ WRITES = ("detection.json", "detection.md")
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="few replications, smoke run")
-    add_out_argument(ap, WRITES, default=None)
+    ap = quick_parser(__doc__, WRITES)
+    ap.add_argument("--jobs", type=int, default=1, metavar="N", help="cells run in N processes (default 1)")
     args = ap.parse_args(argv)
-    reps, det_reps, mw_reps = (400, 200, 50) if args.quick else (10_000, 2_000, 200)
+    reps, det_reps = (400, 200) if args.quick else (10_000, 2_000)
     t0 = time.perf_counter()
     rows = run(
         reps=reps,
         det_reps=det_reps,
-        mw_reps=mw_reps,
+        jobs=args.jobs,
         progress=lambda s: print(f"[{time.perf_counter() - t0:6.1f}s] {s}", file=sys.stderr),
     )
     speed_row = speed(repeat=1 if args.quick else 3)
     text = markdown(rows, speed_row)
     print(text)
-    out = args.out if args.out is not None else (None if args.quick else RESULTS)
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        meta = {
-            "alpha": ALPHA,
-            "interval_s": INTERVAL_S,
-            "horizon_s": HORIZON_S,
-            "reps_aa": reps,
-            "reps_detection": det_reps,
-            "mann_whitney_reps": mw_reps,
-            "seconds": time.perf_counter() - t0,
-        }
-        (out / "detection.json").write_text(
-            json.dumps({"meta": meta, "rows": rows, "speed": speed_row}, indent=1, default=float) + "\n"
-        )
-        (out / "detection.md").write_text(text)
+    meta = {
+        "alpha": ALPHA,
+        "interval_s": INTERVAL_S,
+        "horizon_s": HORIZON_S,
+        "reps_aa": reps,
+        "reps_detection": det_reps,
+        "seconds": time.perf_counter() - t0,
+    }
+    data = {"meta": meta, "rows": rows, "speed": speed_row}
+    write_results(args.out, quick=args.quick, name="detection", data=data, text=text)
     return 0
 
 

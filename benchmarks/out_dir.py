@@ -10,9 +10,11 @@ instead of after a run of minutes.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FILE_SUFFIXES = (".json", ".md")
@@ -59,3 +61,23 @@ def results_dir(value: str, writes: Sequence[str]) -> Path:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"'{existing}' is not writable; pick another --out")
     return path
+
+
+def quick_parser(doc: str, writes: Sequence[str]) -> argparse.ArgumentParser:
+    """The arguments of a simulation benchmark: ``--quick`` (a smoke run that writes nothing unless
+    ``--out`` is given) and ``--out``; `doc` is the script's docstring, whose first line describes it."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few replications, smoke run")
+    add_out_argument(parser, writes, default=None)
+    return parser
+
+
+def write_results(out: Path | None, *, quick: bool, name: str, data: dict[str, Any], text: str) -> None:
+    """Write ``<name>.json`` (`data`) and ``<name>.md`` (`text`) into `out`, created if missing;
+    without ``--out``, into RESULTS on a full run and nowhere on a quick one."""
+    target = out if out is not None else (None if quick else RESULTS)
+    if target is None:
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    (target / f"{name}.json").write_text(json.dumps(data, indent=1, default=float) + "\n")
+    (target / f"{name}.md").write_text(text)

@@ -98,7 +98,7 @@ def test_location_looks_inside_updates_never_raise_the_p_value_or_change_the_e_v
 @pytest.mark.parametrize("scenario", ["errors A/A 1%", "latency A/A sigma 0.5", "p99 A/A"])
 def test_seeded_aa_false_alarm_rate_is_not_above_alpha(scenario: str) -> None:
     sc_ = next(s for s in detection.SCENARIOS if s.name == scenario)
-    sim = detection.simulate(sc_, 10.0, 0.5, 300, 1, seed=11)
+    sim = detection.simulate(sc_, 10.0, 0.5, 300, seed=11)
     false_alarms = int(np.sum(sim["sequential"] >= 0))
     # One-sided binomial test of rate > 5% at level 1% (checks every 10 s for 1 h).
     assert stats.binomtest(false_alarms, 300, 0.05, alternative="greater").pvalue > 0.01

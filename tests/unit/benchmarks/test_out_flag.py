@@ -13,6 +13,7 @@ from out_dir import RESULTS, results_dir
 # Each benchmark with the function its run starts with: if that is called, the check came too late.
 BENCHMARKS = {
     "detection": "run",
+    "detection_mann_whitney": "run",
     "location_stress": "run",
     "judge_speed": "time_size",
     "controller_scale": "run",

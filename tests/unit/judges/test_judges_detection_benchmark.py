@@ -7,13 +7,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
 import detection
+import detection_mann_whitney as dmw
 import location_stress
+import numpy as np
+import pytest
+
+from canary.analysis.judges import _shift
 
 
 def test_tiny_benchmark_produces_rows_and_markdown() -> None:
     scenarios = [s for s in detection.SCENARIOS if s.name in ("errors 1% -> 2%", "latency A/A sigma 0.5")]
-    rows = detection.run(reps=40, det_reps=40, mw_reps=5, rates=(100.0,), shares=(0.5,), scenarios=scenarios)
-    assert {r["judge"] for r in rows} == {"sequential", "mann-whitney", "threshold"}
+    rows = detection.run(reps=40, det_reps=40, rates=(100.0,), shares=(0.5,), scenarios=scenarios)
+    assert {r["judge"] for r in rows} == {"sequential", "threshold"}
     detect = next(r for r in rows if r["scenario"] == "errors 1% -> 2%" and r["judge"] == "sequential")
     assert detect["power"] > 0.5 and detect["oracle_canary_n"] > 0
     text = detection.markdown(
@@ -37,7 +42,39 @@ def test_oracle_sizes_match_the_reference_table() -> None:
 
 
 def test_location_stress_benchmark_counts_false_alarms_per_distribution() -> None:
-    rows = location_stress.run(reps=20)
-    assert [r["distribution"] for r in rows] == list(location_stress.DISTRIBUTIONS)
-    assert all(0 <= r["false_alarms"] <= 20 and r["upper_95"] >= r["rate"] for r in rows)
-    assert "| t, 3 df (heavy tails) | 20 |" in location_stress.markdown(rows)
+    rows = location_stress.run(reps={10.0: 20, 100.0: 3})
+    assert [(r["rate_per_arm"], r["distribution"]) for r in rows] == [
+        *((10.0, name) for name in location_stress.DISTRIBUTIONS),
+        (100.0, "normal (control)"),
+    ]
+    assert all(0 <= r["false_alarms"] <= r["reps"] and r["upper_95"] >= r["rate"] for r in rows)
+    assert "| 10 | t, 3 df (heavy tails) | 20 |" in location_stress.markdown(rows)
+    assert "| 100 | normal (control) | 3 |" in location_stress.markdown(rows)
+
+
+def _tied_series(seed: int, reps: int = 40, t: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """Per-interval samples with many ties and some missing intervals, the canary a little higher."""
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.lognormal(0.3, 0.5, (reps, t)) * 4.0) / 4.0
+    y = np.round(rng.lognormal(0.0, 0.5, (reps, t)) * 4.0) / 4.0
+    x[rng.random((reps, t)) < 0.05] = np.nan
+    y[rng.random((reps, t)) < 0.05] = np.nan
+    return x, y
+
+
+def test_incremental_u_test_p_is_the_judges_p_at_every_check() -> None:
+    x, y = _tied_series(1)
+    p = dmw.u_test_p(x, y)
+    for j in (0, 4, 17, 29):
+        expect = _shift.shift_test(y[:, : j + 1], x[:, : j + 1], 0.98).pvalue
+        np.testing.assert_allclose(p[:, j], np.nan_to_num(expect, nan=1.0), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("tolerance", [0.25, 0.0])
+def test_asking_the_mann_whitney_judge_only_below_the_prefilter_p_changes_no_verdict(
+    tolerance: float,
+) -> None:
+    x, y = _tied_series(2)
+    every_row = dmw.first_fail(x, y, tolerance, prefilter_p=1.0)
+    assert (every_row >= 0).any()
+    np.testing.assert_array_equal(dmw.first_fail(x, y, tolerance), every_row)
