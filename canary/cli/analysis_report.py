@@ -124,14 +124,15 @@ def _number(text: str | None) -> float:
         return math.nan
 
 
-def _judge_p_values(result: MetricResult) -> list[float]:
+def _judge_evidence(result: MetricResult, key: str) -> list[float]:
+    """One field of a judge's evidence (e.g. `p_value`, or a kayenta metric's `score`) per measurement."""
     values = []
     for measurement in result.measurements:
         try:
             evidence = json.loads(measurement.value or "{}")
         except ValueError:
             evidence = {}
-        values.append(float(evidence.get("p_value", math.nan)) if isinstance(evidence, dict) else math.nan)
+        values.append(float(evidence.get(key, math.nan)) if isinstance(evidence, dict) else math.nan)
     return values
 
 
@@ -158,7 +159,7 @@ def _score_figure(metric: Metric, result: MetricResult, labels: Sequence[str]) -
     plot = plots.line_chart(
         f"{metric.name}: canary score",
         labels,
-        [Series("score", kayenta_report.scores(result), CANARY_COLOUR)],
+        [Series("score", _judge_evidence(result, "score"), CANARY_COLOUR)],
         x_title="measurement",
         y_title="score (0-100)",
         threshold=Threshold(passing, f"passes at ≥ {passing:g}"),
@@ -176,7 +177,7 @@ def metric_figure(metric: Metric, result: MetricResult) -> Figure:
         plot = _p_value_chart(
             f"{metric.name}: judge {judge.kind} p-value",
             labels,
-            _judge_p_values(result),
+            _judge_evidence(result, "p_value"),
             judge.kind,
             alpha,
             x_title="measurement",

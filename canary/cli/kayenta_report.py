@@ -7,7 +7,6 @@ Pure: built from the measurement's value (the JSON of canary.analysis.judges.kay
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,18 +46,6 @@ def last_score(result: MetricResult) -> Mapping[str, Any] | None:
         if isinstance(value, dict) and "score" in value:
             return value
     return None
-
-
-def scores(result: MetricResult) -> list[float]:
-    """The score of every measurement (NaN where a measurement has none, e.g. an Error)."""
-    out = []
-    for measurement in result.measurements:
-        try:
-            value = json.loads(measurement.value or "")
-        except ValueError:
-            value = None
-        out.append(float(value["score"]) if isinstance(value, dict) and "score" in value else math.nan)
-    return out
 
 
 def _number(value: Any) -> str:
