@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -29,6 +29,7 @@ from typing import Any, Protocol
 import yaml
 
 from canary.api.rollout import Rollout
+from canary.engine import go_template
 
 SUBSCRIBE_PREFIXES = ("notifications.canary.dev/subscribe.", "notifications.argoproj.io/subscribe.")
 
@@ -193,6 +194,10 @@ def parse_config(data: Mapping[str, str], secret: Mapping[str, str]) -> tuple[Co
         elif kind == "template":
             if not isinstance(value, Mapping):
                 problems.append(f"{key}: expected a mapping (message, slack, teams, email, webhook)")
+                continue
+            broken = template_problem(value)
+            if broken:
+                problems.append(f"{key}: {broken}")
                 continue
             templates[rest] = value
         else:
@@ -361,7 +366,11 @@ def plan(
                 if template is None:
                     continue
                 context = message_context(rollout, event, sub, service, evidence or {})
-                content = render(template, context)
+                try:
+                    content = render(template, context)
+                except go_template.TemplateError as error:
+                    problems.append(f"template.{name}: {error}")
+                    continue
                 notifications.append(
                     Notification(
                         rollout.metadata.namespace or "default",
@@ -538,8 +547,6 @@ DEFAULT_TEMPLATES: dict[str, Mapping[str, Any]] = {
 }
 """Argo's built-in template names (`rollout-aborted`, ...); a `template.<name>` in the ConfigMap replaces one."""
 
-_LOOKUP = re.compile(r"\{\{\s*\.([A-Za-z_][\w\-]*(?:\.[\w\-]+)*)\s*\}\}")
-
 JSON_FIELDS = {
     ("slack", "attachments"),
     ("slack", "blocks"),
@@ -551,8 +558,8 @@ JSON_FIELDS = {
 
 
 def render(template: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
-    """Every `{{.path.to.value}}` in the template's strings replaced by its value in `context`
-    (missing: empty). Only lookups: Go template actions (`{{if}}`, `{{range}}`, pipes) stay as written."""
+    """Every string of the template run as a Go template against `context` (`substitute`); a
+    lookup of something missing prints nothing. TemplateError when one does not parse or run."""
     return {str(k): _render(v, context, (str(k),)) for k, v in template.items()}
 
 
@@ -573,29 +580,37 @@ def _render(value: Any, context: Mapping[str, Any], path: tuple[str, ...]) -> An
     return value
 
 
+def template_problem(template: Mapping[str, Any]) -> str:
+    """The first string of the template that is not a Go template canary runs, as `field: why`."""
+    for path, text in _strings(template, ()):
+        try:
+            go_template.parse(text)
+        except go_template.TemplateError as error:
+            return f"{'.'.join(path)}: {error}"
+    return ""
+
+
+def _strings(value: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for key, inner in value.items():
+            yield from _strings(inner, (*path, str(key)))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _strings(inner, (*path, str(index)))
+
+
 def _looks_like_json(text: str) -> bool:
     return text.lstrip()[:1] in ("{", "[")
 
 
 def substitute(text: str, context: Mapping[str, Any], *, json_escape: bool = False) -> str:
-    def lookup(match: re.Match[str]) -> str:
-        value: Any = context
-        for part in match.group(1).split("."):
-            if isinstance(value, Mapping):
-                value = value.get(part)
-            elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-                value = value[int(part)]
-            else:
-                value = None
-        if value is None:
-            text_value = ""
-        elif isinstance(value, str):
-            text_value = value
-        else:
-            text_value = json.dumps(value) if isinstance(value, Mapping | list) else str(value)
-        return json.dumps(text_value)[1:-1] if json_escape else text_value
-
-    return _LOOKUP.sub(lookup, text)
+    """`text` run as a Go template (`canary.engine.go_template`: lookups, if/else, range, with and
+    Argo users' common functions) against `context`; `json_escape` escapes each printed value for a
+    JSON string. TemplateError when it does not parse or run."""
+    escape = (lambda value: json.dumps(value)[1:-1]) if json_escape else (lambda value: value)
+    return go_template.render(text, context, escape)
 
 
 def redact(text: str, secrets: Sequence[str]) -> str:

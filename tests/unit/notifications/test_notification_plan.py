@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from canary.api.rollout import Rollout
+from canary.engine import go_template
 from canary.engine import notifications as notes
 from canary.sim import scenarios
 
@@ -210,3 +211,41 @@ def test_configmap_templates_and_triggers_replace_the_defaults() -> None:
 def test_a_rollout_without_subscriptions_plans_nothing() -> None:
     plan = notes.plan(rollout(), [Ev("Warning", "RolloutAborted", ABORT, NOW)], CONFIG, {}, now=NOW)
     assert plan.notifications == () and plan.record == {}
+
+
+def test_a_configmap_template_branches_and_loops_as_go_templates_do() -> None:
+    config, problems = notes.parse_config(
+        {
+            "service.slack": "token: t0k3n\n",
+            "template.my-abort": (
+                "message: >-\n"
+                '  {{if eq .rollout.status.phase "Degraded"}}rolled back{{else}}still going{{end}}:'
+                "{{range .rollout.spec.strategy.canary.steps}}{{with .setWeight}} {{.}}%{{end}}{{end}}\n"
+                'slack:\n  attachments: |\n    [{"text": "{{if .why}}{{.why}}{{else}}no reason{{end}}"}]\n'
+            ),
+            "trigger.on-rollout-aborted": "- send: [my-abort]\n",
+        },
+        {},
+    )
+    assert problems == []
+    ro = rollout(**{"notifications.canary.dev/subscribe.on-rollout-aborted.slack": "releases"})
+    ro = ro.model_copy(update={"status": ro.status.model_copy(update={"phase": "Degraded"})})
+    (n,) = notes.plan(ro, [Ev("Warning", "RolloutAborted", ABORT, NOW)], config, {}, now=NOW).notifications
+    weights = [s.set_weight for s in ro.spec.strategy.canary.steps if s.set_weight is not None]
+    assert weights and n.content["message"] == "rolled back:" + "".join(f" {w}%" for w in weights)
+    assert n.content["slack"]["attachments"][0]["text"].startswith("AnalysisRun 'web-abc-2-1' Failed")
+
+
+def test_a_template_that_does_not_parse_is_a_problem_naming_its_field() -> None:
+    _, problems = notes.parse_config(
+        {
+            "template.broken": "message: '{{if .why}}no end'\n",
+            "template.odd": "email: {subject: '{{shout .why}}'}\n",
+        },
+        {},
+    )
+    assert problems == [
+        "template.broken: message: {{if ...}} has no {{end}}",
+        "template.odd: email.subject: unknown function 'shout'; functions are "
+        + ", ".join(go_template.FUNCTIONS),
+    ]
