@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
 from canary.analysis import judges
 from canary.analysis.judges import kayenta
@@ -138,3 +140,35 @@ def test_message_names_the_score_the_thresholds_and_every_metric() -> None:
     text = kayenta.message(kayenta.judge(config, THRESHOLDS, {"errors": HIGHER, "latency": SAME}))
     assert text.startswith("kayenta: score 50 Marginal (pass >= 75, marginal >= 50)")
     assert "metrics: errors High, latency Pass" in text
+
+
+LABELS = st.sampled_from(["High", "Low", "Pass", "Nodata", "NodataFailMetric", "Error"])
+RESULTS = st.lists(
+    st.builds(
+        ks.ScoredMetric,
+        name=st.text(min_size=1, max_size=3),
+        classification=LABELS,
+        groups=st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=2).map(tuple),
+        critical=st.booleans(),
+        muted=st.booleans(),
+    ),
+    max_size=8,
+)
+WEIGHTS = st.dictionaries(st.sampled_from(["a", "b", "c"]), st.floats(0, 33))
+
+
+@given(RESULTS, WEIGHTS)
+def test_the_score_is_between_0_and_100_and_classified_by_the_thresholds(
+    results: list[ks.ScoredMetric], weights: dict[str, float]
+) -> None:
+    out = ks.score(results, weights, pass_threshold=75, marginal_threshold=50)
+    assert 0.0 <= out.score <= 100.0 + 1e-9
+    assert out.classification == ("Pass" if out.score >= 75 else "Marginal" if out.score >= 50 else "Fail")
+
+
+@given(RESULTS, WEIGHTS)
+def test_a_critical_result_that_did_not_pass_always_zeroes_the_score(
+    results: list[ks.ScoredMetric], weights: dict[str, float]
+) -> None:
+    failing = [ks.ScoredMetric("x", "High", ("a",), critical=True), *results]
+    assert ks.score(failing, weights).score == 0.0
