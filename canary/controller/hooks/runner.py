@@ -93,6 +93,29 @@ class HookRunner:
         if run.hook.type == HookType.EVENT:
             return  # told, nothing waits on the answer
         with self._lock:
-            self._answers.setdefault(key, {})[run.key] = HookResult(passed, message, self._now())
+            answers = self._answers.setdefault(key, {})
+            answers[run.key] = HookResult(passed, message, self._now())
+            for old in _superseded(answers, run.key):
+                del answers[old]
+                self._asked.discard((key, old))
         if self._on_answer is not None:
             self._on_answer(key)
+
+
+KEPT_ATTEMPTS = 3
+"""Answers kept per hook call (a gate polled for days must not grow without bound); the engine reads
+back at most the last one or two, until its status records them."""
+
+
+def _superseded(answers: Mapping[str, HookResult], latest: str) -> list[str]:
+    """The answers to earlier attempts of the call `latest` (keys `<hook>/<revision>/<step>/<n>`)
+    beyond the last `KEPT_ATTEMPTS`."""
+    stem, _, attempt = latest.rpartition("/")
+    if not attempt.isdigit():
+        return []
+    oldest_kept = int(attempt) - KEPT_ATTEMPTS + 1
+    return [
+        key
+        for key in answers
+        if (parts := key.rpartition("/"))[0] == stem and parts[2].isdigit() and int(parts[2]) < oldest_kept
+    ]

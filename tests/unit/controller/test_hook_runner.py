@@ -19,6 +19,7 @@ from canary.engine.observed import HookResult
 from canary.sim import scenarios
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+CLOSED = (403, "gate closed")
 ROLLOUT = scenarios.rollout("web", namespace="shop")
 PAYLOAD = {
     "name": "web",
@@ -136,3 +137,13 @@ def test_event_hooks_are_told_and_leave_no_answer_behind() -> None:
     results: Mapping[str, HookResult] = hooks.results("shop", "web")
     assert len(receiver.requests) == 1
     assert results == {}
+
+
+def test_only_the_last_answers_of_a_gate_polled_again_and_again_are_kept() -> None:
+    with http_receiver() as receiver:
+        receiver.default = CLOSED
+        hooks = runner()
+        for attempt in range(1, 6):
+            hooks.request(ROLLOUT, [call(receiver, key=f"smoke/abc/-/{attempt}")])
+            answer(hooks, f"smoke/abc/-/{attempt}")
+    assert sorted(hooks.results("shop", "web")) == ["smoke/abc/-/3", "smoke/abc/-/4", "smoke/abc/-/5"]
