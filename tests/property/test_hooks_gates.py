@@ -55,7 +55,10 @@ class Release:
     def settle(self) -> None:
         for _ in range(6):
             rollout = self.rollout()
-            decision = decide(rollout, self.cluster.observe(rollout), self.clock.now())
+            observed, now = self.cluster.observe(rollout), self.clock.now()
+            decision = decide(rollout, observed, now)
+            again = decide(rollout.model_copy(update={"status": decision.status}), observed, now)
+            assert again.status == decision.status, "a decision is a fixed point of itself"
             if hasattr(self, "decisions"):
                 self.decisions.append((self.open, decision))
             write_decision(self.cluster, rollout, decision)
@@ -114,3 +117,29 @@ def test_a_failing_pre_rollout_hook_aborts_before_any_traffic_moves(
     for _, decision in release.decisions:
         assert all(a.canary_weight == 0 for a in decision.actions if isinstance(a, SetTrafficWeight))
     assert release.rollout().status.abort
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps, st.lists(st.booleans(), min_size=1, max_size=12), st.integers(0, 2))
+def test_no_traffic_reaches_the_canary_before_its_pre_rollout_hooks_passed(
+    step_list: list[dict[str, Any]], answers: list[bool], limit: int
+) -> None:
+    smoke = {"name": "smoke", "type": "pre-rollout", "url": "http://smoke.test/", "interval": "5s"}
+    check = {
+        "name": "check",
+        "type": "rollout",
+        "url": "http://check.test/",
+        "interval": "5s",
+        "failureLimit": limit,
+    }
+    release = Release(step_list, [{**smoke, "failureLimit": limit}, check])
+    given_answers = iter(answers)
+    release.cluster.hooks = lambda call: (next(given_answers, True), "scripted")
+    release.run(90)
+    for _, decision in release.decisions:
+        smoke_passed = any(h.name == "smoke" and h.phase == "Successful" for h in decision.status.hooks)
+        routed = [a.canary_weight for a in decision.actions if isinstance(a, SetTrafficWeight)]
+        if not smoke_passed or decision.status.abort:
+            assert all(w == 0 for w in routed), (
+                "no canary traffic before pre-rollout passed, none after an abort"
+            )
