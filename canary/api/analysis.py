@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import cel
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, field_validator, model_validator
@@ -146,6 +146,221 @@ class JobProvider(CRDModel):
     spec: dict[str, Any]
 
 
+class SecretRef(CRDModel):
+    """Argo's datadog `secretRef`: the Secret holding `address`, `api-key` and `app-key`."""
+
+    name: str = Field(default="datadog", min_length=1)
+    namespaced: bool = False
+    """Kept for Argo templates; canary reads the Secret from the run's namespace either way."""
+
+
+DatadogAggregator = Literal["avg", "min", "max", "sum", "last", "percentile", "mean", "l2norm", "area"]
+
+
+class DatadogSource(CRDModel):
+    """Where and how long a window Datadog is read: what a judge's arm queries share."""
+
+    interval: Timeout = "5m"
+    """The window a query reads, ending now (not the polling rate: that is the metric's interval)."""
+    secret_ref: SecretRef = Field(default_factory=SecretRef)
+    request_timeout: Timeout = "10s"
+
+
+class DatadogProvider(DatadogSource):
+    """Argo's `datadog`: v1 is one timeseries query (the last point of the first series); v2 is the
+    scalar formulas API (`queries` named in a `formula`, each reduced by `aggregator`)."""
+
+    api_version: Literal["v1", "v2"] = "v1"
+    query: str | None = Field(default=None, min_length=1)
+    queries: dict[str, str] | None = None
+    formula: str | None = Field(default=None, min_length=1)
+    aggregator: DatadogAggregator | None = None
+
+    @model_validator(mode="after")
+    def _one_query_form(self) -> DatadogProvider:
+        if (self.query is None) == (self.queries is None):
+            raise ValueError("set exactly one of query or queries (queries and formula need apiVersion v2)")
+        if self.api_version == "v1" and (self.queries or self.formula or self.aggregator):
+            raise ValueError("queries, formula and aggregator are v2 fields: set apiVersion: v2, or use query")
+        if self.queries is not None and len(self.queries) > 1 and self.formula is None:
+            raise ValueError(
+                f"queries {', '.join(sorted(self.queries))} need a formula combining them, e.g. "
+                f"formula: {' / '.join(sorted(self.queries)[:2])}"
+            )
+        return self
+
+
+class NewRelicSource(CRDModel):
+    """Which New Relic account (the Secret `profile`, default newrelic) and how long NRQL may run."""
+
+    profile: str | None = Field(default=None, min_length=1)
+    timeout: int | None = Field(default=None, ge=1, le=120)
+    """Seconds NerdGraph may spend on the NRQL query (its own default when unset: 5)."""
+
+
+class NewRelicProvider(NewRelicSource):
+    """Argo's `newRelic`: one NRQL query through NerdGraph."""
+
+    query: str = Field(min_length=1)
+
+
+class CloudWatchDimension(CRDModel):
+    name: str = Field(min_length=1)
+    value: str = Field(min_length=1)
+
+
+class CloudWatchMetric(CRDModel):
+    dimensions: list[CloudWatchDimension] = Field(default_factory=list)
+    metric_name: str = Field(min_length=1)
+    namespace: str | None = None
+
+
+def _check_period(value: object) -> object:
+    whole = isinstance(value, int | str) and not isinstance(value, bool) and re.fullmatch(r"\d+", str(value))
+    if templated_arg(value) is None and (not whole or int(str(value)) < 1):
+        raise ValueError(f"period '{value}' must be whole seconds (1, 5, 10, 30 or a multiple of 60)")
+    return value
+
+
+Period = Annotated[int | str, BeforeValidator(_check_period)]
+"""GetMetricData's period in seconds (Argo takes an int or a string of one)."""
+
+
+class CloudWatchMetricStat(CRDModel):
+    metric: CloudWatchMetric
+    period: Period
+    stat: str = Field(min_length=1)
+    unit: str | None = None
+
+
+def _check_query_id(value: str) -> str:
+    if not re.fullmatch(r"[a-z][a-zA-Z0-9_]*", value):
+        raise ValueError(
+            f"id '{value}' must start with a lowercase letter and hold only letters, digits and _ "
+            "(GetMetricData's rule), e.g. errors or error_rate"
+        )
+    return value
+
+
+class CloudWatchMetricDataQuery(CRDModel):
+    """One entry of GetMetricData's MetricDataQueries: a metricStat or a math/Insights expression."""
+
+    id: Annotated[str, AfterValidator(_check_query_id)]
+    expression: str | None = Field(default=None, min_length=1)
+    label: str | None = None
+    metric_stat: CloudWatchMetricStat | None = None
+    period: Period | None = None
+    return_data: bool | None = None
+
+    @model_validator(mode="after")
+    def _stat_or_expression(self) -> CloudWatchMetricDataQuery:
+        if (self.expression is None) == (self.metric_stat is None):
+            raise ValueError(f"query '{self.id}': set exactly one of expression or metricStat")
+        return self
+
+
+class CloudWatchProvider(CRDModel):
+    """Argo's `cloudWatch`: GetMetricData over the last `interval`, with the AWS SDK's own credentials."""
+
+    interval: Timeout = "5m"
+    metric_data_queries: list[CloudWatchMetricDataQuery] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _queries_return_data(self) -> CloudWatchProvider:
+        ids = [q.id for q in self.metric_data_queries]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"metricDataQueries ids must be unique; repeated: {', '.join(repeated)}")
+        if all(q.return_data is False for q in self.metric_data_queries):
+            raise ValueError(
+                "every metricDataQueries entry has returnData: false, so nothing is returned; "
+                "set returnData: true (or leave it out) on the query the conditions read"
+            )
+        return self
+
+
+class CloudWatchSource(CRDModel):
+    """How a judge reads CloudWatch: each arm's query is a metric math or Metrics Insights expression
+    evaluated every `period` seconds over the last `interval`."""
+
+    interval: Timeout = "5m"
+    period: Period = 60
+
+
+class InfluxDBSource(CRDModel):
+    """Which InfluxDB (the Secret `profile`, default influxdb) and which query language it speaks."""
+
+    profile: str | None = Field(default=None, min_length=1)
+    language: Literal["flux", "influxql"] = "flux"
+    database: str | None = Field(default=None, min_length=1)
+    """The InfluxDB 1.x database an InfluxQL query reads (a Flux query names its bucket itself)."""
+
+    @model_validator(mode="after")
+    def _database_for_influxql(self) -> InfluxDBSource:
+        if self.language == "influxql" and self.database is None:
+            raise ValueError("language influxql needs database: the InfluxDB 1.x database the query reads")
+        if self.language == "flux" and self.database is not None:
+            raise ValueError('a Flux query names its bucket itself (from(bucket: "...")); remove database')
+        return self
+
+
+class InfluxDBProvider(InfluxDBSource):
+    """Argo's `influxdb`: a Flux query (Secret keys `address`, `authToken`, `org`), or with canary's
+    `language: influxql` an InfluxQL query to InfluxDB 1.x."""
+
+    query: str = Field(min_length=1)
+
+
+class GraphiteSource(CRDModel):
+    address: HttpAddress
+
+
+def _check_render_query(value: str) -> str:
+    if "{{" not in value and not re.search(r"(^|&)\s*target\s*=", value):
+        raise ValueError(
+            f"'{value}' names no target; write the render API's parameters, e.g. target=app.errors&from=-5min"
+        )
+    return value
+
+
+class GraphiteProvider(GraphiteSource):
+    """Argo's `graphite`: `query` is the render API's parameters, e.g. `target=app.errors&from=-5min`."""
+
+    query: Annotated[str, Field(min_length=1), AfterValidator(_check_render_query)]
+
+
+class OneOf(CRDModel):
+    """A choice of exactly one field (a metric's provider, a judge's source); `kind` is its wire name."""
+
+    choice: ClassVar[str]
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> OneOf:
+        chosen = [name for name in type(self).model_fields if getattr(self, name) is not None]
+        if len(chosen) != 1:
+            kinds = [field.alias or name for name, field in type(self).model_fields.items()]
+            raise ValueError(f"set exactly one {self.choice}: {', '.join(kinds[:-1])} or {kinds[-1]}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """The chosen field's wire name (`prometheus`, `newRelic`, ...), which keys the provider registry."""
+        name = next(name for name in type(self).model_fields if getattr(self, name) is not None)
+        return type(self).model_fields[name].alias or name
+
+
+class JudgeSource(OneOf):
+    """Where a judge's arm queries run when it is not Prometheus (`address`)."""
+
+    choice = "source"
+
+    datadog: DatadogSource | None = None
+    new_relic: NewRelicSource | None = None
+    cloud_watch: CloudWatchSource | None = None
+    influxdb: InfluxDBSource | None = None
+    graphite: GraphiteSource | None = None
+
+
 class ArmQueries(CRDModel):
     """How a judge reads one metric for both arms: two PromQL queries over the same window."""
 
@@ -216,22 +431,18 @@ class JudgeProvider(CRDModel):
         return self
 
 
-class MetricProvider(CRDModel):
+class MetricProvider(OneOf):
+    choice = "provider"
+
     prometheus: PrometheusProvider | None = None
     web: WebProvider | None = None
     job: JobProvider | None = None
     judge: JudgeProvider | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> MetricProvider:
-        chosen = [name for name in type(self).model_fields if getattr(self, name) is not None]
-        if len(chosen) != 1:
-            raise ValueError("set exactly one provider: prometheus, web, job or judge")
-        return self
-
-    @property
-    def kind(self) -> str:
-        return next(name for name in type(self).model_fields if getattr(self, name) is not None)
+    datadog: DatadogProvider | None = None
+    new_relic: NewRelicProvider | None = None
+    cloud_watch: CloudWatchProvider | None = None
+    influxdb: InfluxDBProvider | None = None
+    graphite: GraphiteProvider | None = None
 
 
 ARG_REFERENCE = re.compile(r"\{\{\s*args\.([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")

@@ -41,6 +41,9 @@ SCHEMA_REJECTS = {  # 422 Invalid: the OpenAPI schema (types, ranges, required, 
 }
 UNKNOWN_FIELDS = {  # 400 BadRequest: strict decoding refuses fields the schema does not declare
     "template-unknown-provider-field": 'unknown field "spec.metrics[0].provider.prometheus.qurey"',
+    "template-kayenta-misspelt-nan-strategy": (
+        'unknown field "spec.metrics[0].provider.judge.canaryConfig.metrics[0].analysisConfigurations.canary.nanStrategyy"'
+    ),
     "unknown-canary-field": 'unknown field "spec.strategy.canary.canarySerivce"',
     "unknown-step-kind": 'unknown field "spec.strategy.canary.steps[0].setWieght"',
 }
@@ -53,6 +56,8 @@ SEMANTIC_ONLY = {  # the schema admits them; canary lint (and the controller's I
     "template-failure-limit-below-minus-one",  # the limits take "{{args.x}}" too, so the schema types them int-or-string
     "analysis-step-missing-template-arg",
     "template-judge-config-misspelt",
+    "template-kayenta-weights-over-100",
+    "template-kayenta-marginal-above-pass",  # each threshold's range is in the schema, their order is not
     "template-undeclared-arg",
     "duplicate-key",
     "template-address-without-scheme",
