@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from canary.api.rollout import Rollout
+from canary.engine import hooks
 from canary.engine import steps as step_list
 from canary.engine.bluegreen_strategy import without_injected_anti_affinity
 from canary.engine.hashing import pod_template_hash
@@ -146,7 +147,7 @@ def abort(rollout: Rollout, now: datetime) -> tuple[Patch, ...]:
 
 
 def retry(rollout: Rollout) -> tuple[Patch, ...]:
-    """Clear an abort and run the steps again from step 0 (with fresh analysis runs)."""
+    """Clear an abort and run the steps again from step 0 (with fresh analysis runs and webhook calls)."""
     if not rollout.status.abort:
         raise CommandError(
             f"rollout '{rollout.metadata.name}' is not aborted; only an aborted rollout can be retried"
@@ -163,6 +164,7 @@ def retry(rollout: Rollout) -> tuple[Patch, ...]:
             "postPromotionAnalysisRunStatus": None,
             "scaleUpPreviewCheckPoint": False,
         },
+        "hooks": [record.to_wire() for record in hooks.retried(rollout.status.hooks)],
     }
     return (_status(rollout, body),)
 

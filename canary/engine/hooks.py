@@ -127,6 +127,13 @@ def event_calls(
     ]
 
 
+def retried(records: Sequence[HookStatus]) -> list[HookStatus]:
+    """The records after `retry`: every hook is called again (as a new attempt, so no answer of the
+    aborted release is read back) and its failures count from zero."""
+    reset = {"phase": HookPhase.WAITING, "failures": 0, "message": "", "checked_at": None}
+    return [record.model_copy(update=reset) for record in records]
+
+
 def call_key(record: HookStatus, attempt: int) -> str:
     """The name of one call: hook, revision, step and attempt (the runner makes each once)."""
     step = "-" if record.step is None else str(record.step)

@@ -7,6 +7,7 @@ from builders import replica_set, revision
 
 from canary.api.hooks import HookPhase
 from canary.api.rollout import Rollout, RolloutStatus
+from canary.engine import commands
 from canary.engine.actions import EmitEvent, RunHook, ScaleReplicaSet, SetTrafficWeight
 from canary.engine.clock import EPOCH
 from canary.engine.observed import HookResult, Observed
@@ -223,3 +224,13 @@ def test_a_quiet_reconcile_of_a_held_release_changes_nothing() -> None:
     again = decide(then(rollout, first), world({f"start/{V2}/-/1": False}), NOW)
     assert again.status == first.status
     assert events(again) == []
+
+
+def test_a_retry_calls_the_hooks_again_with_their_failures_forgotten() -> None:
+    rollout = release(hook("smoke", "pre-rollout"))
+    aborted = then(rollout, decide(rollout, world({f"smoke/{V2}/-/1": False}), NOW))
+    (patch,) = commands.retry(aborted)
+    retried = commands.apply_patch(aborted, patch)
+    decision = decide(retried, world({f"smoke/{V2}/-/1": False}), NOW)
+    assert not decision.status.abort
+    assert [c.key for c in calls(decision)] == [f"smoke/{V2}/-/2"]
