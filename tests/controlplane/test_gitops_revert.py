@@ -5,7 +5,11 @@ writes the stable image back to Git when the release is aborted (`canary abort`)
 
 Done when: the abort makes exactly one revert commit; the next sync brings the Rollout Healthy on the
 stable revision at once, its steps skipped; a second abort of the same revision (the old commit synced
-again by hand) writes nothing, even from a restarted controller that has to look in Git to know."""
+again by hand) writes nothing, even from a restarted controller that has to look in Git to know.
+
+The same with the example Helm app (examples/helm): its values file in Git, the sync a `helm upgrade`
+with it, the abort an analysis failure (success-rate against test_helm's loopback Prometheus stand-in),
+and the revert the values' image.tag."""
 
 from __future__ import annotations
 
@@ -27,8 +31,10 @@ from canarytier import (
     with_image,
 )
 from gitops.gitservers import GitDaemon
+from helmtool import APP_CHART, Helm, helm_binary
 from localcluster import LocalControlPlane
 from test_gitops_apply import apply
+from test_helm import APP, BAD, PrometheusStandIn
 
 NAME = "search"
 REPO = "team/deploy"
@@ -77,6 +83,11 @@ def reverts(daemon: GitDaemon) -> list[str]:
 
 def reasons(api: Any, namespace: str) -> list[str]:
     return [event.reason for event in rollout_events(api, namespace, NAME)]
+
+
+@pytest.fixture
+def helm(control_plane: LocalControlPlane, tmp_path: Path) -> Helm:
+    return Helm(helm_binary(), tmp_path / "helm-home", kubeconfig=control_plane.kubeconfig)
 
 
 def test_an_abort_is_written_back_to_git_once_and_the_next_sync_is_healthy_on_stable_without_steps(
@@ -160,3 +171,96 @@ def test_an_abort_is_written_back_to_git_once_and_the_next_sync_is_healthy_on_st
     )
     assert len(reverts(git_daemon)) == 1
     assert len(git_daemon.log(REPO)) == 3
+
+
+HELM_REPO, VALUES = "team/shop", "apps/checkout/values.yaml"
+
+
+def app_values(daemon: GitDaemon, prometheus: PrometheusStandIn, tag: str) -> str:
+    values = {
+        "image": {"repository": "ghcr.io/example/checkout", "tag": tag},
+        "replicas": 2,
+        "steps": [{"setWeight": 50}, {"pause": {"duration": "1s"}}, {"analysis": {}}],
+        "analysis": {"args": {"prometheus-address": prometheus.url}, "interval": "1s", "count": 2},
+        "gitops": {"repo": daemon.url(HELM_REPO), "file": VALUES, "field": "image.tag", "value": "tag"},
+    }
+    return "# checkout in the shop, released by CI bumping image.tag\n" + yaml.safe_dump(
+        values, sort_keys=False
+    )
+
+
+def test_a_helm_release_aborted_by_its_analysis_has_its_values_tag_reverted_in_git_and_the_next_upgrade_is_healthy(
+    *,
+    admin_api: Any,
+    namespace: str,
+    namespace_controller: ControllerProcess,
+    git_daemon: GitDaemon,
+    helm: Helm,
+    tmp_path: Path,
+) -> None:
+    explain = lambda: diagnose(admin_api, namespace, [APP], namespace_controller)  # noqa: E731
+    synced = tmp_path / "values.yaml"
+
+    def sync() -> None:
+        """The GitOps tool for a Helm app: helm upgrade with the values file as Git has it."""
+        synced.write_text(git_daemon.show(HELM_REPO, VALUES))
+        helm("upgrade", "--install", "shop", str(APP_CHART), "-n", namespace, "-f", str(synced))
+
+    def revert_commits() -> list[str]:
+        return [m for m in git_daemon.log(HELM_REPO) if "Canary-Revert:" in m]
+
+    with PrometheusStandIn(admin_api, namespace) as prometheus:
+        git_daemon.create(HELM_REPO, {VALUES: app_values(git_daemon, prometheus, "1.1.0")})
+        sync()
+        stable = eventually(
+            "the first release Healthy",
+            lambda: (s := status_of(admin_api, namespace, APP)).get("phase") == "Healthy" and s["stableRS"],
+            timeout=60,
+            explain=explain,
+        )
+        git_daemon.commit(HELM_REPO, {VALUES: app_values(git_daemon, prometheus, BAD)}, f"release {BAD}")
+        sync()
+        aborted = eventually(
+            f"{BAD} aborted by its analysis",
+            lambda: (s := status_of(admin_api, namespace, APP)).get("abort") and s,
+            timeout=120,
+            explain=explain,
+        )
+
+        eventually(
+            "the revert commit in Git", lambda: len(revert_commits()) == 1, timeout=60, explain=explain
+        )
+        assert aborted["currentPodHash"] in revert_commits()[0]
+        assert git_daemon.show(HELM_REPO, VALUES) == app_values(git_daemon, prometheus, "1.1.0")
+
+        sync()
+        status = eventually(
+            "Healthy on the stable revision after the sync",
+            lambda: (
+                (s := status_of(admin_api, namespace, APP)).get("phase") == "Healthy"
+                and not s.get("abort")
+                and s
+            ),
+            timeout=60,
+            explain=explain,
+        )
+        assert status["stableRS"] == stable == status["currentPodHash"]
+        assert status["currentStepIndex"] == 3  # every step skipped, no analysis run
+        assert "SkipSteps" in [e.reason for e in rollout_events(admin_api, namespace, APP)]
+
+        # The bad tag upgraded by hand again: the same revision aborts again, and Git gets nothing new.
+        helm(
+            "upgrade", "shop", str(APP_CHART), "-n", namespace, "--reuse-values", "--set", f"image.tag={BAD}"
+        )
+        eventually(
+            "the same revision aborted again",
+            lambda: (
+                (s := status_of(admin_api, namespace, APP)).get("abort")
+                and s["currentPodHash"] == aborted["currentPodHash"]
+            ),
+            timeout=120,
+            explain=explain,
+        )
+        namespace_controller.stop()  # whatever it was about to write is written by now or never
+    assert len(revert_commits()) == 1
+    assert len(git_daemon.log(HELM_REPO)) == 3
