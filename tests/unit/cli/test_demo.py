@@ -62,7 +62,7 @@ def test_the_live_view_shows_the_judges_evidence_while_the_analysis_runs() -> No
     sim = commands_demo.build_simulation(0)
     show = commands_demo._Show(sim, Console(record=True, width=200), None)
     show.run_until(lambda r: r.status.phase == "Healthy", None, 120)
-    commands_demo._release(sim, "checkout:1.1", commands_demo.GOOD)
+    commands_demo.release(sim, "checkout:1.1", commands_demo.GOOD)
     show.run_until(
         lambda r: (
             (run := r.status.canary.current_step_analysis_run_status) is not None

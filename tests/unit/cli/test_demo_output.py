@@ -70,9 +70,9 @@ def shown_tables() -> list[str]:
     show = commands_demo._Show(sim, Console(record=True, width=200), None)
     live = _RecordingLive()
     show.run_until(lambda r: r.status.phase == "Healthy", live, 120)  # type: ignore[arg-type]
-    good = commands_demo._release(sim, "checkout:1.1", GOOD)
+    good = commands_demo.release(sim, "checkout:1.1", GOOD)
     show.run_until(lambda r: r.status.stable_rs == good and r.status.phase == "Healthy", live, 900)  # type: ignore[arg-type]
-    commands_demo._release(sim, "checkout:1.2", BAD)
+    commands_demo.release(sim, "checkout:1.2", BAD)
     show.run_until(lambda r: r.status.abort and r.status.phase == "Degraded", live, 900)  # type: ignore[arg-type]
     return [_render(table) for table in live.tables]
 
