@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote, quote_plus
 
 from pydantic import ValidationError
 
+from canary.analysis import job_secrets
 from canary.api.analysis import (
     ARG_REFERENCE,
     AnalysisRunSpec,
@@ -62,6 +63,8 @@ class ResolvedArgs:
     values: Mapping[str, str]
     secret_names: frozenset[str] = frozenset()
     """The arguments whose values came from Secrets: never shown anywhere (see `mask`)."""
+    secret_refs: Mapping[str, SecretKeyRef] = field(default_factory=dict)
+    """The Secret key each of them came from: a Job is given that, never the value (job_secrets)."""
 
     @property
     def secrets(self) -> frozenset[str]:
@@ -231,7 +234,7 @@ def resolve_values(args: Sequence[Argument], namespace: str, read_secret: Secret
     Raises SecretUnavailableError when a Secret or key is missing (it may be created later).
     """
     values: dict[str, str] = {}
-    secret_names: set[str] = set()
+    refs: dict[str, SecretKeyRef] = {}
     for arg in args:
         if arg.value is not None:
             values[arg.name] = arg.value
@@ -239,10 +242,10 @@ def resolve_values(args: Sequence[Argument], namespace: str, read_secret: Secret
             values[arg.name] = _read(
                 arg.value_from.secret_key_ref, namespace, read_secret, f"argument '{arg.name}'"
             )
-            secret_names.add(arg.name)
+            refs[arg.name] = arg.value_from.secret_key_ref
         else:
             raise ArgumentError(f"argument '{arg.name}' has no value in the run")
-    return ResolvedArgs(values=values, secret_names=frozenset(secret_names))
+    return ResolvedArgs(values=values, secret_names=frozenset(refs), secret_refs=refs)
 
 
 def _read(ref: SecretKeyRef, namespace: str, read_secret: SecretReader, user: str) -> str:
@@ -296,6 +299,13 @@ def resolve_metric(
                 "use secrets in queries, URLs or headers"
             )
     secrets = set(args.secrets)
+    if "job" in wire["provider"]:
+        try:
+            wire["provider"]["job"] = job_secrets.by_reference(
+                wire["provider"]["job"], args.secret_refs, args.secret_names
+            )
+        except ValueError as error:
+            raise ArgumentError(f"metric '{metric.name}': {error}") from None
     for part in ("provider", "successCondition", "failureCondition"):
         if part in wire:
             wire[part] = _substitute_all(wire[part], args.values)
