@@ -348,6 +348,11 @@ class OneOf(CRDModel):
         name = next(name for name in type(self).model_fields if getattr(self, name) is not None)
         return type(self).model_fields[name].alias or name
 
+    @property
+    def chosen(self) -> Any:
+        """The chosen field's value."""
+        return next(getattr(self, name) for name in type(self).model_fields if getattr(self, name) is not None)
+
 
 class JudgeSource(OneOf):
     """Where a judge's arm queries run when it is not Prometheus (`address`)."""
@@ -385,13 +390,26 @@ class JudgeProvider(CRDModel):
     """
 
     kind: Literal["mann-whitney", "sequential-counts", "sequential-location", "sequential-tail", "kayenta"]
-    address: HttpAddress
+    address: HttpAddress | None = None
+    source: JudgeSource | None = None
+    """Where the arm queries run when not Prometheus at `address` (not for kind kayenta)."""
     queries: ArmQueries | None = None
     totals: ArmQueries | None = None
     timeout: Timeout = "30s"
     config: dict[str, Any] = Field(default_factory=dict)
     canary_config: CanaryConfig | None = None
     thresholds: ScoreThresholds | None = None
+
+    @model_validator(mode="after")
+    def _address_or_source(self) -> JudgeProvider:
+        if (self.address is None) == (self.source is None):
+            raise ValueError(
+                "set address (the Prometheus both arms are queried on) or source (another metrics store: "
+                "datadog, newRelic, cloudWatch, influxdb or graphite), not both"
+            )
+        if self.source is not None and self.kind == KAYENTA_JUDGE:
+            raise ValueError(f"judge kind {KAYENTA_JUDGE} reads Prometheus: set address instead of source")
+        return self
 
     @model_validator(mode="after")
     def _fields_match_kind(self) -> JudgeProvider:

@@ -23,6 +23,8 @@ An arm with no data is Inconclusive without asking the judge: nothing was measur
 mann-whitney with nan_strategy replace, which Kayenta judges as zeros). A config the
 judge rejects (unknown key, bad value) is an InvalidSpecError before anything is queried.
 Kind `kayenta` (a whole canary config) is measured by canary.analysis.providers.kayenta.
+With `source` instead of `address`, the arm queries run on Datadog, New Relic, CloudWatch, InfluxDB
+or Graphite (canary.analysis.providers.arms says what they return).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from canary.analysis import judges
-from canary.analysis.providers import kayenta, prometheus
+from canary.analysis.args import SecretReader
+from canary.analysis.providers import arms, kayenta, prometheus
 from canary.analysis.providers.base import (
     InvalidSpecError,
     MeasureContext,
@@ -84,9 +87,15 @@ def _query_prometheus(config: PrometheusProvider, promql: str, at: float) -> lis
 
 
 class JudgeMetricProvider:
-    def __init__(self, judge: JudgeFunction = judges.judge, query: QueryFunction = _query_prometheus) -> None:
+    def __init__(
+        self,
+        judge: JudgeFunction = judges.judge,
+        query: QueryFunction = _query_prometheus,
+        read_secret: SecretReader = arms.no_secrets,
+    ) -> None:
         self._judge = judge
         self._query = query
+        self._read_secret = read_secret  # for a `source` whose keys are in a Secret
 
     def measure(self, metric: Metric, context: MeasureContext) -> ProviderResult:
         config = metric.provider.judge
@@ -95,10 +104,9 @@ class JudgeMetricProvider:
         if config.kind == KAYENTA_JUDGE or config.queries is None:
             return kayenta.measure(metric, config, context, self._query)
         self._check_config(metric.name, config)
-        at = context.now.timestamp()
-        results = self._ask("queries", config, config.queries, at)
+        results = self._ask("queries", config, config.queries, context)
         if config.totals is not None:
-            results |= self._ask("totals", config, config.totals, at)
+            results |= self._ask("totals", config, config.totals, context)
         empty = [name for name, result in results.items() if not result]
         if empty and not judges_empty_arms(config):
             return Verdict(
@@ -126,12 +134,20 @@ class JudgeMetricProvider:
         except judges.JudgeConfigError as error:
             raise InvalidSpecError(f"metric '{metric}' judge {config.kind}: config: {error}") from None
 
-    def _ask(self, field: str, config: JudgeProvider, queries: ArmQueries, at: float) -> dict[str, list[Any]]:
+    def _ask(
+        self, field: str, config: JudgeProvider, queries: ArmQueries, context: MeasureContext
+    ) -> dict[str, list[Any]]:
         """Both arms' results keyed by the field that holds the query, e.g. `totals.canary`."""
         results = {}
-        for arm, promql in (("stable", queries.stable), ("canary", queries.canary)):
-            arm_config = PrometheusProvider(address=config.address, query=promql, timeout=config.timeout)
-            results[f"{field}.{arm}"] = self._query(arm_config, promql, at)
+        for arm, query in (("stable", queries.stable), ("canary", queries.canary)):
+            if config.source is not None:
+                results[f"{field}.{arm}"] = arms.arm_result(
+                    config.kind, config.source, query, context, self._read_secret
+                )
+            else:
+                assert config.address is not None
+                arm_config = PrometheusProvider(address=config.address, query=query, timeout=config.timeout)
+                results[f"{field}.{arm}"] = self._query(arm_config, query, context.now.timestamp())
         return results
 
 

@@ -19,7 +19,8 @@ def default_registry(
     *, job_port: JobPort | None = None, read_secret: SecretReader | None = None
 ) -> ProviderRegistry:
     """Prometheus, web, judge, cloudWatch and graphite; `job` too when given a port to create Jobs
-    through; datadog, newRelic and influxdb when given a reader for the Secrets holding their keys.
+    through; datadog, newRelic and influxdb (and a judge whose `source` is one of them) when given a
+    reader for the Secrets holding their keys.
 
     A kind left out makes its metrics Error measurements that say which provider is missing.
     """
@@ -33,6 +34,7 @@ def default_registry(
     if job_port is not None:
         providers["job"] = JobMetricProvider(job_port)
     if read_secret is not None:
+        providers["judge"] = JudgeMetricProvider(read_secret=read_secret)
         providers["datadog"] = DatadogMetricProvider(read_secret)
         providers["newRelic"] = NewRelicMetricProvider(read_secret)
         providers["influxdb"] = InfluxDBMetricProvider(read_secret)
