@@ -23,6 +23,7 @@ from canary.analysis import runner
 from canary.analysis.providers.base import MeasurementError, ProviderRegistry
 from canary.analysis.providers.job import JobState
 from canary.api.analysis import AnalysisPhase, AnalysisRun, AnalysisTemplate, ClusterAnalysisTemplate
+from canary.api.hooks import HookType
 from canary.api.rollout import Rollout, RolloutStatus
 from canary.cluster.port import Conflict, NotFound, RecordedEvent
 from canary.engine import actions as act
@@ -367,6 +368,9 @@ class MemoryCluster:
                 self._record_event(key, action, now)
 
     def _answer_hook(self, key: Key, call: act.RunHook, now: datetime) -> None:
+        if call.hook.type == HookType.EVENT:
+            self.hooks(call)  # told; nothing waits on the answer, so none is kept
+            return
         answered = self._hook_results.setdefault(key, {})
         if call.key not in answered:
             answered[call.key] = HookResult(*self.hooks(call), finished_at=now)

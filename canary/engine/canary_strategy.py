@@ -198,6 +198,9 @@ def _walk(context: DecisionContext, progress: Progress) -> tuple[Progress, list[
         progress, actions = tests.progress, actions + tests.actions
         if progress.abort:
             return progress, actions, []
+        if step.pause is not None and not tests.passed:
+            # A pause runs once the step's hooks passed: its time, once started, is never started again.
+            return progress, actions, tests.waits
         if step.pause is not None:
             progress, wait = _pause_step(context, progress, step)
             if wait is not None:

@@ -20,6 +20,7 @@ called again after its interval; once its failures exceed its failureLimit the r
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -107,7 +108,7 @@ def event_calls(
     stamp = str(int(now.timestamp() * 1000))
     return [
         RunHook(
-            key=f"{hook.name}/event/{stamp}/{position}",
+            key=f"{hook.name}/event/{stamp}/{position}/{_digest(event)}",
             hook=hook,
             payload=_payload(
                 rollout,
@@ -132,6 +133,11 @@ def retried(records: Sequence[HookStatus]) -> list[HookStatus]:
     aborted release is read back) and its failures count from zero."""
     reset = {"phase": HookPhase.WAITING, "failures": 0, "message": "", "checked_at": None}
     return [record.model_copy(update=reset) for record in records]
+
+
+def _digest(event: EmitEvent) -> str:
+    # Two decisions in the same millisecond still tell different Events apart.
+    return hashlib.sha256(f"{event.type}/{event.reason}/{event.message}".encode()).hexdigest()[:8]
 
 
 def call_key(record: HookStatus, attempt: int) -> str:
