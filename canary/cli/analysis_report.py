@@ -71,6 +71,7 @@ def judgement_report(judgement: offline_judge.Judgement, stable: ArmData, canary
                 judgement.kind,
                 judgement.significance,
                 x_title="interval",
+                mark=_failure_mark(judgement),
             ),
             "The p-value of each interval's test, for reference: the verdict comes from the interval "
             "of the shift, as the line above says."
@@ -136,8 +137,24 @@ def _judge_evidence(result: MetricResult, key: str) -> list[float]:
     return values
 
 
+def _failure_mark(judgement: offline_judge.Judgement) -> tuple[int, str] | None:
+    """The interval that failed the canary, to mark on the evidence plot."""
+    deciding = judgement.deciding
+    if deciding is None or deciding.verdict != "fail":
+        return None
+    failed = offline_judge.number(judgement, deciding)
+    return failed, f"failed at interval {failed}"
+
+
 def _p_value_chart(
-    title: str, labels: Sequence[str], p_values: list[float], kind: str, alpha: float, *, x_title: str
+    title: str,
+    labels: Sequence[str],
+    p_values: list[float],
+    kind: str,
+    alpha: float,
+    *,
+    x_title: str,
+    mark: tuple[int, str] | None = None,
 ) -> go.Figure:
     """P-values on a log scale, with the threshold only where it decides: mann-whitney decides by the
     interval of the shift, so a p-value under its 1 - confidence may still pass and one above it fail."""
@@ -149,6 +166,7 @@ def _p_value_chart(
         x_title=x_title,
         y_title="p-value (log)",
         log_y=True,
+        mark=mark,
         threshold=threshold,
     )
 

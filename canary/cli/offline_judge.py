@@ -46,8 +46,12 @@ class Judgement:
 def position(judgement: Judgement, interval: JudgedInterval) -> str:
     """`interval 44 of 3000 (time 43.8)`: where an interval stands among those judged, and the time
     label the input files gave it (the two differ, and a reader looks for either)."""
-    number = next(n for n, each in enumerate(judgement.intervals, start=1) if each is interval)
-    return f"interval {number} of {len(judgement.intervals)} (time {interval.label})"
+    return f"interval {number(judgement, interval)} of {len(judgement.intervals)} (time {interval.label})"
+
+
+def number(judgement: Judgement, interval: JudgedInterval) -> int:
+    """The interval's place among those judged, from 1."""
+    return next(n for n, each in enumerate(judgement.intervals, start=1) if each is interval)
 
 
 def significance(kind: str, config: Mapping[str, Any]) -> float:

@@ -125,12 +125,14 @@ def line_chart(
     y_title: str = "",
     log_y: bool = False,
     threshold: Threshold | None = None,
+    mark: tuple[int, str] | None = None,
 ) -> go.Figure:
     """Each series as a line over the intervals (numbered from 1, hover names their times); an
-    optional horizontal threshold, dashed."""
+    optional horizontal threshold, dashed, and an optional interval marked by a dotted vertical line
+    with its label (`(473, "failed at 473")`)."""
     figure = go.Figure(layout=_layout(title, x_title, y_title))
-    # Whole intervals only: a tick every tenth of the range (1.2 or 1.4 names no interval).
-    figure.update_xaxes(tick0=1, dtick=max(1, math.ceil(len(labels) / 10)))
+    step = tick_step(len(labels))
+    figure.update_xaxes(tick0=1 if step == 1 else 0, dtick=step)
     for entry in series:
         figure.add_trace(_line(entry, labels))
     if log_y:
@@ -146,7 +148,19 @@ def line_chart(
                 line={"color": THRESHOLD_COLOUR, "width": 2, "dash": "dash"},
             )
         )
+    if mark is not None:
+        figure.add_vline(
+            x=mark[0], line={"color": THRESHOLD_COLOUR, "width": 1.5, "dash": "dot"}, annotation_text=mark[1]
+        )
     return figure
+
+
+def tick_step(count: int) -> int:
+    """Whole intervals between x ticks, 1, 2 or 5 times a power of ten, for about ten ticks (a tick at
+    1.2 names no interval, one at 301 reads worse than 300)."""
+    wanted = max(1.0, count / 10)
+    power: int = 10 ** math.floor(math.log10(wanted))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= wanted)
 
 
 def histogram(title: str, arms: Sequence[Series], *, x_title: str = "") -> go.Figure:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from canary.cli import analysis_report, offline_judge, report_html
 from canary.cli.arm_samples import ArmData, Interval
-from canary.cli.plots import MAX_POINTS, Summary, aggregate
+from canary.cli.plots import MAX_POINTS, Summary, aggregate, tick_step
 
 INTERVALS = 3000
 
@@ -95,3 +95,19 @@ def test_the_table_of_every_interval_is_folded_behind_a_summary_of_the_verdicts(
     assert found, "the table sits inside <details>"
     assert re.fullmatch(r"Verdict and evidence of every interval \(3000: .*\d+ fail.*\)", found[1]), found[1]
     assert html.index("<details>") > html.rindex('class="plotly-graph-div"'), "plots come before the table"
+
+
+@pytest.mark.parametrize(("count", "step"), [(1, 1), (10, 1), (12, 2), (60, 10), (3000, 500)])
+def test_interval_ticks_fall_on_round_whole_numbers(count: int, step: int) -> None:
+    assert tick_step(count) == step
+
+
+def test_the_evidence_plot_marks_the_interval_that_failed(judged: Judged) -> None:
+    judgement, stable, canary = judged
+    found = re.match(r"Failed at interval (\d+)", analysis_report.why(judgement))
+    assert found
+    failed = int(found[1])
+    evidence = analysis_report.judgement_report(judgement, stable, canary).figures[-1].plot
+    (line,) = evidence.layout.shapes
+    assert line.x0 == line.x1 == failed
+    assert evidence.layout.annotations[0].text == f"failed at interval {failed}"
