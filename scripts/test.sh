@@ -49,6 +49,16 @@ if [[ "${CANARY_SKIP_GITEA_BUILD:-}" != "1" && " $* " != *"not gitea"* ]]; then
   bash scripts/build-gitea.sh
 fi
 
+if [[ "${CANARY_SKIP_TRAEFIK_BUILD:-}" != "1" && " $* " != *"not live"* ]]; then
+  if ! bash scripts/build-traefik.sh --check && ! command -v go >/dev/null; then
+    step "Go toolchain (for Traefik)"
+    GO_BIN="$(bash scripts/install-go.sh)"
+    export PATH="$GO_BIN:$PATH"
+  fi
+  step "Traefik and the Gateway API CRDs, from their Go modules (cached; the live tier's data plane)"
+  bash scripts/build-traefik.sh
+fi
+
 if [[ "${CANARY_SKIP_IMAGE:-}" != "1" ]]; then
   step "controller image (Dockerfile with buildah, cached; skipped without buildah)"
   bash scripts/build-image.sh
