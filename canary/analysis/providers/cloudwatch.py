@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from canary.analysis.args import SecretReader
-from canary.analysis.providers.base import MeasureContext, MeasurementError, ProviderResult, Reading
-from canary.analysis.providers.vendor import calling, no_data, window
-from canary.api.analysis import CloudWatchMetricDataQuery, CloudWatchSource, Metric
+from canary.analysis.providers.base import MeasureContext, ProviderResult, Reading
+from canary.analysis.providers.vendor import calling, no_data, spec_of, window
+from canary.api.analysis import CloudWatchMetricDataQuery, CloudWatchProvider, CloudWatchSource, Metric
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch.type_defs import MetricDataQueryTypeDef, MetricStatTypeDef, MetricTypeDef
@@ -31,9 +31,7 @@ class CloudWatchMetricProvider:
     """Measures `metric.provider.cloudWatch`."""
 
     def measure(self, metric: Metric, context: MeasureContext) -> ProviderResult:
-        config = metric.provider.cloud_watch
-        if config is None:
-            raise MeasurementError(f"metric '{metric.name}' has no cloudWatch provider")
+        config = spec_of(metric, CloudWatchProvider)
         results = metric_data(config.metric_data_queries, *window(context.now, config.interval))
         if not any(result["Values"] for result in results):
             return no_data("CloudWatch", ", ".join(query.id for query in config.metric_data_queries))

@@ -16,24 +16,27 @@ from __future__ import annotations
 from typing import Any
 
 from canary.analysis.args import SecretReader
-from canary.analysis.providers.base import MeasureContext, MeasurementError, ProviderResult, Reading
-from canary.analysis.providers.vendor import Credentials, calling, no_data, read_credentials, window
+from canary.analysis.providers.base import MeasureContext, ProviderResult, Reading
+from canary.analysis.providers.vendor import (
+    Credentials,
+    ReadsSecrets,
+    calling,
+    no_data,
+    read_credentials,
+    spec_of,
+    window,
+)
 from canary.api.analysis import DatadogProvider, DatadogSource, Metric
 from canary.api.base import parse_duration
 
 DEFAULT_ADDRESS = "https://api.datadoghq.com"
 
 
-class DatadogMetricProvider:
+class DatadogMetricProvider(ReadsSecrets):
     """Measures `metric.provider.datadog`, reading its keys through `read_secret`."""
 
-    def __init__(self, read_secret: SecretReader) -> None:
-        self._read_secret = read_secret
-
     def measure(self, metric: Metric, context: MeasureContext) -> ProviderResult:
-        config = metric.provider.datadog
-        if config is None:
-            raise MeasurementError(f"metric '{metric.name}' has no datadog provider")
+        config = spec_of(metric, DatadogProvider)
         credentials = read_keys(self._read_secret, config, context.namespace)
         period = _period(config, context)
         if config.api_version == "v1":

@@ -17,8 +17,8 @@ import requests
 
 from canary.analysis.args import SecretReader
 from canary.analysis.providers.base import MeasureContext, MeasurementError, ProviderResult, Reading
-from canary.analysis.providers.vendor import calling, no_data
-from canary.api.analysis import GraphiteSource, Metric
+from canary.analysis.providers.vendor import calling, no_data, spec_of
+from canary.api.analysis import GraphiteProvider, GraphiteSource, Metric
 
 TIMEOUT = 30.0
 """Seconds a render request may take (Argo's graphite spec has no timeout field)."""
@@ -28,9 +28,7 @@ class GraphiteMetricProvider:
     """Measures `metric.provider.graphite`."""
 
     def measure(self, metric: Metric, context: MeasureContext) -> ProviderResult:
-        config = metric.provider.graphite
-        if config is None:
-            raise MeasurementError(f"metric '{metric.name}' has no graphite provider")
+        config = spec_of(metric, GraphiteProvider)
         values = [value for _, value in datapoints(config, config.query)]
         return Reading(values) if values else no_data("Graphite", config.query)
 

@@ -17,8 +17,15 @@ from urllib.parse import urlsplit
 
 from canary.analysis.args import SecretReader
 from canary.analysis.providers.base import MeasureContext, MeasurementError, ProviderResult, Reading
-from canary.analysis.providers.vendor import Credentials, calling, no_data, read_credentials
-from canary.api.analysis import InfluxDBSource, Metric
+from canary.analysis.providers.vendor import (
+    Credentials,
+    ReadsSecrets,
+    calling,
+    no_data,
+    read_credentials,
+    spec_of,
+)
+from canary.api.analysis import InfluxDBProvider, InfluxDBSource, Metric
 
 DEFAULT_PROFILE = "influxdb"
 TIMEOUT = 30
@@ -27,16 +34,11 @@ KEYS = {"flux": ("address", "authToken", "org"), "influxql": ("address",)}
 OPTIONAL_KEYS = {"flux": (), "influxql": ("username", "password")}
 
 
-class InfluxDBMetricProvider:
+class InfluxDBMetricProvider(ReadsSecrets):
     """Measures `metric.provider.influxdb`, reading its Secret through `read_secret`."""
 
-    def __init__(self, read_secret: SecretReader) -> None:
-        self._read_secret = read_secret
-
     def measure(self, metric: Metric, context: MeasureContext) -> ProviderResult:
-        config = metric.provider.influxdb
-        if config is None:
-            raise MeasurementError(f"metric '{metric.name}' has no influxdb provider")
+        config = spec_of(metric, InfluxDBProvider)
         values = query_values(config, read_keys(self._read_secret, config, context.namespace), config.query)
         return Reading(values) if values else no_data("InfluxDB", config.query)
 

@@ -16,8 +16,15 @@ from typing import Any
 
 from canary.analysis.args import SecretReader
 from canary.analysis.providers.base import MeasureContext, MeasurementError, ProviderResult, Reading
-from canary.analysis.providers.vendor import Credentials, calling, no_data, read_credentials
-from canary.api.analysis import Metric, NewRelicSource
+from canary.analysis.providers.vendor import (
+    Credentials,
+    ReadsSecrets,
+    calling,
+    no_data,
+    read_credentials,
+    spec_of,
+)
+from canary.api.analysis import Metric, NewRelicProvider, NewRelicSource
 
 DEFAULT_PROFILE = "newrelic"
 NERDGRAPH = {"us": "https://api.newrelic.com/graphql", "eu": "https://api.eu.newrelic.com/graphql"}
@@ -34,16 +41,11 @@ query ($accountId: Int!, $nrql: Nrql!, $timeout: Seconds) {
 """
 
 
-class NewRelicMetricProvider:
+class NewRelicMetricProvider(ReadsSecrets):
     """Measures `metric.provider.newRelic`, reading its keys through `read_secret`."""
 
-    def __init__(self, read_secret: SecretReader) -> None:
-        self._read_secret = read_secret
-
     def measure(self, metric: Metric, context: MeasureContext) -> ProviderResult:
-        config = metric.provider.new_relic
-        if config is None:
-            raise MeasurementError(f"metric '{metric.name}' has no newRelic provider")
+        config = spec_of(metric, NewRelicProvider)
         rows = nrql(config, read_keys(self._read_secret, config, context.namespace), config.query)
         if not rows:
             return no_data("New Relic", config.query)

@@ -13,16 +13,37 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from canary.analysis.args import SecretReader, SecretUnavailableError, mask
 from canary.analysis.providers.base import MeasurementError, Verdict
-from canary.api.analysis import AnalysisPhase
+from canary.api.analysis import AnalysisPhase, Metric
 from canary.api.base import parse_duration
 
 MESSAGE_LIMIT = 300
 """A vendor's error text is cut here: the measurement message must stay readable in `kubectl get`."""
 PUBLIC_KEYS = frozenset({"address", "org", "region", "base-url-nerdgraph", "account-id", "username"})
 """Secret keys that say where, not who: shown in messages so that a wrong endpoint can be seen."""
+
+
+Spec = TypeVar("Spec")
+
+
+def spec_of(metric: Metric, kind: type[Spec]) -> Spec:
+    """The metric's provider spec, which the registry chose this provider for."""
+    chosen = metric.provider.chosen
+    if not isinstance(chosen, kind):
+        raise MeasurementError(
+            f"metric '{metric.name}' has no {kind.__name__.removesuffix('Provider')} provider"
+        )
+    return chosen
+
+
+class ReadsSecrets:
+    """A provider whose credentials are in a Secret, read through `read_secret` at each measurement."""
+
+    def __init__(self, read_secret: SecretReader) -> None:
+        self._read_secret = read_secret
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,10 @@ def _v1_answer(*series: dict[str, object]) -> dict[str, object]:
     }
 
 
+def _v2_answer(*columns: dict[str, object]) -> dict[str, object]:
+    return {"data": {"type": "scalar_response", "attributes": {"columns": list(columns)}}}
+
+
 def test_datadog_v1_against_loopback_server_answering_as_api_reference_documents_is_the_last_point(
     loopback_api: LoopbackAPI,
 ) -> None:
@@ -91,16 +95,7 @@ def test_datadog_v2_against_loopback_server_answering_as_api_reference_documents
     loopback_api.answer(
         "POST",
         "/api/v2/query/scalar",
-        {
-            "data": {
-                "type": "scalar_response",
-                "attributes": {
-                    "columns": [
-                        {"name": "a / b", "type": "number", "values": [0.0125], "meta": {"unit": None}},
-                    ]
-                },
-            }
-        },
+        _v2_answer({"name": "a / b", "type": "number", "values": [0.0125], "meta": {"unit": None}}),
     )
     spec = {
         "apiVersion": "v2",
@@ -130,17 +125,10 @@ def test_datadog_v2_against_loopback_server_answering_as_api_reference_documents
     loopback_api.answer(
         "POST",
         "/api/v2/query/scalar",
-        {
-            "data": {
-                "type": "scalar_response",
-                "attributes": {
-                    "columns": [
-                        {"name": "pod", "type": "group", "values": [["checkout-a"], ["checkout-b"]]},
-                        {"name": "query", "type": "number", "values": [0.01, 0.04]},
-                    ]
-                },
-            }
-        },
+        _v2_answer(
+            {"name": "pod", "type": "group", "values": [["checkout-a"], ["checkout-b"]]},
+            {"name": "query", "type": "number", "values": [0.01, 0.04]},
+        ),
     )
     spec = {"apiVersion": "v2", "query": "avg:errors{service:checkout} by {pod}"}
     reading = _provider(loopback_api).measure(metric({"datadog": spec}), context())

@@ -17,6 +17,13 @@ from canary.analysis.providers.judge import JudgeMetricProvider
 from canary.api.analysis import AnalysisPhase
 
 
+def _on_graphite(server: GraphiteServer, stable: str, canary: str) -> dict[str, object]:
+    source = {"graphite": {"address": server.address}}
+    return {
+        "judge": {"kind": "mann-whitney", "source": source, "queries": {"stable": stable, "canary": canary}}
+    }
+
+
 @pytest.mark.graphite
 def test_judge_on_graphite_fails_a_canary_whose_latency_samples_are_higher(
     graphite_server: GraphiteServer,
@@ -28,16 +35,9 @@ def test_judge_on_graphite_fails_a_canary_whose_latency_samples_are_higher(
     graphite_server.series(
         "judge.canary.latency", [(now - 10 * i, 0.300 + 0.001 * (i % 7)) for i in range(1, 25)]
     )
-    spec = {
-        "judge": {
-            "kind": "mann-whitney",
-            "source": {"graphite": {"address": graphite_server.address}},
-            "queries": {
-                "stable": "target=judge.stable.latency&from=-5min",
-                "canary": "target=judge.canary.latency&from=-5min",
-            },
-        }
-    }
+    spec = _on_graphite(
+        graphite_server, "target=judge.stable.latency&from=-5min", "target=judge.canary.latency&from=-5min"
+    )
     verdict = JudgeMetricProvider().measure(metric(spec), context())
     assert isinstance(verdict, Verdict)
     assert verdict.phase == AnalysisPhase.FAILED, verdict.message
