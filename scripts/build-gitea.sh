@@ -50,8 +50,7 @@ mkdir -p "$PARTIAL/bin"
 rm -rf "$PARTIAL"/.wrapper.* "$PARTIAL"/bin/.gitea.*  # we hold the lock: what a killed run left goes
 
 GOVERSION_LINE="$(go version)"
-GITEA_JSON="$(go mod download -json "code.gitea.io/gitea@$GITEA_VERSION")"
-GITEA_DIR="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p' <<<"$GITEA_JSON")"
+GITEA_DIR="$(module_dir "code.gitea.io/gitea@$GITEA_VERSION")"
 [[ -f "$GITEA_DIR/go.mod" ]] || { log "ERROR: no go.mod in the downloaded module ($GITEA_DIR)"; exit 4; }
 
 if [[ -s "$PARTIAL/bin/gitea" ]]; then
@@ -84,10 +83,4 @@ fi
 ln -sfn "$GITEA_DIR" "$PARTIAL/static"
 "$PARTIAL/bin/gitea" --version >&2
 
-{
-  echo "key=$KEY"; echo "go=$GOVERSION_LINE"; echo "built=$(date -u +%FT%TZ)"; echo "seconds=$((SECONDS - START))"
-} > "$PARTIAL/.complete"
-rm -rf "$DEST"
-mv "$PARTIAL" "$DEST"
-log "built in $((SECONDS - START))s: $DEST/bin"
-echo "$DEST/bin"
+finish_cached_build

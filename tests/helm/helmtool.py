@@ -26,25 +26,31 @@ def _in_ci() -> bool:
 
 def helm_binary() -> Path:
     """The cached helm, built now if missing and possible; skips (fails in CI) otherwise."""
+    return cached_binary(BUILD, "helm", "CANARY_HELM_BUILD")
+
+
+def cached_binary(build: Path, name: str, switch: str) -> Path:
+    """`name` as the cached build script `build` makes it (scripts/lib/cached-build.sh), built now if
+    missing and possible (Go installed, `switch` not 0); skips (fails in CI) otherwise."""
     bin_dir = subprocess.run(
-        ["bash", str(BUILD), "--print-bin-dir"], check=True, capture_output=True, text=True
+        ["bash", str(build), "--print-bin-dir"], check=True, capture_output=True, text=True
     ).stdout.strip()
-    helm = Path(bin_dir) / "helm"
-    if subprocess.run(["bash", str(BUILD), "--check"], check=False).returncode == 0:
-        return helm
+    binary = Path(bin_dir) / name
+    if subprocess.run(["bash", str(build), "--check"], check=False).returncode == 0:
+        return binary
     reason = ""
-    if os.environ.get("CANARY_HELM_BUILD", "1") == "0":
-        reason = f"helm not built ({helm}) and CANARY_HELM_BUILD=0; run {BUILD}"
+    if os.environ.get(switch, "1") == "0":
+        reason = f"{name} not built ({binary}) and {switch}=0; run {build}"
     elif shutil.which("go") is None:
-        reason = f"helm not built ({helm}) and no Go toolchain; run scripts/install-go.sh, then {BUILD}"
+        reason = f"{name} not built ({binary}) and no Go toolchain; run scripts/install-go.sh, then {build}"
     else:
-        built = subprocess.run(["bash", str(BUILD)], check=False, capture_output=True, text=True)
+        built = subprocess.run(["bash", str(build)], check=False, capture_output=True, text=True)
         if built.returncode == 0:
-            return helm
-        reason = f"{BUILD} failed (exit {built.returncode}):\n{built.stderr[-3000:]}"
+            return binary
+        reason = f"{build} failed (exit {built.returncode}):\n{built.stderr[-3000:]}"
     if _in_ci():
-        pytest.fail(f"helm unavailable in CI: {reason}", pytrace=False)
-    pytest.skip(f"helm unavailable: {reason}")
+        pytest.fail(f"{name} unavailable in CI: {reason}", pytrace=False)
+    pytest.skip(f"{name} unavailable: {reason}")
 
 
 class Helm:

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 import pytest
 from gitops.forge_standins import TOKEN, ForgeStandIn, GitHubApiStandIn, GitLabApiStandIn
 from gitops.gitservers import GitDaemon
+from gitops.revert_cases import ABORT, annotated_target
 
-from canary.gitops import plan, writer
+from canary.gitops import writer
 from canary.gitops.forge import ForgeError, PullRequest
 from canary.gitops.git import Credentials
-from canary.gitops.image import parse_image
-from canary.gitops.target import GitTarget, target_from_annotations
+from canary.gitops.target import GitTarget
 
 KUSTOMIZATION = """\
 # the checkout service, synced by Argo CD
@@ -33,24 +33,12 @@ image:
 replicas: 4
 """
 
-ABORT = plan.Abort(
-    namespace="shop",
-    name="checkout",
-    aborted_hash="7c9f8d6b5",
-    aborted_image=parse_image("ghcr.io/example/checkout:1.2.0"),
-    stable_hash="5d4c3b2a1",
-    stable_image=parse_image("ghcr.io/example/checkout:1.1.0"),
-    reason="RolloutAborted: Rollout aborted update to revision 2: metric success-rate assessed Failed",
-)
-
 
 def target(url: str, **extra: str) -> GitTarget:
-    annotations = {
-        "gitops.canary.dev/repo": url,
-        "gitops.canary.dev/file": "apps/checkout/kustomization.yaml",
-        "gitops.canary.dev/field": "images[ghcr.io/example/checkout]",
-    }
-    return target_from_annotations(annotations | {f"gitops.canary.dev/{k}": v for k, v in extra.items()})
+    return annotated_target(
+        url,
+        **({"file": "apps/checkout/kustomization.yaml", "field": "images[ghcr.io/example/checkout]"} | extra),
+    )
 
 
 @pytest.fixture

@@ -9,24 +9,15 @@ from pathlib import Path
 import pytest
 from gitops.gitea_server import ADMIN, Gitea, gitea_binary
 from gitops.gitservers import git
+from gitops.revert_cases import ABORT, annotated_target
 
-from canary.gitops import plan, writer
+from canary.gitops import writer
 from canary.gitops.git import Credentials, GitError
-from canary.gitops.image import parse_image
-from canary.gitops.target import GitTarget, target_from_annotations
+from canary.gitops.target import GitTarget
 
 pytestmark = pytest.mark.gitea
 
 VALUES = 'image:\n  repository: ghcr.io/example/checkout\n  tag: "1.2.0"\nreplicas: 4\n'
-ABORT = plan.Abort(
-    namespace="shop",
-    name="checkout",
-    aborted_hash="7c9f8d6b5",
-    aborted_image=parse_image("ghcr.io/example/checkout:1.2.0"),
-    stable_hash="5d4c3b2a1",
-    stable_image=parse_image("ghcr.io/example/checkout:1.1.0"),
-    reason="RolloutAborted: Rollout aborted update to revision 2: metric success-rate assessed Failed",
-)
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +27,7 @@ def gitea(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gitea]:
 
 
 def target(url: str, **extra: str) -> GitTarget:
-    annotations = {
-        "gitops.canary.dev/repo": url,
-        "gitops.canary.dev/file": "values.yaml",
-        "gitops.canary.dev/field": "image.tag",
-        "gitops.canary.dev/value": "tag",
-    }
-    return target_from_annotations(annotations | {f"gitops.canary.dev/{k}": v for k, v in extra.items()})
+    return annotated_target(url, **({"file": "values.yaml", "field": "image.tag", "value": "tag"} | extra))
 
 
 def test_pull_request_mode_on_gitea_opens_exactly_one_pull_request_and_a_retry_writes_nothing(
