@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,8 +25,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from kubernetes import client
+from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import ProtocolError
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).resolve().parent / "data"
@@ -217,6 +219,47 @@ def route_weights(api: Any, namespace: str, name: str) -> dict[str, int]:
         "gateway.networking.k8s.io", "v1", namespace, "httproutes", name
     )
     return {ref["name"]: ref.get("weight", 1) for ref in route["spec"]["rules"][0]["backendRefs"]}
+
+
+class WeightRecorder:
+    """Every canary weight a router's object is given, in order, seen through a real watch of the
+    objects `group/version/plural` in `namespace`; `canary_weight` reads it from one object."""
+
+    def __init__(
+        self,
+        api: Any,
+        namespace: str,
+        resource: tuple[str, str, str],
+        canary_weight: Callable[[dict[str, Any]], int],
+    ) -> None:
+        self.canary_weights: list[int] = []
+        self._api, self._namespace, self._resource, self._weight = api, namespace, resource, canary_weight
+        self._watch = watch.Watch()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with contextlib.suppress(ProtocolError):  # the stream is cut when the test stops watching
+            self._record()
+
+    def _record(self) -> None:
+        stream = self._watch.stream(
+            custom(self._api).list_namespaced_custom_object,
+            *self._resource[:2],
+            self._namespace,
+            self._resource[2],
+            timeout_seconds=300,
+        )
+        for event in stream:
+            weight = self._weight(event["object"])
+            if not self.canary_weights or self.canary_weights[-1] != weight:
+                self.canary_weights.append(weight)
+
+    def __enter__(self) -> WeightRecorder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._watch.stop()
 
 
 def ready_pods(api: Any, namespace: str, pod_hash: str) -> list[Any]:

@@ -5,8 +5,6 @@ become Ready on kwok nodes, the HTTPRoute's weights follow the steps, and the ba
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from typing import Any
 
 from canarytier import (
@@ -14,6 +12,7 @@ from canarytier import (
     HASH_LABEL,
     VERSION,
     ControllerProcess,
+    WeightRecorder,
     analysis_runs,
     custom,
     deploy_stable,
@@ -30,9 +29,8 @@ from canarytier import (
     with_image,
 )
 from health import HealthEndpoint
-from kubernetes import client, watch
+from kubernetes import client
 from localcluster import LocalControlPlane
-from urllib3.exceptions import ProtocolError
 
 from canary.cluster.kube import KubeCluster
 from canary.cluster.kube_api import KubeApi
@@ -41,40 +39,14 @@ from canary.engine import commands
 NAME = "search"
 
 
-class RouteRecorder:
-    """Every canary weight the HTTPRoute is given, in order, seen through a real watch."""
+def route_recorder(api: Any, namespace: str) -> WeightRecorder:
+    """Every canary weight the HTTPRoute is given, in order."""
 
-    def __init__(self, api: Any, namespace: str) -> None:
-        self.canary_weights: list[int] = []
-        self._api, self._namespace = api, namespace
-        self._watch = watch.Watch()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+    def canary_weight(route: dict[str, Any]) -> int:
+        refs = route["spec"]["rules"][0]["backendRefs"]
+        return int(next(r.get("weight", 1) for r in refs if r["name"] == f"{NAME}-canary"))
 
-    def _run(self) -> None:
-        with contextlib.suppress(ProtocolError):  # the stream is cut when the test stops watching
-            self._record()
-
-    def _record(self) -> None:
-        stream = self._watch.stream(
-            custom(self._api).list_namespaced_custom_object,
-            "gateway.networking.k8s.io",
-            "v1",
-            self._namespace,
-            "httproutes",
-            timeout_seconds=300,
-        )
-        for event in stream:
-            refs = event["object"]["spec"]["rules"][0]["backendRefs"]
-            weight = next(r.get("weight", 1) for r in refs if r["name"] == f"{NAME}-canary")
-            if not self.canary_weights or self.canary_weights[-1] != weight:
-                self.canary_weights.append(weight)
-
-    def __enter__(self) -> RouteRecorder:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._watch.stop()
+    return WeightRecorder(api, namespace, ("gateway.networking.k8s.io", "v1", "httproutes"), canary_weight)
 
 
 def promote(api: Any, namespace: str, name: str) -> None:
@@ -96,7 +68,7 @@ def test_a_healthy_release_steps_through_its_weights_and_is_promoted(
     stable = deploy_stable(admin_api, namespace, rollout, namespace_controller)
     assert len(ready_pods(admin_api, namespace, stable)) == 2
 
-    with RouteRecorder(admin_api, namespace) as route:
+    with route_recorder(admin_api, namespace) as route:
         release(admin_api, namespace, NAME, "ghcr.io/example/search:7.1.0")
         status = eventually(
             "the new revision to be promoted",
@@ -148,7 +120,7 @@ def test_a_failing_analysis_aborts_and_returns_all_traffic_to_stable(
     rollout = example_rollout(NAME, analysis_url=health_endpoint.url(check))
     stable = deploy_stable(admin_api, namespace, rollout, namespace_controller)
 
-    with RouteRecorder(admin_api, namespace) as route:
+    with route_recorder(admin_api, namespace) as route:
         release(admin_api, namespace, NAME, "ghcr.io/example/search:7.2.0-broken")
         status = eventually(
             "the rollout to abort",

@@ -5,11 +5,9 @@ release's steps."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ import pytest
 from canarytier import (
     ROOT,
     ControllerProcess,
+    WeightRecorder,
     custom,
     deploy_stable,
     diagnose,
@@ -25,9 +24,7 @@ from canarytier import (
     release,
     status_of,
 )
-from kubernetes import watch
 from localcluster import LocalControlPlane
-from urllib3.exceptions import ProtocolError
 
 NAME = "search"
 TRAEFIK_MODULE = "github.com/traefik/traefik/v3@v3.6.12"
@@ -91,37 +88,14 @@ def weights(api: Any, namespace: str) -> dict[str, int]:
     return {entry["name"]: entry["weight"] for entry in obj["spec"]["weighted"]["services"]}
 
 
-class WeightRecorder:
-    """Every canary weight the TraefikService is given, in order, seen through a real watch."""
+def traefik_recorder(api: Any, namespace: str) -> WeightRecorder:
+    """Every canary weight the TraefikService is given, in order."""
 
-    def __init__(self, api: Any, namespace: str) -> None:
-        self.canary_weights: list[int] = []
-        self._api, self._namespace = api, namespace
-        self._watch = watch.Watch()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+    def canary_weight(traefik_service: dict[str, Any]) -> int:
+        entries = traefik_service["spec"]["weighted"]["services"]
+        return int(next(e["weight"] for e in entries if e["name"] == f"{NAME}-canary"))
 
-    def _run(self) -> None:
-        with contextlib.suppress(ProtocolError):  # the stream is cut when the test stops watching
-            stream = self._watch.stream(
-                custom(self._api).list_namespaced_custom_object,
-                GROUP,
-                VERSION,
-                self._namespace,
-                PLURAL,
-                timeout_seconds=300,
-            )
-            for event in stream:
-                entries = event["object"]["spec"]["weighted"]["services"]
-                weight = next(e["weight"] for e in entries if e["name"] == f"{NAME}-canary")
-                if not self.canary_weights or self.canary_weights[-1] != weight:
-                    self.canary_weights.append(weight)
-
-    def __enter__(self) -> WeightRecorder:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._watch.stop()
+    return WeightRecorder(api, namespace, (GROUP, VERSION, PLURAL), canary_weight)
 
 
 def test_a_release_moves_the_weights_of_a_real_traefik_service_through_its_steps(
@@ -141,7 +115,7 @@ def test_a_release_moves_the_weights_of_a_real_traefik_service_through_its_steps
     }
     stable = deploy_stable(admin_api, namespace, rollout, controller)
 
-    with WeightRecorder(admin_api, namespace) as recorded:
+    with traefik_recorder(admin_api, namespace) as recorded:
         release(admin_api, namespace, NAME, "ghcr.io/example/search:7.1.0")
         eventually(
             "the new revision to be promoted",

@@ -21,16 +21,14 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from prometheus_server import Family, KnownPrometheus, PrometheusServer, Series, backfill, openmetrics
+from prometheus_server import Family, KnownPrometheus, PrometheusServer, Series, serving
 
 STEP = 15.0
 SAMPLES = 241
@@ -114,15 +112,8 @@ def known_series() -> list[Family]:
 def known_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnownPrometheus]:
     """A Prometheus serving `known_series()`, started once per session and stopped by its pid."""
     _require(("prometheus", "promtool"))
-    workdir = tmp_path_factory.mktemp("prometheus")
-    start = (time.time() // STEP) * STEP - (SAMPLES - 1) * STEP
-    backfill(openmetrics(known_series(), start=start, step=STEP), workdir / "data")
-    server = PrometheusServer(workdir, workdir / "data")
-    try:
-        server.wait_ready()
-        yield KnownPrometheus(server.address, datetime.fromtimestamp(start + (SAMPLES - 1) * STEP, UTC))
-    finally:
-        server.stop()
+    with serving(known_series(), tmp_path_factory.mktemp("prometheus"), samples=SAMPLES, step=STEP) as known:
+        yield known
 
 
 @pytest.fixture

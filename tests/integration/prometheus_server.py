@@ -7,12 +7,13 @@ data directory at 127.0.0.1 on a free port and stops it by its own pid.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -121,3 +122,18 @@ class PrometheusServer:
                 self._process.kill()
                 self._process.wait()
         self._log.close()
+
+
+@contextlib.contextmanager
+def serving(
+    families: Iterable[Family], workdir: Path, *, samples: int, step: float
+) -> Iterator[KnownPrometheus]:
+    """A Prometheus serving `families`, `samples` samples `step` seconds apart ending now; stopped after."""
+    start = (time.time() // step) * step - (samples - 1) * step
+    backfill(openmetrics(families, start=start, step=step), workdir / "data")
+    server = PrometheusServer(workdir, workdir / "data")
+    try:
+        server.wait_ready()
+        yield KnownPrometheus(server.address, datetime.fromtimestamp(start + (samples - 1) * step, UTC))
+    finally:
+        server.stop()

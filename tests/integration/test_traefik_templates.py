@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from analysis_harness import no_secrets, run_to_verdict, template_run
 from conftest import _require
-from prometheus_server import Family, KnownPrometheus, PrometheusServer, Series, backfill, openmetrics
+from prometheus_server import Family, KnownPrometheus, Series, serving
 
 from canary.api.analysis import AnalysisPhase, AnalysisRun
 
@@ -105,15 +105,10 @@ def traefik_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kno
         Family("traefik_service_requests", "counter", counters),
         Family("traefik_service_request_duration_seconds", "histogram", histograms),
     ]
-    workdir = tmp_path_factory.mktemp("traefik-prometheus")
-    start = (datetime.now(UTC).timestamp() // STEP) * STEP - (SAMPLES - 1) * STEP
-    backfill(openmetrics(families, start=start, step=STEP), workdir / "data")
-    server = PrometheusServer(workdir, workdir / "data")
-    try:
-        server.wait_ready()
-        yield KnownPrometheus(server.address, datetime.fromtimestamp(start + (SAMPLES - 1) * STEP, UTC))
-    finally:
-        server.stop()
+    with serving(
+        families, tmp_path_factory.mktemp("traefik-prometheus"), samples=SAMPLES, step=STEP
+    ) as known:
+        yield known
 
 
 def judged(prometheus: KnownPrometheus, template: str, arm: str, **args: str) -> AnalysisRun:
