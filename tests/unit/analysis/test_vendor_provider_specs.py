@@ -190,3 +190,17 @@ def test_the_registry_offers_secret_backed_providers_only_with_a_secret_reader()
     assert {"cloudWatch", "graphite"} <= set(default_registry())
     assert not {"datadog", "newRelic", "influxdb"} & set(default_registry())
     assert {"datadog", "newRelic", "influxdb"} <= set(default_registry(read_secret=arms.no_secrets))
+
+
+def test_a_secret_the_controller_may_not_read_says_why() -> None:
+    from canary.analysis.args import SecretUnavailableError
+
+    def unlabelled(namespace: str, name: str, key: str) -> str:
+        raise SecretUnavailableError(
+            f"Secret {namespace}/{name} is not labelled canary.dev/analysis-secret=true"
+        )
+
+    with pytest.raises(
+        MeasurementError, match=r"\(Secret shop/datadog is not labelled canary.dev/analysis-secret=true\)"
+    ):
+        read_credentials(unlabelled, "shop", "datadog", required=("api-key",), provider="datadog")
