@@ -38,6 +38,7 @@ SCHEMA_REJECTS = {  # 422 Invalid: the OpenAPI schema (types, ranges, required, 
     "blue-green-without-active-service": "spec.strategy.blueGreen.activeService: Required value",
     "canary-and-blue-green": "set exactly one of canary or blueGreen",
     "empty-strategy": "set exactly one of canary or blueGreen",
+    "traefik-without-service-name": "spec.strategy.canary.trafficRouting.traefik.weightedTraefikServiceName: Required value",
 }
 UNKNOWN_FIELDS = {  # 400 BadRequest: strict decoding refuses fields the schema does not declare
     "template-unknown-provider-field": 'unknown field "spec.metrics[0].provider.prometheus.qurey"',
