@@ -274,14 +274,12 @@ def _records(progress: Progress, kind: HookType) -> list[HookStatus]:
 
 
 def _with(progress: Progress, record: HookStatus) -> Progress:
-    """`progress` with `record` in place of its earlier self (records of other revisions dropped)."""
-    kept = [
-        r
-        for r in progress.hooks
-        if r.checksum == progress.canary
-        and (r.name, r.type, r.step) != (record.name, record.type, record.step)
-    ]
-    return replace(progress, hooks=(*kept, record))
+    """`progress` with `record` in place of its earlier self, or added last (records of other
+    revisions dropped); the order stays, so deciding again writes the same status."""
+    same = (record.name, record.type, record.step)
+    kept = [r for r in progress.hooks if r.checksum == progress.canary]
+    replaced = [record if (r.name, r.type, r.step) == same else r for r in kept]
+    return replace(progress, hooks=tuple(replaced if record in replaced else [*kept, record]))
 
 
 def _said(message: str) -> str:

@@ -143,3 +143,28 @@ def test_no_traffic_reaches_the_canary_before_its_pre_rollout_hooks_passed(
             assert all(w == 0 for w in routed), (
                 "no canary traffic before pre-rollout passed, none after an abort"
             )
+
+
+KINDS = ["confirm-rollout", "pre-rollout", "rollout", "confirm-traffic-increase", "confirm-promotion"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    steps,
+    st.lists(st.sampled_from([*KINDS, "post-rollout", "rollback", "event"]), min_size=1, max_size=6),
+    st.lists(st.booleans(), max_size=20),
+)
+def test_any_hooks_answering_anything_leave_every_decision_a_fixed_point_and_the_release_ends(
+    step_list: list[dict[str, Any]], kinds: list[str], answers: list[bool]
+) -> None:
+    hooks = [
+        {"name": f"h{i}", "type": kind, "url": "http://hook.test/", "interval": "5s"}
+        for i, kind in enumerate(kinds)
+    ]
+    release = Release(step_list, hooks)
+    given_answers = iter(answers)
+    # Rollback hooks say no once the scripted answers run out; every other hook then says yes.
+    release.cluster.hooks = lambda call: (next(given_answers, call.hook.type != "rollback"), "scripted")
+    release.run(60 * len(step_list) + 300)
+    status = release.rollout().status
+    assert status.abort or status.stable_rs == status.current_pod_hash, status.message
