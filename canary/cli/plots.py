@@ -141,7 +141,7 @@ def line_chart(
         figure.add_trace(
             go.Scatter(
                 name=threshold.label,
-                x=[1, max(1, len(labels))],
+                x=[0.5, len(labels) + 0.5],  # across every point, even a lone one
                 y=[threshold.value, threshold.value],
                 mode="lines",
                 hoverinfo="skip",

@@ -181,6 +181,7 @@ def shown(driver: WebDriver) -> dict[str, Any]:
         "aborted: document.getElementById('summary').dataset.aborted === 'true', "
         "weights: document.getElementById('weights').textContent, "
         "plots: document.querySelectorAll('#plots .main-svg').length, "
+        "points: document.querySelectorAll('#plots .scatterlayer .point').length, "
         "tree: document.getElementById('tree').textContent, "
         "reasons: Array.from(document.querySelectorAll('#events .reason')).map((e) => e.textContent), "
         "result: document.getElementById('result').textContent}",

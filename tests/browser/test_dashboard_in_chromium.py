@@ -31,8 +31,8 @@ KEY = "demo/checkout"
 
 def test_the_list_and_a_rollout_page_follow_the_demo(tmp_path: Path) -> None:
     with (
-        dashboard(["--cluster", "memory", "--demo-speed", "10"], tmp_path / "dashboard.log") as app,
         browser() as driver,
+        dashboard(["--cluster", "memory", "--demo-speed", "5"], tmp_path / "dashboard.log") as app,
     ):
         driver.get(app.url + "/")
         during = eventually(
@@ -52,7 +52,7 @@ def test_the_list_and_a_rollout_page_follow_the_demo(tmp_path: Path) -> None:
         driver.get(app.url + PAGE)
         analysing = eventually(
             "the Rollout page to plot the analysis of the good release",
-            lambda: (s := shown(driver)) and s["plots"] >= 1 and s["weight"] > 0 and s,
+            lambda: (s := shown(driver)) and s["points"] >= 3 and s["weight"] > 0 and s,
             timeout=60,
             explain=app.tail,
         )
@@ -89,8 +89,8 @@ def test_the_list_and_a_rollout_page_follow_the_demo(tmp_path: Path) -> None:
 
 def test_the_abort_button_sends_all_traffic_back_to_stable(tmp_path: Path) -> None:
     with (
-        dashboard(["--cluster", "memory", "--demo-speed", "2"], tmp_path / "dashboard.log") as app,
         browser() as driver,
+        dashboard(["--cluster", "memory", "--demo-speed", "2"], tmp_path / "dashboard.log") as app,
     ):
         driver.get(app.url + PAGE)
         eventually(
@@ -124,8 +124,8 @@ def post(app: Dashboard, path: str, headers: dict[str, str]) -> tuple[int, dict[
 
 def test_read_only_shows_no_buttons_and_refuses_every_verb(tmp_path: Path) -> None:
     with (
-        dashboard(["--cluster", "memory", "--read-only"], tmp_path / "dashboard.log") as app,
         browser() as driver,
+        dashboard(["--cluster", "memory", "--read-only"], tmp_path / "dashboard.log") as app,
     ):
         driver.get(app.url + PAGE)
         eventually("the page drawn", lambda: shown(driver)["phase"], timeout=60, explain=app.tail)
@@ -146,8 +146,8 @@ def test_a_verb_without_the_dashboard_header_is_refused(tmp_path: Path) -> None:
 def test_the_dashboard_is_served_under_a_root_path(tmp_path: Path) -> None:
     """Given as Argo's `--root-path rollouts` is, without a slash."""
     with (
-        dashboard(["--cluster", "memory", "--root-path", "canary"], tmp_path / "dashboard.log") as app,
         browser() as driver,
+        dashboard(["--cluster", "memory", "--root-path", "canary"], tmp_path / "dashboard.log") as app,
     ):
         driver.get(app.url + "/canary" + PAGE)
         eventually(

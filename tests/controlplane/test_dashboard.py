@@ -29,7 +29,7 @@ def test_the_dashboard_shows_a_release_across_a_controller_restart_and_aborts_it
 ) -> None:
     stable, _ = paused_canary(admin_api, namespace, namespace_controller)
     args = ["--kubeconfig", str(control_plane.kubeconfig), "-n", namespace]
-    with dashboard(args, tmp_path / "dashboard.log") as app, browser() as driver:
+    with browser() as driver, dashboard(args, tmp_path / "dashboard.log") as app:
         driver.get(f"{app.url}/")
         listed = drawn(
             "the list to show the paused release", lambda: row(driver, f"{namespace}/{NAME}"), 30, app.tail
@@ -102,7 +102,7 @@ def test_a_user_who_may_only_read_sees_the_release_and_the_abort_button_is_refus
     paused_canary(admin_api, namespace, namespace_controller)
     viewer = control_plane.kubeconfig_for_service_account(namespace, "viewer")
     control_plane.apply_manifests([VIEWER_ROLE, VIEWER_BINDING], namespace=namespace)
-    with dashboard(["--kubeconfig", str(viewer)], tmp_path / "dashboard.log") as app, browser() as driver:
+    with browser() as driver, dashboard(["--kubeconfig", str(viewer)], tmp_path / "dashboard.log") as app:
         driver.get(f"{app.url}/rollouts/{namespace}/{NAME}")
         paused = drawn(
             "the page to show the pause",
