@@ -268,20 +268,17 @@ def classify(
         raise ValueError(f"tolerance must be >= 0, got {tolerance!r}")
     y = _prepare(stable, specs)
     x = _prepare(canary, specs)
-    cnt_y = np.sum(~np.isnan(y), axis=1)
-    cnt_x = np.sum(~np.isnan(x), axis=1)
+    facts = _row_facts(y, x)
     with np.errstate(all="ignore"):
-        mean_y = np.where(cnt_y > 0, np.nansum(y, axis=1) / cnt_y, np.nan)
-        mean_x = np.where(cnt_x > 0, np.nansum(x, axis=1) / cnt_x, np.nan)
-        ratio = np.where((mean_y != 0) & (mean_x != 0), mean_x / mean_y, np.nan)
+        ratio = np.where((facts.mean_y != 0) & (facts.mean_x != 0), facts.mean_x / facts.mean_y, np.nan)
     effect = np.array(
         [cles(y[i], x[i]) if s.effect_size_measure == "cles" else ratio[i] for i, s in enumerate(specs)],
         dtype=np.float64,
     ).reshape(len(specs))
-    arms = [(_present(y[i]), _present(x[i])) for i in range(len(specs))]
-    res = shift_test(y, x, confidence, overwrite_input=True)  # x and y are our own copies
+    # Sorted in place (our own copies): the values stay, all a bound on a jump of the statistic reads.
+    res = shift_test(y, x, confidence, overwrite_input=True)
     outcomes = [
-        _label(s, arms[i], _Comparison(res, i, tolerance, confidence, float(effect[i])))
+        _label(s, facts, (y[i], x[i]), _Comparison(res, i, tolerance, confidence, float(effect[i])))
         for i, s in enumerate(specs)
     ]
     return MetricResults(
@@ -347,19 +344,49 @@ _Outcome = tuple[Classification, bool, str]
 """(classification, critical, reason) of one metric."""
 
 
-def _label(spec: MetricSpec, arms: tuple[FloatArray, FloatArray], cmp: _Comparison) -> _Outcome:
+@dataclass(frozen=True)
+class _RowFacts:
+    """What decides a metric before any test, for every row at once."""
+
+    n_stable: npt.NDArray[np.int64]
+    n_canary: npt.NDArray[np.int64]
+    mean_y: FloatArray
+    mean_x: FloatArray
+    identical: npt.NDArray[np.bool_]
+    single_value: npt.NDArray[np.bool_]
+
+
+def _row_facts(y: FloatArray, x: FloatArray) -> _RowFacts:
+    cnt_y, cnt_x = np.sum(~np.isnan(y), axis=1), np.sum(~np.isnan(x), axis=1)
+    sum_y, sum_x = np.nansum(y, axis=1), np.nansum(x, axis=1)
+    with np.errstate(all="ignore"):
+        mean_y = np.where(cnt_y > 0, sum_y / cnt_y, np.nan)
+        mean_x = np.where(cnt_x > 0, sum_x / cnt_x, np.nan)
+    lo = np.fmin(np.nanmin(x, axis=1, initial=np.inf), np.nanmin(y, axis=1, initial=np.inf))
+    hi = np.fmax(np.nanmax(x, axis=1, initial=-np.inf), np.nanmax(y, axis=1, initial=-np.inf))
+    identical = np.zeros(y.shape[0], dtype=bool)
+    # Only rows of equal counts and sums can be identical: sorting every row again would double the cost.
+    for i in np.flatnonzero((cnt_y == cnt_x) & (cnt_y > 0) & (sum_y == sum_x)):
+        identical[i] = np.array_equal(np.sort(_present(y[i])), np.sort(_present(x[i])))
+    return _RowFacts(cnt_y, cnt_x, mean_y, mean_x, identical, lo == hi)
+
+
+def _label(
+    spec: MetricSpec, facts: _RowFacts, rows: tuple[FloatArray, FloatArray], cmp: _Comparison
+) -> _Outcome:
     """Kayenta's order: missing data, identical arms, a single value, then the test and the effect size."""
-    stable, canary = arms
-    if stable.size == 0 or canary.size == 0:
+    i = cmp.i
+    n_stable, n_canary = int(facts.n_stable[i]), int(facts.n_canary[i])
+    if n_stable == 0 or n_canary == 0:
         return _missing(spec)
-    if stable.size == canary.size and np.array_equal(np.sort(stable), np.sort(canary)):
+    if facts.identical[i]:
         return "Pass", False, "the canary and stable data are identical"
-    if np.unique(np.concatenate([stable, canary])).size == 1:
+    if facts.single_value[i]:
         return "Pass", False, ""
-    if not interval_reachable(stable.size, canary.size, cmp.confidence):
-        reason = f"{stable.size} stable and {canary.size} canary samples cannot reach {cmp.confidence:g} confidence"
+    if not interval_reachable(n_stable, n_canary, cmp.confidence):
+        reason = f"{n_stable} stable and {n_canary} canary samples cannot reach {cmp.confidence:g} confidence"
         return "Nodata", spec.critical, reason
-    label = _compare(spec, stable, canary, cmp)
+    label = _compare(spec, rows, cmp)
     if label == "Pass":
         return "Pass", False, ""
     e = cmp.effect
@@ -380,20 +407,20 @@ def _missing(spec: MetricSpec) -> _Outcome:
     return "Nodata", spec.critical, reason
 
 
-def _compare(spec: MetricSpec, stable: FloatArray, canary: FloatArray, cmp: _Comparison) -> Classification:
+def _compare(spec: MetricSpec, rows: tuple[FloatArray, FloatArray], cmp: _Comparison) -> Classification:
     res, i, e = cmp.res, cmp.i, cmp.effect
     bound = cmp.tolerance * abs(float(res.estimate[i]))
     q = _z_quantile(cmp.confidence)
     high = (
         spec.direction in ("increase", "either")
-        and _beyond(float(res.ci_low[i]), bound, lambda: _z_at(stable, canary, bound) > q)
+        and _beyond(float(res.ci_low[i]), bound, lambda: _z_at(rows, bound) > q)
         and (math.isnan(e) or e >= spec.allowed_increase)
     )
     if high:
         return "High"
     low = (
         spec.direction in ("decrease", "either")
-        and _beyond(-float(res.ci_high[i]), bound, lambda: _z_at(stable, canary, -bound) < -q)
+        and _beyond(-float(res.ci_high[i]), bound, lambda: _z_at(rows, -bound) < -q)
         and (math.isnan(e) or e <= spec.allowed_decrease)
     )
     return "Low" if low else "Pass"
@@ -415,8 +442,9 @@ def _z_quantile(confidence: float) -> float:
     return float(special.ndtri(0.5 + confidence / 2.0))
 
 
-def _z_at(stable: FloatArray, canary: FloatArray, shift: float) -> float:
-    """The U test's z (tie and continuity corrected) for canary - shift against stable."""
+def _z_at(rows: tuple[FloatArray, FloatArray], shift: float) -> float:
+    """The U test's z (tie and continuity corrected) for canary - shift against stable (NaN ignored)."""
+    stable, canary = _present(rows[0]), _present(rows[1])
     m, n = canary.size, stable.size
     ranks = rankdata(np.concatenate([canary - shift, stable]))
     dz = float(ranks[:m].sum()) - m * (m + 1) / 2 - m * n / 2
