@@ -81,6 +81,6 @@ mkdir -p "$PARTIAL/manifests"
 cp -r "$ARGO_DIR/manifests/crds" "$ARGO_DIR/manifests/role" "$PARTIAL/manifests/"
 chmod -R u+w "$PARTIAL/manifests"  # the module cache is read-only; the copies must be removable
 
-"$PARTIAL/bin/rollouts-controller" version >&2 || true  # a banner only; some builds lack the subcommand
+"$PARTIAL/bin/rollouts-controller" --version >&2
 
 finish_cached_build
