@@ -16,14 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from canary.analysis.judges import kayenta
-from canary.analysis.providers.base import (
-    InvalidSpecError,
-    MeasureContext,
-    MeasurementError,
-    ProviderResult,
-    Reading,
-    Verdict,
-)
+from canary.analysis.providers import base
 from canary.api.analysis import AnalysisPhase, JudgeProvider, Metric, PrometheusProvider
 
 QueryFunction = Callable[[PrometheusProvider, str, float], list[Any]]
@@ -36,10 +29,10 @@ PHASES = {
 
 
 def measure(
-    metric: Metric, config: JudgeProvider, context: MeasureContext, query: QueryFunction
-) -> ProviderResult:
+    metric: Metric, config: JudgeProvider, context: base.MeasureContext, query: QueryFunction
+) -> base.ProviderResult:
     if config.canary_config is None or config.thresholds is None:
-        raise InvalidSpecError(
+        raise base.InvalidSpecError(
             f"metric '{metric.name}': judge kind kayenta needs canaryConfig and thresholds"
         )
     at = context.now.timestamp()
@@ -50,16 +43,18 @@ def measure(
             provider = PrometheusProvider(address=config.address, query=promql, timeout=config.timeout)
             try:
                 arms.append(samples_with_gaps(query(provider, promql, at)))
-            except MeasurementError as error:
-                raise MeasurementError(f"canaryConfig metric '{entry.name}' query.{arm}: {error}") from None
+            except base.MeasurementError as error:
+                raise base.MeasurementError(
+                    f"canaryConfig metric '{entry.name}' query.{arm}: {error}"
+                ) from None
         samples[entry.name] = (arms[0], arms[1])
     judgement = kayenta.judge(config.canary_config, config.thresholds, samples)
     evidence = kayenta.evidence(judgement)
     if metric.success_condition or metric.failure_condition:
         # As Argo's kayenta provider, the conditions may read the score, e.g. `result.score >= 80`.
-        return Reading({"verdict": judgement.verdict, "score": judgement.score.score})
+        return base.Reading({"verdict": judgement.verdict, "score": judgement.score.score})
     # In the config's order (not sorted), so reports list the metrics as the config does.
-    return Verdict(PHASES[judgement.verdict], kayenta.message(judgement), value=json.dumps(evidence))
+    return base.Verdict(PHASES[judgement.verdict], kayenta.message(judgement), value=json.dumps(evidence))
 
 
 def samples_with_gaps(result: list[Any]) -> tuple[float, ...]:
@@ -74,5 +69,5 @@ def samples_with_gaps(result: list[Any]) -> tuple[float, ...]:
     try:
         timed = sorted(((float(at), float(text)) for at, text in raw), key=lambda pair: pair[0])
     except (TypeError, ValueError):
-        raise MeasurementError("a judge query returned samples that are not numbers") from None
+        raise base.MeasurementError("a judge query returned samples that are not numbers") from None
     return tuple(n if math.isfinite(n) else math.nan for _, n in timed)
