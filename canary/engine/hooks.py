@@ -62,18 +62,29 @@ def hooks_of(rollout: Rollout, kind: HookType) -> list[Webhook]:
 def entering(context: DecisionContext, progress: Progress) -> Outcome:
     """The gates and tests before the step at `progress.step_index` starts; until they pass the
     release is held there (an abort when a pre-rollout hook fails too often)."""
-    index, steps = progress.step_index, context.steps
-    groups: list[tuple[HookType, int | None]] = []
+    index, last = progress.step_index, len(context.steps)
+    groups: list[_Group] = []
     if index == 0:
         progress = _mark_release(context, progress)
-        groups += [(HookType.CONFIRM_ROLLOUT, None), (HookType.PRE_ROLLOUT, None)]
+        groups += _START
     if _raises_weight(context, index):
-        groups.append((HookType.CONFIRM_TRAFFIC_INCREASE, index))
-    if index == len(steps):
-        groups.append((HookType.CONFIRM_PROMOTION, None))
+        groups.append((HookType.CONFIRM_TRAFFIC_INCREASE, index, index == last))
+    if index == last:
+        groups.append((HookType.CONFIRM_PROMOTION, None, True))
+    return _in_order(context, progress, groups)
+
+
+_Group = tuple[HookType, int | None, bool]
+"""Hooks of one type (for one step), and whether only those recorded as the release started count."""
+
+_START: list[_Group] = [(HookType.CONFIRM_ROLLOUT, None, False), (HookType.PRE_ROLLOUT, None, False)]
+
+
+def _in_order(context: DecisionContext, progress: Progress, groups: Sequence[_Group]) -> Outcome:
+    """Each group once the one before passed; held (`traffic_held`) until all have."""
     actions: list[Action] = []
-    for kind, step in groups:
-        outcome = _group(context, progress, kind, step, marked_only=index == len(steps))
+    for kind, step, marked_only in groups:
+        outcome = _group(context, progress, kind, step, marked_only=marked_only)
         actions += outcome.actions
         if not outcome.passed:
             return replace(outcome, progress=replace(outcome.progress, traffic_held=True), actions=actions)

@@ -234,3 +234,11 @@ def test_a_retry_calls_the_hooks_again_with_their_failures_forgotten() -> None:
     decision = decide(retried, world({f"smoke/{V2}/-/1": False}), NOW)
     assert not decision.status.abort
     assert [c.key for c in calls(decision)] == [f"smoke/{V2}/-/2"]
+
+
+def test_a_rollout_without_steps_still_asks_its_start_gate_before_the_promotion() -> None:
+    decision = decide(
+        release(hook("start", "confirm-rollout"), steps=[]), world({f"start/{V2}/-/1": False}), NOW
+    )
+    assert decision.status.stable_rs == V1
+    assert weight(decision) == 0
