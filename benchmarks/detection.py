@@ -27,6 +27,7 @@ approximation of a sample quantile (approximate at 10 req/s).
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import time
@@ -42,7 +43,7 @@ from scipy import special, stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from out_dir import quick_parser, write_results
+from out_dir import RESULTS, quick_parser, write_results
 
 from canary.analysis.judges import mann_whitney as mw
 from canary.analysis.judges import sequential_counts as sc
@@ -348,24 +349,34 @@ def _cell(cell: Cell) -> list[dict[str, Any]]:
     return summarise(sc_, rate, share, simulate(sc_, rate, share, reps, seed))
 
 
+RATES = (10.0, 100.0, 1000.0)
+SHARES = (0.5, 0.1)
+
+
 def run(
     *,
     reps: int,
     det_reps: int,
-    rates: tuple[float, ...] = (10.0, 100.0, 1000.0),
-    shares: tuple[float, ...] = (0.5, 0.1),
+    rates: tuple[float, ...] = RATES,
+    shares: tuple[float, ...] = SHARES,
     scenarios: list[Scenario] | None = None,
     seed: int = 20240501,
     jobs: int = 1,
     progress: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every cell's rows; with `jobs` > 1 the cells run in that many processes (same rows: each
-    cell has its own seed)."""
+    """Every cell's rows; with `jobs` > 1 the cells run in that many processes. A cell's seed
+    follows from its place in SCENARIOS x RATES x SHARES, so running a subset gives the same rows."""
     cells: list[Cell] = [
-        (sc_, rate, share, reps if sc_.effect in (sc_.base, 1.0) else det_reps, seed + 1000 * i + 10 * j + kk)
-        for i, sc_ in enumerate(scenarios or SCENARIOS)
-        for j, rate in enumerate(rates)
-        for kk, share in enumerate(shares)
+        (
+            sc_,
+            rate,
+            share,
+            reps if sc_.effect in (sc_.base, 1.0) else det_reps,
+            seed + 1000 * SCENARIOS.index(sc_) + 10 * RATES.index(rate) + SHARES.index(share),
+        )
+        for sc_ in scenarios or SCENARIOS
+        for rate in rates
+        for share in shares
     ]
     rows: list[dict[str, Any]] = []
     with ProcessPoolExecutor(jobs) if jobs > 1 else nullcontext() as pool:
@@ -375,6 +386,20 @@ def run(
             if progress:
                 progress(f"{sc_.name} rate={rate} share={share}")
     return rows
+
+
+def _cell_key(row: dict[str, Any]) -> tuple[int, int, int]:
+    scenario = next(i for i, sc_ in enumerate(SCENARIOS) if sc_.name == row["scenario"])
+    share = 0.5 if row["split"] == "1:1" else 0.1
+    return scenario, RATES.index(row["rate_per_arm"]), SHARES.index(share)
+
+
+def merged(previous: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`previous` rows with the cells in `new` replaced by its rows, in SCENARIOS x RATES x SHARES
+    order; rows of a judge this script does not run (any more) are dropped."""
+    ran = {_cell_key(r) for r in new}
+    kept = [r for r in previous if _cell_key(r) not in ran and r["judge"] in JUDGES]
+    return sorted(kept + new, key=lambda r: (_cell_key(r), JUDGES.index(r["judge"])))
 
 
 def _fmt(v: Any, kind: str = "f") -> str:
@@ -426,8 +451,10 @@ def markdown(rows: list[dict[str, Any]], speed_row: dict[str, float] | None) -> 
     ]
     for r in rows:
         if "power" in r:
+            # "never": not detected in the hour; "-": detected, but counted by an earlier run of
+            # this script that did not count at the abort yet (--merge keeps such cells).
             ratio, on_grid, abort, abort_grid = (
-                _fmt(r[key]) + "x" if key in r else "never"
+                _fmt(r[key]) + "x" if key in r else ("-" if "ratio_to_oracle" in r else "never")
                 for key in (
                     "ratio_to_oracle",
                     "ratio_to_oracle_on_grid",
@@ -460,26 +487,47 @@ WRITES = ("detection.json", "detection.md")
 def main(argv: list[str] | None = None) -> int:
     ap = quick_parser(__doc__, WRITES)
     ap.add_argument("--jobs", type=int, default=1, metavar="N", help="cells run in N processes (default 1)")
+    names = [sc_.name for sc_ in SCENARIOS]
+    ap.add_argument(
+        "--scenarios", nargs="+", choices=names, default=names, metavar="NAME", help="default: all"
+    )
+    ap.add_argument("--rates", nargs="+", type=float, choices=RATES, default=RATES, help="req/s per arm")
+    ap.add_argument(
+        "--merge",
+        action="store_true",
+        help="replace only the cells run in the detection.json of --out (default benchmarks/results), "
+        "keeping its other cells and its speed row",
+    )
     args = ap.parse_args(argv)
     reps, det_reps = (400, 200) if args.quick else (10_000, 2_000)
     t0 = time.perf_counter()
     rows = run(
         reps=reps,
         det_reps=det_reps,
+        rates=tuple(args.rates),
+        scenarios=[sc_ for sc_ in SCENARIOS if sc_.name in args.scenarios],
         jobs=args.jobs,
         progress=lambda s: print(f"[{time.perf_counter() - t0:6.1f}s] {s}", file=sys.stderr),
     )
-    speed_row = speed(repeat=1 if args.quick else 3)
+    run_meta = {"scenarios": args.scenarios, "rates": args.rates, "seconds": time.perf_counter() - t0}
+    if args.merge:
+        previous = json.loads(((args.out or RESULTS) / "detection.json").read_text(encoding="utf-8"))
+        rows = merged(previous["rows"], rows)
+        speed_row = previous["speed"]
+        meta = {**previous["meta"], "runs": [*previous["meta"].get("runs", []), run_meta]}
+    else:
+        speed_row = speed(repeat=1 if args.quick else 3)
+        meta = {
+            "alpha": ALPHA,
+            "interval_s": INTERVAL_S,
+            "horizon_s": HORIZON_S,
+            "reps_aa": reps,
+            "reps_detection": det_reps,
+            "seconds": time.perf_counter() - t0,
+            "runs": [run_meta],
+        }
     text = markdown(rows, speed_row)
     print(text)
-    meta = {
-        "alpha": ALPHA,
-        "interval_s": INTERVAL_S,
-        "horizon_s": HORIZON_S,
-        "reps_aa": reps,
-        "reps_detection": det_reps,
-        "seconds": time.perf_counter() - t0,
-    }
     data = {"meta": meta, "rows": rows, "speed": speed_row}
     write_results(args.out, quick=args.quick, name="detection", data=data, text=text)
     return 0

@@ -59,7 +59,12 @@ class Cell:
 
 
 SCENARIOS = ("errors A/A 1%", "latency A/A sigma 0.5")
-CELLS = tuple(Cell(s, rate, share) for s in SCENARIOS for rate in (10.0, 100.0) for share in (0.5, 0.1))
+# 1:1 at 10 and 100 req/s per arm, and the one 1:9 cell where unequal traffic alone fails the judge
+# (the canary's smaller intervals give mostly 0% error rates: a different distribution).
+CELLS = (
+    *(Cell(s, rate, 0.5) for s in SCENARIOS for rate in (10.0, 100.0)),
+    Cell("errors A/A 1%", 10.0, 0.1),
+)
 
 
 def u_test_p(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -152,32 +157,31 @@ def run(reps: int, cells: tuple[Cell, ...] = CELLS, seed: int = 20261207) -> lis
     return rows
 
 
-def markdown(rows: list[dict[str, Any]]) -> str:
-    lines = [
-        "### mann-whitney judge, A/A: re-run every 10 s for 1 h on all per-interval samples so far",
-        "",
-        "Confidence 0.98 (a nominal 2% per check), direction either; 95% upper bound: Clopper-Pearson.",
-        "",
-        "| scenario | req/s per arm | split | tolerance | reps | false alarms | 95% upper bound |",
-        "|---|---|---|---|---|---|---|",
-    ]
+TABLE_HEAD = (
+    "### mann-whitney judge, A/A: re-run every 10 s for 1 h on all per-interval samples so far",
+    "",
+    "Confidence 0.98 (a nominal 2% per check), direction either; 95% upper bound: Clopper-Pearson.",
+    "",
+    "| scenario | req/s per arm | split | tolerance | reps | false alarms | 95% upper bound |",
+    "|---|---|---|---|---|---|---|",
+)
+
+
+def _table_row(r: dict[str, Any]) -> str:
     return (
-        "\n".join(
-            lines
-            + [
-                f"| {r['scenario']} | {r['rate_per_arm']:.0f} | {r['split']} | {r['tolerance']:g} | {r['reps']} | "
-                f"{100 * r['rate_rejected']:.1f}% | {100 * r['false_alarm_upper']:.1f}% |"
-                for r in rows
-            ]
-        )
-        + "\n"
+        f"| {r['scenario']} | {r['rate_per_arm']:.0f} | {r['split']} | {r['tolerance']:g} | {r['reps']} | "
+        f"{100 * r['rate_rejected']:.1f}% | {100 * r['false_alarm_upper']:.1f}% |"
     )
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    return "\n".join([*TABLE_HEAD, *map(_table_row, rows)]) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = quick_parser(__doc__, WRITES).parse_args(argv)
     t0 = time.perf_counter()
-    reps = 50 if args.quick else 2_000
+    reps = 50 if args.quick else 1_000
     rows = run(reps)
     text = markdown(rows)
     print(text)

@@ -1,12 +1,14 @@
-"""The README's benchmark figures, rendered from the JSON results the benchmarks write.
+"""The README's and docs/judges.md's benchmark figures, rendered from the JSON results the benchmarks write.
 
-Each results file in FIGURES comes with the phrases of the README that carry its figures, built
-from the JSON. The README must contain every phrase (whitespace, such as a line break, is not
-significant), so a figure cannot go stale: re-running a benchmark without updating the README, or
-editing a figure by hand, fails ``tests/unit/benchmarks/test_readme_figures.py``.
+Each document in FIGURES comes with, per results file, the phrases that carry its figures, built
+from the JSON rows (a phrase names the row it comes from where the prose does not: scenario,
+requests/s per arm, split, judge). The document must contain every phrase (whitespace, such as a
+line break, is not significant), so a figure cannot go stale: re-running a benchmark without
+updating the documents, or editing a figure by hand, fails
+``tests/unit/benchmarks/test_readme_figures.py``.
 
 ``python benchmarks/readme_figures.py`` prints each phrase, marked ``ok`` or ``MISSING``, and exits 1
-if one is missing: after a benchmark run, paste the missing phrases into the README.
+if one is missing: after a benchmark run, paste the missing phrases into the document.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def _judge_row(data: dict[str, Any]) -> dict[str, Any]:
     return next(r for r in data["rows"] if r["metrics"] == 1000 and r["samples_per_arm"] == 10000)
 
 
-FIGURES: dict[str, list[Phrase]] = {
+SCALE_FIGURES: dict[str, list[Phrase]] = {
     "controller_scale.json": [
         lambda d: f"drives {d['rollouts']:,} Rollouts concurrently",
         lambda d: f"all {d['promoted']:,} promoted, {d['reconciles_per_second']:,.0f} reconciles/s",
@@ -59,37 +61,272 @@ FIGURES: dict[str, list[Phrase]] = {
 }
 
 
+def _pct(v: float) -> str:
+    """A share as the documents write it: one decimal, none for whole percents (100%, 87.4%)."""
+    return f"{100 * v:.1f}".removesuffix(".0") + "%"
+
+
+def _cell(r: dict[str, Any]) -> str:
+    """The row a figure comes from: scenario, requests/s per arm and split."""
+    return f"{r['scenario']}, {r['rate_per_arm']:.0f} req/s, {r['split']}"
+
+
+def _rows(data: dict[str, Any], **match: Any) -> list[dict[str, Any]]:
+    return [r for r in data["rows"] if all(r.get(k) == v for k, v in match.items())]
+
+
+def _aa(data: dict[str, Any], judge: str) -> list[dict[str, Any]]:
+    return [r for r in _rows(data, judge=judge) if "false_alarm_upper" in r]
+
+
+def _worst(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return max(rows, key=lambda r: (r["rate_rejected"], r["false_alarm_upper"]))
+
+
+def _detected(data: dict[str, Any], **match: Any) -> list[dict[str, Any]]:
+    """Sequential detection rows that detected within the hour (they have ratios to the oracle)."""
+    return [r for r in _rows(data, judge="sequential", **match) if "ratio_to_oracle" in r]
+
+
+def _most(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    return max(rows, key=lambda r: r[key])
+
+
+def _aa_line(data: dict[str, Any], judge: str, label: str) -> str:
+    worst = _worst(_aa(data, judge))
+    return (
+        f"| {label} | {worst['reps']:,} | {_cell(worst)} | {_pct(worst['rate_rejected'])} | "
+        f"{_pct(worst['false_alarm_upper'])} |"
+    )
+
+
+def _mw_cell(data: dict[str, Any], scenario: str, rate: float, tolerance: float) -> str:
+    r = _one(data, scenario=scenario, rate_per_arm=rate, split="1:1", tolerance=tolerance)
+    return f"{_pct(r['rate_rejected'])} (≤ {_pct(r['false_alarm_upper'])})"
+
+
+def _mw_line(data: dict[str, Any], tolerance: float, label: str) -> str:
+    cells = [
+        _mw_cell(data, scenario, rate, tolerance)
+        for scenario in ("errors A/A 1%", "latency A/A sigma 0.5")
+        for rate in (10.0, 100.0)
+    ]
+    return f"| {label} | " + " | ".join(cells) + " |"
+
+
+def _mw_worst(data: dict[str, Any], tolerance: float, split: str = "1:1") -> dict[str, Any]:
+    return _worst(_rows(data, tolerance=tolerance, split=split))
+
+
+def _detection_line(data: dict[str, Any], scenario: str, label: str) -> str:
+    """A regression's row of the README table: sequential judge, 10 req/s per arm, both splits."""
+    one, nine = (
+        _rows(data, scenario=scenario, judge="sequential", rate_per_arm=10.0, split=s)[0]
+        for s in ("1:1", "1:9")
+    )
+    return (
+        f"| {label} | {one['ratio_to_oracle']:.2f}x | {nine['ratio_to_oracle']:.2f}x | "
+        f"{one['ratio_to_oracle_at_abort']:.2f}x, {nine['ratio_to_oracle_at_abort']:.2f}x | "
+        f"{_pct(one['power'])}, {_pct(nine['power'])} |"
+    )
+
+
+def _range(rows: list[dict[str, Any]], key: str, fmt: Callable[[float], str]) -> str:
+    """The rows' lowest to highest `key`, e.g. 87.4-100% or 1.82-2.01."""
+    return f"{fmt(min(r[key] for r in rows))}-{fmt(max(r[key] for r in rows))}".replace("%-", "-", 1)
+
+
+def _times(v: float) -> str:
+    return f"{v:.2f}"
+
+
+COUNTS = ("counts", "tail")
+TIMES = "\u00d7"  # docs/judges.md writes ratios with the multiplication sign
+
+
+def _one(data: dict[str, Any], **match: Any) -> dict[str, Any]:
+    (row,) = _rows(data, **match)
+    return row
+
+
+def _grid_example(d: dict[str, Any]) -> str:
+    r = _one(d, scenario="latency +10% sigma 0.5", judge="sequential", rate_per_arm=10.0, split="1:9")
+    return (
+        f"and the table's {r['ratio_to_oracle']:.2f}x ({r['ratio_to_oracle']:.3f}x unrounded) is "
+        f"{r['ratio_to_oracle_on_grid']:.2f}x on that grid"
+    )
+
+
+def _latency_at_abort(d: dict[str, Any]) -> str:
+    """The README table's latency rows (10 req/s per arm) counted where the rollout aborts."""
+    r = _most(_detected(d, family="latency", rate_per_arm=10.0), "ratio_to_oracle_on_check_grid_at_abort")
+    return (
+        f"at most {r['ratio_to_oracle_on_check_grid_at_abort']:.2f}x the oracle's sample rounded up to "
+        f"whole checks at 10 requests/s per arm ({_cell(r)})"
+    )
+
+
+def _mw_split(d: dict[str, Any]) -> str:
+    r = _one(d, scenario="errors A/A 1%", rate_per_arm=10.0, split="1:9", tolerance=0.25)
+    return f"fails {_pct(r['rate_rejected'])} of healthy canaries ({_cell(r)}, tolerance 0.25)"
+
+
+def _location_100(d: dict[str, Any]) -> str:
+    """The location judge's A/A rows at 100 req/s per arm, 1:1: 50 looks per interval, the most."""
+    rows = [
+        _one(d, scenario=f"latency A/A sigma {s}", judge="sequential", rate_per_arm=100.0, split="1:1")
+        for s in (0.5, 1)
+    ]
+    return (
+        f"{rows[0]['reps']:,} A/A runs per cell give {_pct(rows[0]['rate_rejected'])} (upper bound "
+        f"{_pct(rows[0]['false_alarm_upper'])}) with sigma 0.5 and {_pct(rows[1]['rate_rejected'])} "
+        f"({_pct(rows[1]['false_alarm_upper'])}) with sigma 1"
+    )
+
+
+def _threshold_docs(d: dict[str, Any]) -> str:
+    r = _worst(_aa(d, "threshold"))
+    return f"a fixed error-rate threshold up to {_pct(r['rate_rejected'])} at low traffic ({_cell(r)})"
+
+
+def _tail_docs(d: dict[str, Any]) -> str:
+    r = _one(d, scenario="p99 exceedance 1% -> 2%", judge="sequential", rate_per_arm=100.0, split="1:1")
+    return f"1% → 2% p99 exceedance at 100 req/s 1:1, 300 needs {r['ratio_to_oracle']:.2f}{TIMES} the oracle's sample"
+
+
+def _mw_docs(d: dict[str, Any]) -> str:
+    default, zero = _mw_worst(d, 0.25), _mw_worst(d, 0.0)
+    return (
+        f"fails up to {_pct(default['rate_rejected'])} of healthy canaries "
+        f"(upper bound {_pct(default['false_alarm_upper'])}, {_cell(default)}) at its "
+        f"defaults and up to {_pct(zero['rate_rejected'])} with tolerance 0 ({_cell(zero)})"
+    )
+
+
+DETECTION_README: list[Phrase] = [
+    lambda d: f"({d['meta']['reps_aa']:,} A/A replications per cell, a check every 10 s for 1 h, alpha 5%",
+    lambda d: _aa_line(d, "sequential", "canary sequential judges"),
+    lambda d: _aa_line(d, "threshold", "threshold condition"),
+    *(
+        (lambda d, s=scenario, lab=label: _detection_line(d, s, lab))
+        for scenario, label in (
+            ("errors 1% -> 1.5%", "errors 1% -> 1.5%"),
+            ("errors 1% -> 2%", "errors 1% -> 2%"),
+            ("latency +5% sigma 0.5", "latency +5%, sigma 0.5"),
+            ("latency +10% sigma 0.5", "latency +10%, sigma 0.5"),
+            ("latency +5% sigma 1", "latency +5%, sigma 1"),
+            ("latency +10% sigma 1", "latency +10%, sigma 1"),
+            ("p99 exceedance 1% -> 2%", "p99 exceedance 1% -> 2%"),
+        )
+    ),
+    lambda d: (
+        "(its sample rounded up to the judge's grid): at most "
+        f"{max(r['ratio_to_oracle_on_grid'] for r in _detected(d) if r['family'] in COUNTS):.2f}x for counts "
+        f"and p99, {max(r['ratio_to_oracle_on_grid'] for r in _detected(d, family='latency')):.2f}x for latency."
+    ),
+    lambda d: (
+        "so there the raw ratio (up to "
+        f"{max(r['ratio_to_oracle'] for r in _detected(d, rate_per_arm=1000.0) if r['family'] in COUNTS):.1f}x) "
+        "measures"
+    ),
+    _grid_example,
+    _latency_at_abort,
+    _location_100,
+]
+MANN_WHITNEY_README: list[Phrase] = [
+    lambda d: f"{d['meta']['reps']:,} A/A runs per cell",
+    lambda d: _mw_line(d, 0.25, "defaults (tolerance 0.25)"),
+    lambda d: _mw_line(d, 0.0, "tolerance 0"),
+    _mw_split,
+]
+LOCATION_README: list[Phrase] = [
+    lambda d: f"({d['rows'][0]['reps']:,} A/A runs each, 10 req/s per arm,",
+    lambda d: (
+        "skewed (ln of a Pareto latency) {}, heavy-tailed (t, 3 df) {}, tied (rounded to 0.2 sd) {}, "
+        "normal control {}; upper bounds at most {}"
+    ).format(
+        *(
+            _pct(_one(d, distribution=name)["rate"])
+            for name in (
+                "exponential (ln of Pareto latency)",
+                "t, 3 df (heavy tails)",
+                "normal rounded to 0.2 sd (ties)",
+                "normal (control)",
+            )
+        ),
+        _pct(max(r["upper_95"] for r in d["rows"])),
+    ),
+]
+DETECTION_DOCS: list[Phrase] = [
+    _threshold_docs,
+    lambda d: (
+        f"{_range(_aa(d, 'sequential'), 'rate_rejected', _pct)} against alpha = 5% over "
+        f"{d['meta']['reps_aa']:,} such A/A runs per cell"
+    ),
+    lambda d: (
+        "They still detect every regression of the benchmark within the hour (power "
+        f"{_range([r for r in _rows(d, judge='sequential') if 'power' in r], 'power', _pct)})"
+    ),
+    lambda d: (
+        f"an 80th-percentile sample size of {_range(_detected(d, rate_per_arm=10.0), 'ratio_to_oracle', _times)}"
+        f"{TIMES} the fixed-sample oracle's at 10 requests/s per arm"
+    ),
+    lambda d: (
+        f"at most {max(r['ratio_to_oracle_on_grid'] for r in _detected(d)):.2f}{TIMES} at every traffic level"
+    ),
+    _tail_docs,
+]
+MANN_WHITNEY_DOCS: list[Phrase] = [lambda d: f"{d['meta']['reps']:,} A/A runs per cell", _mw_docs]
+
+FIGURES: dict[str, dict[str, list[Phrase]]] = {
+    "README.md": {
+        **SCALE_FIGURES,
+        "detection.json": DETECTION_README,
+        "detection_mann_whitney.json": MANN_WHITNEY_README,
+        "location_stress.json": LOCATION_README,
+    },
+    "docs/judges.md": {
+        "detection.json": DETECTION_DOCS,
+        "detection_mann_whitney.json": MANN_WHITNEY_DOCS,
+    },
+}
+
+
 def normalized(text: str) -> str:
     """Runs of whitespace (line breaks of the wrapped README) as one space."""
     return re.sub(r"\s+", " ", text)
 
 
-def phrases(results: Path = RESULTS) -> dict[str, list[str]]:
-    """Each results file's README phrases, rendered from its current JSON."""
+def phrases(document: str, results: Path = RESULTS) -> dict[str, list[str]]:
+    """Each results file's phrases for `document` (a key of FIGURES), rendered from its current JSON."""
     rendered = {}
-    for name, figures in FIGURES.items():
+    for name, figures in FIGURES[document].items():
         data = json.loads((results / name).read_text(encoding="utf-8"))
         rendered[name] = [figure(data) for figure in figures]
     return rendered
 
 
-def missing(readme: str, results: Path = RESULTS) -> list[str]:
-    """The phrases the README text does not contain, as `file: phrase`."""
-    text = normalized(readme)
+def missing(document: str, text: str, results: Path = RESULTS) -> list[str]:
+    """The phrases of `document` its `text` does not contain, as `file: phrase`."""
+    normal = normalized(text)
     return [
         f"{name}: {phrase}"
-        for name, rendered in phrases(results).items()
+        for name, rendered in phrases(document, results).items()
         for phrase in rendered
-        if normalized(phrase) not in text
+        if normalized(phrase) not in normal
     ]
 
 
 def main() -> int:
-    absent = set(missing(README.read_text(encoding="utf-8")))
-    for name, rendered in phrases().items():
-        for phrase in rendered:
-            print(f"{'MISSING' if f'{name}: {phrase}' in absent else 'ok':>7}  {name}: {phrase}")
-    return 1 if absent else 0
+    absent_any = False
+    for document in FIGURES:
+        absent = set(missing(document, (ROOT / document).read_text(encoding="utf-8")))
+        absent_any = absent_any or bool(absent)
+        for name, rendered in phrases(document).items():
+            for phrase in rendered:
+                mark = "MISSING" if f"{name}: {phrase}" in absent else "ok"
+                print(f"{mark:>7}  {document}: {name}: {phrase}")
+    return 1 if absent_any else 0
 
 
 if __name__ == "__main__":

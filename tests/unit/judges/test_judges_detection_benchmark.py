@@ -42,14 +42,10 @@ def test_oracle_sizes_match_the_reference_table() -> None:
 
 
 def test_location_stress_benchmark_counts_false_alarms_per_distribution() -> None:
-    rows = location_stress.run(reps={10.0: 20, 100.0: 3})
-    assert [(r["rate_per_arm"], r["distribution"]) for r in rows] == [
-        *((10.0, name) for name in location_stress.DISTRIBUTIONS),
-        (100.0, "normal (control)"),
-    ]
-    assert all(0 <= r["false_alarms"] <= r["reps"] and r["upper_95"] >= r["rate"] for r in rows)
-    assert "| 10 | t, 3 df (heavy tails) | 20 |" in location_stress.markdown(rows)
-    assert "| 100 | normal (control) | 3 |" in location_stress.markdown(rows)
+    rows = location_stress.run(reps=20)
+    assert [r["distribution"] for r in rows] == list(location_stress.DISTRIBUTIONS)
+    assert all(0 <= r["false_alarms"] <= 20 and r["upper_95"] >= r["rate"] for r in rows)
+    assert "| t, 3 df (heavy tails) | 20 |" in location_stress.markdown(rows)
 
 
 def _tied_series(seed: int, reps: int = 40, t: int = 30) -> tuple[np.ndarray, np.ndarray]:
