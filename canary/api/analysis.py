@@ -473,8 +473,17 @@ def check_condition_syntax(expression: str) -> str:
         cel.compile(ARG_REFERENCE.sub("0", expression))
     except (ValueError, RuntimeError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else "syntax error"
-        raise ValueError(f"'{expression}' is not a valid CEL expression: {first_line}") from None
+        hint = _EXPR_LAMBDA_HINT if _EXPR_LAMBDA.search(expression) else ""
+        raise ValueError(f"'{expression}' is not a valid CEL expression: {first_line}{hint}") from None
     return expression
+
+
+_EXPR_LAMBDA = re.compile(r"\b(all|any|none|one|filter|map)\s*\(.*\{.*#")
+"""Argo's expr language writes a predicate over a list as `all(list, {# < 1})`; CEL's form differs."""
+_EXPR_LAMBDA_HINT = (
+    "; conditions are CEL, not Argo's expr: write all(result, {# < 1}) as result.all(v, v < 1) "
+    "(any becomes exists, one exists_one; filter and map alike)"
+)
 
 
 ARG_ONLY = re.compile(r"^\s*\{\{\s*args\.([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}\s*$")

@@ -91,6 +91,7 @@ SEMANTIC_ONLY = {  # the schema admits them; canary lint (and the controller's I
     "template-influxql-without-database",
     "template-graphite-without-target",
     "template-judge-address-and-source",
+    "template-expr-lambda-condition",
     "template-dry-run-unknown-metric",
     "template-duplicate-metric",
     "template-no-provider",
