@@ -88,3 +88,15 @@ def test_a_verb_without_a_button_is_refused_naming_those_offered(simulation: Sim
     source = Source(simulation_session(simulation, NS))
     with pytest.raises(UnknownVerbError, match="promote, abort, retry, undo"):
         source.act(NS, NAME, "restart")
+
+
+def test_the_list_holds_the_namespaces_rollouts_or_with_all_namespaces_every_one(
+    simulation: Simulation,
+) -> None:
+    rollout = commands_demo.demo_rollout("canary")
+    metadata = rollout.metadata.model_copy(update={"namespace": "shop"})
+    simulation.cluster.create(rollout.model_copy(update={"metadata": metadata}))
+    session = simulation_session(simulation, NS)
+    assert [(r["namespace"], r["name"]) for r in Source(session).rollouts()] == [(NS, NAME)]
+    everywhere = Source(session, all_namespaces=True).rollouts()
+    assert [(r["namespace"], r["name"]) for r in everywhere] == [(NS, NAME), ("shop", NAME)]
