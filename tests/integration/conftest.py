@@ -18,8 +18,6 @@ skipped locally and fail in CI (CI=true).
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +26,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from prometheus_server import Family, KnownPrometheus, PrometheusServer, Series, serving
+from prometheus_server import Family, KnownPrometheus, PrometheusServer, Series, require, serving
 
 STEP = 15.0
 SAMPLES = 241
@@ -58,16 +56,6 @@ LATENCY = {
     "tail2x": "tail2x",
 }
 LABELS = {"namespace": "shop", "service": "checkout"}
-
-
-def _require(binaries: tuple[str, ...]) -> None:
-    missing = [b for b in binaries if shutil.which(b) is None]
-    if not missing:
-        return
-    reason = f"{', '.join(missing)} not on PATH; run scripts/install-test-deps.sh (Debian package prometheus)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 def _requests(hash_: str) -> Family:
@@ -111,7 +99,7 @@ def known_series() -> list[Family]:
 @pytest.fixture(scope="session")
 def known_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnownPrometheus]:
     """A Prometheus serving `known_series()`, started once per session and stopped by its pid."""
-    _require(("prometheus", "promtool"))
+    require(("prometheus", "promtool"))
     with serving(known_series(), tmp_path_factory.mktemp("prometheus"), samples=SAMPLES, step=STEP) as known:
         yield known
 
@@ -119,7 +107,7 @@ def known_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Known
 @pytest.fixture
 def stopped_prometheus_address(tmp_path: Path) -> str:
     """The address of a Prometheus that was started, answered, and was then stopped."""
-    _require(("prometheus",))
+    require(("prometheus",))
     (tmp_path / "data").mkdir()
     server = PrometheusServer(tmp_path, tmp_path / "data")
     server.wait_ready()

@@ -8,6 +8,8 @@ data directory at 127.0.0.1 on a free port and stops it by its own pid.
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import socket
 import subprocess
 import time
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import requests
 
 READY_TIMEOUT = 30.0
@@ -137,3 +140,14 @@ def serving(
         yield KnownPrometheus(server.address, datetime.fromtimestamp(start + (samples - 1) * step, UTC))
     finally:
         server.stop()
+
+
+def require(binaries: tuple[str, ...]) -> None:
+    """Skip the test when a binary is missing locally; fail it in CI (CI=true), where it must be there."""
+    missing = [b for b in binaries if shutil.which(b) is None]
+    if not missing:
+        return
+    reason = f"{', '.join(missing)} not on PATH; run scripts/install-test-deps.sh (Debian package prometheus)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)

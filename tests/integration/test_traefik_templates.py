@@ -24,8 +24,7 @@ from datetime import timedelta
 
 import pytest
 from analysis_harness import no_secrets, run_to_verdict, template_run
-from conftest import _require
-from prometheus_server import Family, KnownPrometheus, Series, serving
+from prometheus_server import Family, KnownPrometheus, Series, require, serving
 
 from canary.api.analysis import AnalysisPhase, AnalysisRun
 
@@ -94,7 +93,7 @@ def arm_series(arm: str, rng: random.Random) -> tuple[list[Series], list[Series]
 
 @pytest.fixture(scope="module")
 def traefik_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnownPrometheus]:
-    _require(("prometheus", "promtool"))
+    require(("prometheus", "promtool"))
     rng = random.Random(15)
     counters, histograms = [], []
     for arm in ERRORS:
