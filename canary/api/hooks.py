@@ -98,6 +98,20 @@ class Webhook(CRDModel):
         return self
 
 
+def check_webhooks(webhooks: list[Webhook], *, with_steps: bool) -> None:
+    """Every webhook has its own name; a strategy without steps has no `rollout` hooks."""
+    names = [hook.name for hook in webhooks]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"webhooks: the name {repeated[0]!r} is used twice; give every webhook its own name")
+    stepwise = [hook.name for hook in webhooks if hook.type == HookType.ROLLOUT]
+    if stepwise and not with_steps:
+        raise ValueError(
+            f"webhooks: '{stepwise[0]}' is a rollout hook, called at each step, and blueGreen has no steps; "
+            "use pre-rollout (before the switch) instead"
+        )
+
+
 class HookPhase(StrEnum):
     WAITING = "Waiting"
     """Not called yet: it runs later in the release (post-rollout, confirm-promotion)."""

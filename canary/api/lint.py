@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 
 from canary.api.analysis import ARG_REFERENCE, AnalysisTemplate, ClusterAnalysisTemplate
 from canary.api.documents import Document
+from canary.api.hooks import Webhook
 from canary.api.problems import Problem
 from canary.api.rollout import CanaryStrategy, Rollout, RolloutAnalysis
 
@@ -56,12 +57,13 @@ def _rollout_problems(
             if analysis is not None:
                 path = f"spec.strategy.blueGreen.{field}"
                 yield from _analysis_arg_problems(analysis, path, templates)
+        yield from _webhook_problems(blue_green.webhooks, "spec.strategy.blueGreen", canary_service=None)
     canary = rollout.spec.strategy.canary
     if canary is None:
         return
     base = "spec.strategy.canary"
     yield from _step_problems(canary, base)
-    yield from _webhook_problems(canary, base)
+    yield from _webhook_problems(canary.webhooks, base, canary_service=canary.canary_service)
     if canary.analysis is not None:
         starting = canary.analysis.starting_step
         if starting is not None and starting > len(canary.steps):
@@ -97,14 +99,16 @@ def _step_problems(canary: CanaryStrategy, base: str) -> Iterator[Problem]:
             )
 
 
-def _webhook_problems(canary: CanaryStrategy, base: str) -> Iterator[Problem]:
-    for index, hook in enumerate(canary.webhooks):
+def _webhook_problems(
+    webhooks: Sequence[Webhook], base: str, *, canary_service: str | None
+) -> Iterator[Problem]:
+    for index, hook in enumerate(webhooks):
         path = f"{base}.webhooks[{index}]"
         if hook.url is not None and not hook.url.startswith(("http://", "https://")):
             yield Problem(
                 f"{path}.url", f"'{hook.url}' is not an http(s) URL; write it like http://tester.ns/"
             )
-        if hook.load_test is not None and not canary.canary_service:
+        if hook.load_test is not None and not canary_service:
             yield Problem(
                 f"{path}.loadTest",
                 "drives load at the canary Service, and there is none; set spec.strategy.canary.canaryService",

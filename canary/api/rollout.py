@@ -20,7 +20,7 @@ from canary.api.base import (
     LabelSelector,
     ObjectMeta,
 )
-from canary.api.hooks import HookStatus, Webhook
+from canary.api.hooks import HookStatus, Webhook, check_webhooks
 
 DEFAULT_ABORT_SCALE_DOWN_DELAY_SECONDS = 30
 
@@ -208,13 +208,8 @@ class CanaryStrategy(CRDModel):
     """Flagger's release hooks, an extension of Argo's canary strategy (`canary.api.hooks`)."""
 
     @model_validator(mode="after")
-    def _unique_webhooks(self) -> CanaryStrategy:
-        names = [hook.name for hook in self.webhooks]
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        if repeated:
-            raise ValueError(
-                f"webhooks: the name {repeated[0]!r} is used twice; give every webhook its own name"
-            )
+    def _webhooks(self) -> CanaryStrategy:
+        check_webhooks(self.webhooks, with_steps=True)
         return self
 
     @model_validator(mode="after")
@@ -294,6 +289,13 @@ class BlueGreenStrategy(CRDModel):
     anti_affinity: AntiAffinity | None = None
     preview_metadata: PodMetadata | None = None
     active_metadata: PodMetadata | None = None
+    webhooks: list[Webhook] = Field(default_factory=list)
+    """Flagger's release hooks, as on the canary strategy (`canary.api.hooks`); no `rollout` hooks."""
+
+    @model_validator(mode="after")
+    def _webhooks(self) -> BlueGreenStrategy:
+        check_webhooks(self.webhooks, with_steps=False)
+        return self
 
     @model_validator(mode="after")
     def _services_differ(self) -> BlueGreenStrategy:
@@ -382,6 +384,12 @@ class Strategy(CRDModel):
         if self.canary is not None:
             return self.canary.stable_service
         return self.blue_green.active_service if self.blue_green is not None else None
+
+    @property
+    def webhooks(self) -> list[Webhook]:
+        """The strategy's release hooks (`canary.api.hooks`)."""
+        strategy = self.canary or self.blue_green
+        return strategy.webhooks if strategy is not None else []
 
     def services(self) -> dict[str, str]:
         """Every Service the strategy names, by field name (`stableService`: `checkout-stable`)."""

@@ -38,10 +38,11 @@ from canary.api.rollout import (
     RolloutAnalysisRunStatus,
     RolloutStatus,
 )
-from canary.engine import analysis_runs, converge, ephemeral, restarts, rollback_window, targets
+from canary.engine import analysis_runs, converge, ephemeral, hooks, restarts, rollback_window, targets
 from canary.engine.actions import Action, PodHash, SetServiceSelector
 from canary.engine.context import DecisionContext
 from canary.engine.hashing import HASH_LABEL
+from canary.engine.hooks import Outcome
 from canary.engine.observed import Observed, ReplicaSetView
 from canary.engine.progress import Progress
 from canary.engine.strategy import Waits
@@ -69,29 +70,39 @@ class BlueGreenRelease:
                     fresh,
                     pre_run=status.blue_green.pre_promotion_analysis_run_status,
                     post_run=status.blue_green.post_promotion_analysis_run_status,
+                    hooks=tuple(status.hooks),
                 )
             return fresh
         return Progress.from_status(status, stable, canary)
 
     def advance(self, context: DecisionContext, progress: Progress) -> tuple[Progress, list[Action], Waits]:
         observed_active = _active_selected(context)
-        if progress.complete:
-            return replace(progress, active=_settled_active(context, progress, observed_active)), [], []
-        if progress.abort:  # an abort ends any pause (Argo's AddAbort)
-            active = _back_to_stable(context, progress, observed_active)
-            return replace(progress, active=active, pause_conditions=(), controller_pause=False), [], []
+        polled = Outcome(progress, [], [], True)
+        if not progress.complete and not progress.abort and not _fast_tracked(context, progress):
+            polled = hooks.rollback(context, progress)  # a 2xx answer aborts
+            progress = polled.progress
+        if progress.complete or progress.abort:
+            after = hooks.after_release(context, _ended(context, progress, observed_active))
+            return after.progress, polled.actions + after.actions, after.waits
         if observed_active == progress.canary:
-            return _after_switch(context, replace(progress, active=progress.canary))
-        return _before_switch(context, replace(progress, active=observed_active))
+            progress, actions, waits = _after_switch(context, replace(progress, active=progress.canary))
+        else:
+            progress, actions, waits = _before_switch(context, replace(progress, active=observed_active))
+        if progress.complete:
+            after = hooks.after_release(context, progress)
+            return after.progress, polled.actions + actions + after.actions, waits + after.waits
+        return progress, polled.actions + actions, waits + polled.waits
 
     def converge(self, context: DecisionContext, progress: Progress) -> tuple[list[Action], Waits, int]:
         return _converge(context, progress)
 
     def in_analysis(self, rollout: Rollout, progress: Progress) -> bool:
-        return not progress.complete and any(
+        # A webhook gate holding the release stops the progress deadline as an analysis does.
+        running = any(
             record is not None and not AnalysisPhase(record.status).completed
             for record in (progress.pre_run, progress.post_run)
         )
+        return not progress.complete and (running or progress.traffic_held)
 
     def waiting_message(self, rollout: Rollout, progress: Progress, replicas: int, updated: int) -> str:
         if progress.complete:
@@ -123,6 +134,7 @@ class BlueGreenRelease:
                 pre_promotion_analysis_run_status=progress.pre_run,
                 post_promotion_analysis_run_status=progress.post_run,
             ),
+            "hooks": list(progress.hooks),
         }
 
     def with_routing(
@@ -140,6 +152,15 @@ def _spec(rollout: Rollout) -> BlueGreenStrategy:
     if blue_green is None:
         raise ValueError(f"rollout '{rollout.metadata.name}' has no blueGreen strategy")
     return blue_green
+
+
+def _ended(context: DecisionContext, progress: Progress, observed_active: PodHash | None) -> Progress:
+    """Promoted: the active Service settles on stable. Aborted: it goes back to stable, and the
+    abort ends any pause (Argo's AddAbort)."""
+    if progress.complete:
+        return replace(progress, active=_settled_active(context, progress, observed_active))
+    active = _back_to_stable(context, progress, observed_active)
+    return replace(progress, active=active, pause_conditions=(), controller_pause=False)
 
 
 def _active_selected(context: DecisionContext) -> PodHash | None:
@@ -160,7 +181,9 @@ def _available(context: DecisionContext, pod_hash: PodHash | None) -> int:
 def _fully_available(context: DecisionContext, pod_hash: PodHash) -> bool:
     """Every one of spec.replicas pods available (the switch to a new revision waits for this)."""
     wanted = context.rollout.spec.replicas
-    return _available(context, pod_hash) >= wanted and (wanted > 0 or context.observed.replica_set(pod_hash) is not None)
+    return _available(context, pod_hash) >= wanted and (
+        wanted > 0 or context.observed.replica_set(pod_hash) is not None
+    )
 
 
 def _settled_active(context: DecisionContext, progress: Progress, selected: PodHash | None) -> PodHash | None:
@@ -225,8 +248,13 @@ def _before_switch(context: DecisionContext, progress: Progress) -> tuple[Progre
     actions: list[Action] = []
     fast = _fast_tracked(context, progress)
     if not fast:
+        start = hooks.before_start(context, progress)
+        progress, actions = start.progress, start.actions
+        if not start.passed:
+            return progress, actions, start.waits
         if spec.pre_promotion_analysis is not None:
-            progress, actions, done = _run(context, progress, "pre", spec.pre_promotion_analysis)
+            progress, run_actions, done = _run(context, progress, "pre", spec.pre_promotion_analysis)
+            actions += run_actions
             if not done:
                 return progress, actions, []
         progress, wait, resumed = _pause(context, progress, spec)
@@ -234,6 +262,10 @@ def _before_switch(context: DecisionContext, progress: Progress) -> tuple[Progre
             return progress, actions, [wait]
         if spec.preview_replica_count is not None and not progress.scale_up_preview:
             progress = replace(progress, scale_up_preview=True)
+        switch = hooks.before_switch(context, progress)
+        progress, actions = switch.progress, actions + switch.actions
+        if not switch.passed:
+            return progress, actions, switch.waits
     if not _ready(context, progress, _new_count(rollout, progress)) or not _fully_available(
         context, progress.canary
     ):
@@ -273,7 +305,9 @@ def _pause(
         return paused, (float(spec.auto_promotion_seconds) if spec.auto_promotion_enabled else None), False
     if not spec.auto_promotion_enabled:
         return progress, None, False
-    left = (condition.start_time + timedelta(seconds=spec.auto_promotion_seconds) - context.now).total_seconds()
+    left = (
+        condition.start_time + timedelta(seconds=spec.auto_promotion_seconds) - context.now
+    ).total_seconds()
     if left > 0:
         return progress, left, False
     return replace(progress.without_pause(reason), controller_pause=True), None, True
@@ -309,7 +343,11 @@ def _run(
     if phase == AnalysisPhase.SUCCESSFUL:
         return progress, actions, True
     if phase in (AnalysisPhase.FAILED, AnalysisPhase.ERROR):
-        return progress.aborted(context.now, analysis_runs.verdict_message(record.name, phase, run)), actions, False
+        return (
+            progress.aborted(context.now, analysis_runs.verdict_message(record.name, phase, run)),
+            actions,
+            False,
+        )
     if phase == AnalysisPhase.INCONCLUSIVE:
         return progress.with_pause(PauseReason.INCONCLUSIVE_ANALYSIS, context.now), actions, False
     return progress, actions, False
@@ -331,7 +369,9 @@ def _converge(context: DecisionContext, progress: Progress) -> tuple[list[Action
         counts[progress.canary] = new_count
     # Pods restart only between releases: during one, the preview's pods serve no production
     # traffic, so they cannot make up for an active pod being restarted.
-    surged, restart = restarts.next_restart(rollout, context.now, sides, counts) if progress.complete else ({}, [])
+    surged, restart = (
+        restarts.next_restart(rollout, context.now, sides, counts) if progress.complete else ({}, [])
+    )
     counts |= surged
     actions: list[Action] = []
     actions += converge.replica_set_actions(context, progress.stable, sides.stable, counts[progress.stable])
@@ -377,7 +417,9 @@ def _with_anti_affinity(
     if rule is None or progress.stable == progress.canary:
         return None
     term: dict[str, Any] = {
-        "labelSelector": {"matchExpressions": [{"key": HASH_LABEL, "operator": "In", "values": [progress.stable]}]},
+        "labelSelector": {
+            "matchExpressions": [{"key": HASH_LABEL, "operator": "In", "values": [progress.stable]}]
+        },
         "namespaces": [context.rollout.metadata.namespace or "default"],
         "topologyKey": TOPOLOGY_KEY,
     }
@@ -388,7 +430,10 @@ def _with_anti_affinity(
     entry: dict[str, Any] = term
     key = "requiredDuringSchedulingIgnoredDuringExecution"
     if preferred is not None:
-        key, entry = "preferredDuringSchedulingIgnoredDuringExecution", {"weight": preferred.weight, "podAffinityTerm": term}
+        key, entry = (
+            "preferredDuringSchedulingIgnoredDuringExecution",
+            {"weight": preferred.weight, "podAffinityTerm": term},
+        )
     anti[key] = [*(anti.get(key) or []), entry]
     return template
 
@@ -405,7 +450,10 @@ def without_injected_anti_affinity(template: Mapping[str, Any]) -> dict[str, Any
         expressions = (term.get("labelSelector") or {}).get("matchExpressions") or []
         return any(expression.get("key") == HASH_LABEL for expression in expressions)
 
-    for key in ("preferredDuringSchedulingIgnoredDuringExecution", "requiredDuringSchedulingIgnoredDuringExecution"):
+    for key in (
+        "preferredDuringSchedulingIgnoredDuringExecution",
+        "requiredDuringSchedulingIgnoredDuringExecution",
+    ):
         entries = anti.get(key)
         if entries is None:
             continue

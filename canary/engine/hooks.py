@@ -55,8 +55,7 @@ class Outcome:
 
 
 def hooks_of(rollout: Rollout, kind: HookType) -> list[Webhook]:
-    canary = rollout.spec.strategy.canary
-    return [hook for hook in (canary.webhooks if canary else ()) if hook.type == kind]
+    return [hook for hook in rollout.spec.strategy.webhooks if hook.type == kind]
 
 
 def entering(context: DecisionContext, progress: Progress) -> Outcome:
@@ -71,6 +70,21 @@ def entering(context: DecisionContext, progress: Progress) -> Outcome:
         groups.append((HookType.CONFIRM_TRAFFIC_INCREASE, index, index == last))
     if index == last:
         groups.append((HookType.CONFIRM_PROMOTION, None, True))
+    return _in_order(context, progress, groups)
+
+
+def before_start(context: DecisionContext, progress: Progress) -> Outcome:
+    """Blue-green: `confirm-rollout` gates, then `pre-rollout` hooks, before the pre-promotion analysis."""
+    return _in_order(context, _mark_release(context, progress), _START)
+
+
+def before_switch(context: DecisionContext, progress: Progress) -> Outcome:
+    """Blue-green: `confirm-traffic-increase`, then `confirm-promotion` gates, before the active
+    Service is switched (a strategy without steps: the promotion is the one raise of traffic)."""
+    groups: list[_Group] = [
+        (HookType.CONFIRM_TRAFFIC_INCREASE, 0, True),
+        (HookType.CONFIRM_PROMOTION, None, True),
+    ]
     return _in_order(context, progress, groups)
 
 
