@@ -6,6 +6,7 @@ writes the stable image back to Git when the release is aborted (`canary abort`)
 Done when: the abort makes exactly one revert commit; the next sync brings the Rollout Healthy on the
 stable revision at once, its steps skipped; a second abort of the same revision (the old commit synced
 again by hand) writes nothing, even from a restarted controller that has to look in Git to know.
+`canary gitops revert`, as a pipeline step, does the same, and exits 3 on a conflict leaving Git alone.
 
 The same with the example Helm app (examples/helm): its values file in Git, the sync a `helm upgrade`
 with it, the abort an analysis failure (success-rate against test_helm's loopback Prometheus stand-in),
@@ -64,7 +65,7 @@ def sync(api: Any, namespace: str, daemon: GitDaemon) -> None:
     apply(api, namespace, yaml.safe_load(daemon.show(REPO, FILE)))
 
 
-def canary_abort(control_plane: LocalControlPlane, namespace: str) -> None:
+def canary(control_plane: LocalControlPlane, namespace: str, *args: str) -> subprocess.CompletedProcess[str]:
     argv = [
         sys.executable,
         "-m",
@@ -74,7 +75,12 @@ def canary_abort(control_plane: LocalControlPlane, namespace: str) -> None:
         "-n",
         namespace,
     ]
-    subprocess.run([*argv, "abort", NAME], check=True, capture_output=True, text=True)
+    return subprocess.run([*argv, *args], check=False, capture_output=True, text=True)
+
+
+def canary_abort(control_plane: LocalControlPlane, namespace: str) -> None:
+    aborted = canary(control_plane, namespace, "abort", NAME)
+    assert aborted.returncode == 0, aborted.stderr
 
 
 def reverts(daemon: GitDaemon) -> list[str]:
@@ -171,6 +177,52 @@ def test_an_abort_is_written_back_to_git_once_and_the_next_sync_is_healthy_on_st
     )
     assert len(reverts(git_daemon)) == 1
     assert len(git_daemon.log(REPO)) == 3
+
+
+def test_canary_gitops_revert_as_a_pipeline_step_reports_a_conflict_with_exit_3_then_commits_once(
+    admin_api: Any,
+    control_plane: LocalControlPlane,
+    namespace: str,
+    namespace_controller: ControllerProcess,
+    git_daemon: GitDaemon,
+) -> None:
+    explain = lambda: diagnose(admin_api, namespace, [NAME], namespace_controller)  # noqa: E731
+    git_daemon.create(REPO, {FILE: manifest(git_daemon, STABLE_IMAGE)})
+    sync(admin_api, namespace, git_daemon)
+    eventually(
+        "Healthy",
+        lambda: status_of(admin_api, namespace, NAME).get("phase") == "Healthy",
+        timeout=60,
+        explain=explain,
+    )
+    git_daemon.commit(REPO, {FILE: manifest(git_daemon, BAD_IMAGE)}, "release 7.1.0")
+    sync(admin_api, namespace, git_daemon)
+    eventually(
+        "Paused",
+        lambda: status_of(admin_api, namespace, NAME).get("phase") == "Paused",
+        timeout=60,
+        explain=explain,
+    )
+    namespace_controller.stop()  # the pipeline, not the controller, writes this time
+    canary_abort(control_plane, namespace)
+    newer = manifest(git_daemon, "ghcr.io/example/search:7.2.0")
+    git_daemon.commit(REPO, {FILE: newer}, "release 7.2.0")
+
+    conflict = canary(control_plane, namespace, "gitops", "revert", NAME)
+
+    assert conflict.returncode == 3, conflict.stderr
+    assert conflict.stdout.startswith("GitRevertConflict: ") and "7.2.0" in conflict.stdout
+    assert git_daemon.show(REPO, FILE) == newer and reverts(git_daemon) == []
+
+    git_daemon.commit(REPO, {FILE: manifest(git_daemon, BAD_IMAGE)}, "7.2.0 withdrawn")
+    first = canary(control_plane, namespace, "gitops", "revert", NAME)
+    again = canary(control_plane, namespace, "gitops", "revert", NAME)
+
+    assert (first.returncode, again.returncode) == (0, 0), first.stderr + again.stderr
+    assert first.stdout.startswith("GitRevertCommitted: commit ")
+    assert again.stdout.startswith("GitRevertUpToDate: ")
+    assert len(reverts(git_daemon)) == 1
+    assert git_daemon.show(REPO, FILE) == manifest(git_daemon, STABLE_IMAGE)
 
 
 HELM_REPO, VALUES = "team/shop", "apps/checkout/values.yaml"
