@@ -258,6 +258,9 @@ class LiveStack:
                 "--providers.kubernetesgateway=true",
                 "--providers.kubernetescrd=true",
                 "--providers.kubernetescrd.allowCrossNamespace=false",
+                # Else a TraefikService one of whose Services has no endpoint yet (a Rollout's first
+                # deploy) is not built at all, and its route answers 404.
+                "--providers.kubernetescrd.allowEmptyServices=true",
                 "--log.level=INFO",
                 *kube,
             ],
