@@ -96,6 +96,7 @@ def judge(
         specs,
         tolerance=TOLERANCE,
         confidence=CONFIDENCE,
+        ties_at_zero="test",
     )
     metrics = tuple(_metric(m, res, i) for i, m in enumerate(config.metrics))
     scored = [

@@ -217,6 +217,7 @@ def classify(
     *,
     tolerance: float = 0.25,
     confidence: float = 0.98,
+    ties_at_zero: Literal["pass", "test"] = "pass",
 ) -> MetricResults:
     """Classify each metric as High, Low, Pass or Nodata (Kayenta's Mann-Whitney classifier).
 
@@ -232,6 +233,11 @@ def classify(
         ``Low`` its upper end below ``-tolerance * |estimate|``.
     confidence : float
         Confidence level of the Hodges-Lehmann interval (Kayenta's judge uses 0.98).
+    ties_at_zero : ``"pass"`` or ``"test"``
+        How an interval end lying exactly on a bound of 0 is decided (a zero shift estimate over
+        tied samples, e.g. a metric mostly 0 in both arms): ``"pass"`` keeps it inside, so a zero
+        shift never fails; ``"test"`` lets the U test at 0 decide, as Kayenta does (kind
+        ``kayenta``, and Kayenta's published cases).
 
     Returns
     -------
@@ -278,7 +284,9 @@ def classify(
     # Sorted in place (our own copies): the values stay, all a bound on a jump of the statistic reads.
     res = shift_test(y, x, confidence, overwrite_input=True)
     outcomes = [
-        _label(s, facts, (y[i], x[i]), _Comparison(res, i, tolerance, confidence, float(effect[i])))
+        _label(
+            s, facts, (y[i], x[i]), _Comparison(res, i, tolerance, confidence, float(effect[i]), ties_at_zero)
+        )
         for i, s in enumerate(specs)
     ]
     return MetricResults(
@@ -338,6 +346,7 @@ class _Comparison:
     tolerance: float
     confidence: float
     effect: float
+    ties_at_zero: Literal["pass", "test"]
 
 
 _Outcome = tuple[Classification, bool, str]
@@ -413,27 +422,31 @@ def _compare(spec: MetricSpec, rows: tuple[FloatArray, FloatArray], cmp: _Compar
     q = _z_quantile(cmp.confidence)
     high = (
         spec.direction in ("increase", "either")
-        and _beyond(float(res.ci_low[i]), bound, lambda: _z_at(rows, bound) > q)
+        and _beyond(float(res.ci_low[i]), bound, cmp.ties_at_zero, lambda: _z_at(rows, bound) > q)
         and (math.isnan(e) or e >= spec.allowed_increase)
     )
     if high:
         return "High"
     low = (
         spec.direction in ("decrease", "either")
-        and _beyond(-float(res.ci_high[i]), bound, lambda: _z_at(rows, -bound) < -q)
+        and _beyond(-float(res.ci_high[i]), bound, cmp.ties_at_zero, lambda: _z_at(rows, -bound) < -q)
         and (math.isnan(e) or e <= spec.allowed_decrease)
     )
     return "Low" if low else "Pass"
 
 
-def _beyond(end: float, bound: float, rejects_at_bound: Callable[[], bool]) -> bool:
+def _beyond(
+    end: float, bound: float, ties_at_zero: Literal["pass", "test"], rejects_at_bound: Callable[[], bool]
+) -> bool:
     """Whether the interval's end lies beyond the bound.
 
     An end exactly at the bound is a jump of the rank statistic there (many tied differences, e.g. a
     metric mostly 0 in both arms); the interval is then open at the bound exactly when the test
-    at that shift rejects, which decides.
+    at that shift rejects, which decides. A bound of 0 (a zero shift estimate) is decided so only
+    with ``ties_at_zero="test"``, as Kayenta does: that is the plain U test, whose false alarms add up
+    when the judge is re-run on cumulative samples at every check, so the judge's default passes it.
     """
-    if end != bound:
+    if end != bound or (bound == 0 and ties_at_zero == "pass"):
         return end > bound
     return rejects_at_bound()
 

@@ -229,3 +229,17 @@ def test_u_and_pvalue_match_scipy_on_many_rows_with_and_without_ties() -> None:
     ref = stats.mannwhitneyu(x, y, axis=1, method="asymptotic", use_continuity=True)
     np.testing.assert_allclose(res.statistic, ref.statistic, atol=1e-9)
     np.testing.assert_allclose(res.pvalue, ref.pvalue, rtol=1e-12)
+
+
+def test_a_zero_shift_over_tied_samples_passes_where_kayentas_rule_lets_the_u_test_fail_it() -> None:
+    # A sparse error metric: 0 in most intervals of both arms, a few more 1s in the canary. The
+    # Hodges-Lehmann shift is 0 and the interval's lower end sits exactly on it; the U test at 0
+    # rejects (p 0.017 < 0.02). Kayenta lets that fail the metric, which, re-run on cumulative
+    # samples at every check, fails healthy canaries; the judge's default keeps a zero shift a Pass.
+    stable, canary = [0.0] * 90 + [1.0] * 2, [0.0] * 82 + [1.0] * 10
+    spec = mw.MetricSpec()
+    ours = mw.classify([stable], [canary], [spec])
+    kayentas = mw.classify([stable], [canary], [spec], ties_at_zero="test")
+    assert (ours.estimate[0], ours.ci_low[0]) == (0.0, 0.0)
+    assert ours.classification[0] == "Pass"
+    assert kayentas.classification[0] == "High"

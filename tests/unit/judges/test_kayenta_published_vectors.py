@@ -45,6 +45,7 @@ def _classify(case: dict[str, Any]) -> mw.MetricResults:
         [_spec(case)],
         tolerance=case["tolerance"],
         confidence=case["confidence"],
+        ties_at_zero="test",
     )
 
 
