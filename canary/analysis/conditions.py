@@ -22,8 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import cel
-
+from canary.api import cel_runtime as cel
 from canary.api.analysis import AnalysisPhase
 
 MeasuredValue = float | int | str | bool | Sequence[Any] | Mapping[str, Any] | None

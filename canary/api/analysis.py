@@ -11,9 +11,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
-import cel
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, field_validator, model_validator
 
+from canary.api import cel_runtime as cel
 from canary.api import time_expression
 from canary.api.base import CRDModel, Duration, ObjectMeta, parse_duration
 from canary.api.canary_config import CanaryConfig, ScoreThresholds

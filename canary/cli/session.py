@@ -16,12 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from canary.cli import output
 from canary.cli.errors import CLIError
 from canary.cluster.port import ClusterPort
 from canary.engine.clock import Clock
-from canary.sim.driver import Simulation
+
+if TYPE_CHECKING:  # the simulation (numpy) loads only with the embedded cluster
+    from canary.sim.driver import Simulation
 
 CLUSTER_ENV = "CANARY_CLUSTER"
 CLUSTER_KINDS = ("kube", "memory")
