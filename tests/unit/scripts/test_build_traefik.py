@@ -6,11 +6,13 @@ when a later step fails. No Go toolchain needed."""
 
 from __future__ import annotations
 
-import os
-import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from standin_go import StandInBuild
 
 ROOT = Path(__file__).resolve().parents[3]
 BUILD = ROOT / "scripts" / "build-traefik.sh"
@@ -33,46 +35,21 @@ esac
 """
 
 
-class Build:
-    def __init__(self, tmp_path: Path) -> None:
-        self.cache = tmp_path / "cache"
-        self.log = tmp_path / "go.log"
-        fake_bin = tmp_path / "fake-bin"
-        fake_bin.mkdir()
-        (fake_bin / "go").write_text(FAKE_GO)
-        (fake_bin / "go").chmod(0o755)
-        modules = tmp_path / "modules"
-        gateway = modules / "gateway-api" / "config" / "crd" / "standard"
-        gateway.mkdir(parents=True)
-        (gateway / "gateway.networking.k8s.io_httproutes.yaml").write_text("kind: CustomResourceDefinition\n")
-        traefik = modules / "v3" / "docs" / "content" / "reference" / "dynamic-configuration"
-        traefik.mkdir(parents=True)
-        (traefik / "kubernetes-crd-definition-v1.yml").write_text("kind: CustomResourceDefinition\n")
-        self.env = {
-            **os.environ,
-            "PATH": f"{fake_bin}:{os.environ['PATH']}",
-            "CANARY_TRAEFIK_CACHE": str(self.cache),
-            "FAKE_GO_LOG": str(self.log),
-            "FAKE_MODULES": str(modules),
-        }
-
-    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["bash", str(BUILD), *args], env={**self.env, **env}, capture_output=True, text=True, check=False
-        )
-
-    def go_calls(self) -> list[str]:
-        calls = self.log.read_text().splitlines() if self.log.exists() else []
-        self.log.unlink(missing_ok=True)
-        return calls
-
-
 @pytest.fixture
-def build(tmp_path: Path) -> Build:
-    return Build(tmp_path)
+def build(tmp_path: Path) -> StandInBuild:
+    modules = tmp_path / "modules"
+    gateway = modules / "gateway-api" / "config" / "crd" / "standard"
+    gateway.mkdir(parents=True)
+    (gateway / "gateway.networking.k8s.io_httproutes.yaml").write_text("kind: CustomResourceDefinition\n")
+    traefik = modules / "v3" / "docs" / "content" / "reference" / "dynamic-configuration"
+    traefik.mkdir(parents=True)
+    (traefik / "kubernetes-crd-definition-v1.yml").write_text("kind: CustomResourceDefinition\n")
+    return StandInBuild(
+        tmp_path, BUILD, cache_env="CANARY_TRAEFIK_CACHE", fake_go=FAKE_GO, env={"FAKE_MODULES": str(modules)}
+    )
 
 
-def test_a_cold_build_caches_traefik_and_both_sets_of_crds(build: Build) -> None:
+def test_a_cold_build_caches_traefik_and_both_sets_of_crds(build: StandInBuild) -> None:
     done = build.run()
     assert done.returncode == 0, done.stderr
     bin_dir = Path(done.stdout.splitlines()[-1])
@@ -84,7 +61,7 @@ def test_a_cold_build_caches_traefik_and_both_sets_of_crds(build: Build) -> None
     assert build.run("--check").returncode == 0
 
 
-def test_traefik_is_built_in_the_committed_wrapper_module_at_the_pinned_version(build: Build) -> None:
+def test_traefik_is_built_in_the_committed_wrapper_module_at_the_pinned_version(build: StandInBuild) -> None:
     assert build.run().returncode == 0
     (go_build,) = [c for c in build.go_calls() if ": build " in c]
     assert go_build.startswith(f"{ROOT / 'scripts' / 'go' / 'traefik'}: build -mod=readonly")
@@ -95,7 +72,7 @@ def test_traefik_is_built_in_the_committed_wrapper_module_at_the_pinned_version(
     )
 
 
-def test_a_cached_build_runs_no_go_command(build: Build) -> None:
+def test_a_cached_build_runs_no_go_command(build: StandInBuild) -> None:
     assert build.run().returncode == 0
     build.go_calls()
     again = build.run()
@@ -103,12 +80,12 @@ def test_a_cached_build_runs_no_go_command(build: Build) -> None:
     assert build.go_calls() == []
 
 
-def test_a_failed_build_leaves_no_cache(build: Build) -> None:
+def test_a_failed_build_leaves_no_cache(build: StandInBuild) -> None:
     assert build.run(FAKE_GO_FAIL="1").returncode != 0
     assert build.run("--check").returncode == 1
 
 
-def test_a_finished_binary_is_kept_when_a_later_step_fails(build: Build) -> None:
+def test_a_finished_binary_is_kept_when_a_later_step_fails(build: StandInBuild) -> None:
     assert build.run(FAKE_TRAEFIK_BROKEN="1").returncode != 0  # built, then `traefik version` failed
     assert build.run("--check").returncode == 1
     build.go_calls()
