@@ -1,8 +1,11 @@
 """Detection benchmark of canary's judges (protocol: shared/reference/statistics.md).
 
-Run ``python benchmarks/detection.py`` (full, a few minutes) or ``--quick`` (smoke run).
-Writes ``detection.json`` and ``detection.md`` into ``--out DIR`` (default ``benchmarks/results``;
-full run only, unless ``--out`` is given).
+Run ``python benchmarks/detection.py`` (full: half an hour on two idle cores; ``--jobs 2`` runs
+cells in two processes) or ``--quick`` (smoke run). Writes ``detection.json`` and ``detection.md``
+into ``--out DIR`` (default ``benchmarks/results``; full run only, unless ``--out`` is given).
+``--scenarios`` and ``--rates`` run a subset of the cells and ``--merge`` puts their rows into the
+existing ``detection.json`` (each cell has its own seed, so a cell run alone gives the rows it
+gives in a full run); ``meta.runs`` lists the runs that wrote the file.
 
 Every scenario simulates ``reps`` independent rollouts, vectorised over replications with
 numpy: requests arrive as Poisson counts per 10 s interval, the judges are checked after every
@@ -13,7 +16,7 @@ Judges per metric family:
   latency: one-sided mixture of 16 likelihood ratios over shifts of 0.03-0.3 sd of log latency,
   read at a look per 20 samples of the smaller arm, up to 50 per interval; tail: p99 exceedances as counts after the stable warm-up that
   fixes the p99, 300 samples).
-  The mann-whitney judge re-run at every check is measured by ``detection_mann_whitney.py``.
+- The mann-whitney judge re-run at every check is measured by ``detection_mann_whitney.py``.
 - ``threshold``: a condition users write today, on a 1-minute window checked every interval:
   canary error rate > 1.5 x stable's; canary geometric-mean latency > 1.1 x stable's (>1.05x
   for the +5% cases); canary p99 > 1.2 x stable's.
@@ -22,7 +25,9 @@ Simulation shortcuts (exact in distribution unless said): errors are binomial gi
 for latency, each look's slice of an interval (the judge's own ``look_sizes`` of the interval's
 count) has its mean and sum of squared deviations of log latency drawn from their normal /
 chi-square laws; per-interval p99 for the baselines uses the normal
-approximation of a sample quantile (approximate at 10 req/s).
+approximation of a sample quantile (approximate at 10 req/s). A detection is counted at the
+look that crossed (``p80_canary_n``) and where the rollout aborts, at the end of that check
+(``p80_canary_n_at_abort``); the two differ only for the sequential latency judge.
 """
 
 from __future__ import annotations
