@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from canary.api.rollout import CanaryStep
@@ -16,7 +17,6 @@ from canary.engine.actions import PodHash
 
 HASH_LABEL = "rollouts-pod-template-hash"
 """The label that carries the hash on ReplicaSets, pods and Service selectors (Argo's name)."""
-
 
 
 def replica_set_name(rollout_name: str, pod_hash: str) -> str:
@@ -44,7 +44,13 @@ def _without_hash_label(template: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _short_hash(value: Any) -> str:
-    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return _spelled_hash(json.dumps(value, sort_keys=True, separators=(",", ":")))
+
+
+@lru_cache(maxsize=1 << 15)
+def _spelled_hash(canonical: str) -> str:
+    # FNV-1a in Python costs a loop step per byte; every reconcile hashes the same few templates
+    # and step lists again, so the result is kept per canonical text (a pure function of it).
     digits = str(_fnv1a_32(canonical.encode()))
     return "".join(_ALPHABET[ord(char) % len(_ALPHABET)] for char in digits)
 

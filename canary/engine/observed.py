@@ -87,8 +87,17 @@ class Observed:
     run_names: frozenset[str] = frozenset()
     hook_results: Mapping[str, HookResult] = field(default_factory=dict)
 
+    _by_hash: Mapping[str, ReplicaSetView] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # A decision looks ReplicaSets up by hash a dozen times; the first of each hash, as a scan finds.
+        by_hash: dict[str, ReplicaSetView] = {}
+        for rs in self.replica_sets:
+            by_hash.setdefault(rs.pod_template_hash, rs)
+        object.__setattr__(self, "_by_hash", by_hash)
+
     def replica_set(self, pod_hash: PodHash | str | None) -> ReplicaSetView | None:
-        return next((rs for rs in self.replica_sets if rs.pod_template_hash == pod_hash), None)
+        return self._by_hash.get(pod_hash) if pod_hash is not None else None
 
     def analysis_run(self, name: str | None) -> AnalysisRun | None:
         return next((run for run in self.analysis_runs if run.metadata.name == name), None)

@@ -248,6 +248,15 @@ def _set_condition(
     last_update: datetime | None = None,
 ) -> Condition:
     previous = _condition(old, kind)
+    said = (state, reason, message)
+    if (
+        previous is not None
+        and kind != PROGRESSING
+        and (previous.status, previous.reason, previous.message) == said
+    ):
+        # Unchanged but for the timestamps: kept as it was, so a quiet reconcile writes nothing
+        # (Progressing's update time is the progress deadline's, set by the caller).
+        return previous
     same = previous is not None and previous.status == state
     return Condition(
         type=kind,
@@ -351,7 +360,7 @@ def build(
     status = RolloutStatus(
         phase=phase,
         message=verdict.message,
-        conditions=_keep_update_times(old, conditions),
+        conditions=conditions,
         observed_generation=rollout.metadata.generation,
         current_pod_hash=progress.canary,
         stable_rs=progress.stable,
@@ -379,23 +388,6 @@ def _restarted_at(rollout: Rollout, observed: Observed) -> datetime | None:
         if rs.replicas > 0 and (rs.restarted_at is None or restart_at is None or rs.restarted_at < restart_at)
     ]
     return restart_at if restart_at is not None and not pending else rollout.status.restarted_at
-
-
-def _keep_update_times(old: RolloutStatus, conditions: list[Condition]) -> list[Condition]:
-    # A condition that did not change keeps its timestamps, so a quiet reconcile writes nothing.
-    kept = []
-    for condition in conditions:
-        previous = _condition(old, condition.type)
-        if (
-            condition.type != PROGRESSING
-            and previous is not None
-            and previous.model_copy(update={"last_update_time": None, "last_transition_time": None})
-            == condition.model_copy(update={"last_update_time": None, "last_transition_time": None})
-        ):
-            kept.append(previous)
-        else:
-            kept.append(condition)
-    return kept
 
 
 def invalid_message(name: str, problems: Sequence[str]) -> str:
