@@ -278,9 +278,31 @@ DETECTION_DOCS: list[Phrase] = [
 ]
 MANN_WHITNEY_DOCS: list[Phrase] = [lambda d: f"{d['meta']['reps']:,} A/A runs per cell", _mw_docs]
 
+
+def _live_row(data: dict[str, Any], index: int) -> str:
+    """One bad release of benchmarks/live_detection.py as the README lists it."""
+    row = data["bad_releases"][index]
+    outcome = row["outcome"]
+    if row["seconds_to_stable"] is not None:
+        outcome += f", 100% on stable after {row['seconds_to_stable']:.0f} s"
+    return f"{row['judge']}, {row['rate']:.0f} req/s, {row['canary_errors']:.0%} errors: {outcome}"
+
+
+LIVE_README: list[Phrase] = [
+    *(lambda d, i=i: _live_row(d, i) for i in range(8)),
+    *(
+        lambda d, judge=judge: (
+            f"{judge}: {d['false_aborts'][judge]['aborted']} false aborts in "
+            f"{d['false_aborts'][judge]['releases']} good releases"
+        )
+        for judge in ("sequential", "threshold")
+    ),
+]
+
 FIGURES: dict[str, dict[str, list[Phrase]]] = {
     "README.md": {
         **SCALE_FIGURES,
+        "live_detection.json": LIVE_README,
         "detection.json": DETECTION_README,
         "detection_mann_whitney.json": MANN_WHITNEY_README,
         "location_stress.json": LOCATION_README,
