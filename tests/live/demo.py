@@ -8,6 +8,7 @@ stops when it ends (or on Ctrl-C).
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -57,11 +58,12 @@ def watch_release(app: App, load: LoadGenerator, version: str, error_rate: float
 
 
 def main() -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop what it started on a kill too
     work_dir = Path(tempfile.mkdtemp(prefix="canary-live-demo-"))
     try:
         say("starting the control plane, Traefik, the pod runner and Prometheus (network namespace)")
         with (
-            stack.LiveStack(work_dir) as live,
+            stack.running(work_dir) as live,
             analysed(live, NAMESPACE, "sequential", live.prometheus.address, count=12) as app,
             app.load(RATE) as load,
         ):

@@ -21,11 +21,13 @@ INTERVAL_S = 5  # the analyses' interval and window: five scrapes of Traefik's c
 
 
 def analysed_rollout(analysis: dict[str, Any], error_rate: float = 0.01) -> dict[str, Any]:
-    """Half the traffic to the canary, then the ``analysis`` step decides: promoted or aborted."""
+    """Half the traffic to the canary, one interval's pause (so that the first measurement has canary
+    data: a template's empty result is Inconclusive, which pauses the rollout), then the ``analysis``
+    step decides: promoted or aborted."""
     return apps.rollout(
         NAME,
         routing={"gatewayAPI": {"httpRoute": NAME}},
-        steps=[{"setWeight": 50}, analysis],
+        steps=[{"setWeight": 50}, {"pause": {"duration": f"{INTERVAL_S}s"}}, analysis],
         env=apps.behaviour_env(error_rate=error_rate),
     )
 

@@ -1,7 +1,7 @@
 """The live data plane: a real control plane, Traefik, the pod runner and Prometheus, all on loopback
 inside a network namespace (see netns.py), plus our controller.
 
-    with LiveStack(work_dir) as stack:                  # must run inside the namespace
+    with running(work_dir) as stack:                    # must run inside the namespace
         ns = stack.app_namespace("shop")                 # a namespace with the canary-controller's RBAC
         stack.apply(ns, routing)                         # Services, HTTPRoute / TraefikService
         controller = stack.controller(ns); controller.start()
@@ -15,14 +15,15 @@ every second. Every process is a localcluster.Component: its own process group, 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import yaml
@@ -174,19 +175,6 @@ class LiveStack:
         self.controller_kubeconfig: Path | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
-
-    def __enter__(self) -> LiveStack:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def start(self) -> None:
         cp = self.control_plane
@@ -371,3 +359,14 @@ def _gateway() -> list[dict[str, Any]]:
             },
         },
     ]
+
+
+@contextlib.contextmanager
+def running(work_dir: Path) -> Iterator[LiveStack]:
+    """A started LiveStack, stopped (everything it started) however the block ends."""
+    live = LiveStack(work_dir)
+    try:
+        live.start()
+        yield live
+    finally:
+        live.stop()
