@@ -134,9 +134,8 @@ class KubeCluster:
 
     def observe(self, rollout: Rollout) -> Observed:
         namespace, uid = namespace_of(rollout), rollout.metadata.uid
-        replica_sets = tuple(
-            _replica_set_view(obj) for obj in self._reads.list(*REPLICA_SETS, namespace) if owned_by(obj, uid)
-        )
+        owned = self._reads.owned(*REPLICA_SETS, namespace, uid or "")
+        replica_sets = tuple(_replica_set_view(obj) for obj in owned)
         all_runs = self._reads.list(*ANALYSIS_RUNS, namespace)
         runs = _valid_runs(obj for obj in all_runs if owned_by(obj, uid))
         router = self._router_for(rollout)

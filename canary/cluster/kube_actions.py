@@ -59,6 +59,11 @@ class Reads(Protocol):
         answers from an index, so adoption does not read every ReplicaSet on every reconcile."""
         ...
 
+    def owned(self, api_version: str, plural: str, namespace: str | None, uid: str) -> list[Obj]:
+        """The objects `list` returns with an owner reference to `uid` (`owned_by`); a cache answers
+        from an index, so a reconcile does not read every ReplicaSet of the namespace."""
+        ...
+
     def list(self, api_version: str, plural: str, namespace: str | None) -> list[Obj]: ...
 
 
@@ -73,6 +78,9 @@ class ApiReads:
 
     def orphans(self, api_version: str, plural: str, namespace: str | None) -> list[Obj]:
         return [obj for obj in self.list(api_version, plural, namespace) if controller_uid(obj) is None]
+
+    def owned(self, api_version: str, plural: str, namespace: str | None, uid: str) -> list[Obj]:
+        return [obj for obj in self.list(api_version, plural, namespace) if owned_by(obj, uid)]
 
     def list(self, api_version: str, plural: str, namespace: str | None) -> list[Obj]:
         return self._api.list(api_version, plural, namespace).items
@@ -102,6 +110,11 @@ def controller_uid(obj: Obj) -> str | None:
 
 def owned_by(obj: Obj, uid: str | None) -> bool:
     return any(ref.get("uid") == uid for ref in obj.get("metadata", {}).get("ownerReferences") or [])
+
+
+def owner_uids(obj: Obj) -> set[str]:
+    """The uids of all the object's owners (controller or not)."""
+    return {ref["uid"] for ref in obj.get("metadata", {}).get("ownerReferences") or [] if ref.get("uid")}
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -287,8 +300,8 @@ class ActionWriter:
         return next(
             (
                 rs
-                for rs in self._reads.list(*REPLICA_SETS, namespace)
-                if owned_by(rs, uid) and (rs["metadata"].get("labels") or {}).get(HASH_LABEL) == pod_hash
+                for rs in self._reads.owned(*REPLICA_SETS, namespace, uid or "")
+                if (rs["metadata"].get("labels") or {}).get(HASH_LABEL) == pod_hash
             ),
             None,
         )

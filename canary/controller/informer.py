@@ -5,8 +5,10 @@ moving its resourceVersion forward with every event and bookmark. When the apise
 Gone (the version was compacted) it lists again; any other error waits with exponential backoff and
 lists again. Every change calls the `on_change` handlers with the object, which map it to the keys
 to reconcile (a ReplicaSet to its owning Rollout, ...). `Informers` implements the read side that
-`canary.cluster.kube.KubeCluster` needs (`get`, `list`, and `orphans`: an informer whose resource
-asks for it keeps an index of the objects with no controller owner, by namespace).
+`canary.cluster.kube.KubeCluster` needs (`get`, `list`, `owned`: every informer indexes its objects
+by the uid of each owner, so a Rollout's ReplicaSets are found without reading the namespace's; and
+`orphans`: an informer whose resource asks for it keeps an index of the objects with no controller
+owner, by namespace).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import structlog
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
-from canary.cluster.kube_actions import controller_uid
+from canary.cluster.kube_actions import controller_uid, owned_by, owner_uids
 from canary.cluster.kube_api import Gone, KubeApi, Obj
 from canary.controller.queue import Backoff
 
@@ -59,6 +61,7 @@ class Informer:
         self._backoff = backoff
         self._objects: dict[tuple[str, str], Obj] = {}
         self._orphans: dict[str, set[tuple[str, str]]] = {}  # by namespace, with index_orphans
+        self._owned: dict[str, set[tuple[str, str]]] = {}  # by the uid of each owner reference
         self._lock = threading.Lock()
         self._handlers: list[Handler] = []
         self._synced = threading.Event()
@@ -91,6 +94,12 @@ class Informer:
             else:
                 keys = set().union(*self._orphans.values())
             return [self._objects[key] for key in sorted(keys)]
+
+    def owned(self, namespace: str | None, uid: str) -> list[Obj]:
+        """The cached objects (of `namespace`, or all) with an owner reference to `uid`."""
+        with self._lock:
+            keys = self._owned.get(uid, ())
+            return [self._objects[key] for key in sorted(keys) if namespace is None or key[0] == namespace]
 
     def list(self, namespace: str | None = None) -> list[Obj]:
         with self._lock:
@@ -126,7 +135,7 @@ class Informer:
             gone = [obj for key, obj in self._objects.items() if key not in fresh]
             changed = [obj for key, obj in fresh.items() if self._objects.get(key) != obj]
             self._objects = fresh
-            self._orphans = {}
+            self._orphans, self._owned = {}, {}
             for key, obj in fresh.items():
                 self._index(key, obj)
             self.resource_version = listed.resource_version
@@ -156,8 +165,10 @@ class Informer:
             obj = {"apiVersion": self.resource.api_version, **obj}
             with self._lock:
                 key = _cache_key(obj)
+                previous = self._objects.pop(key, None) if kind == "DELETED" else self._objects.get(key)
+                if previous is not None:
+                    self._unindex_owners(key, previous)
                 if kind == "DELETED":
-                    self._objects.pop(key, None)
                     self._index(key, None)
                 else:
                     self._objects[key] = obj
@@ -167,7 +178,10 @@ class Informer:
             self.resource_version = version
 
     def _index(self, key: tuple[str, str], obj: Obj | None) -> None:
-        """Record whether the object at `key` (None: deleted) is an orphan; under the lock."""
+        """Record the owners of the object at `key` (None: deleted), and whether it is an orphan;
+        under the lock."""
+        for uid in owner_uids(obj) if obj is not None else ():
+            self._owned.setdefault(uid, set()).add(key)
         if not self.resource.index_orphans:
             return
         if obj is not None and controller_uid(obj) is None:
@@ -176,6 +190,14 @@ class Informer:
             self._orphans[key[0]].discard(key)
             if not self._orphans[key[0]]:
                 del self._orphans[key[0]]
+
+    def _unindex_owners(self, key: tuple[str, str], obj: Obj) -> None:
+        for uid in owner_uids(obj):
+            keys = self._owned.get(uid)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._owned[uid]
 
     def _notify(self, obj: Obj) -> None:
         for handler in self._handlers:
@@ -218,6 +240,12 @@ class Informers:
             items = self._api.list(api_version, plural, namespace).items
             return [obj for obj in items if controller_uid(obj) is None]
         return informer.orphans(namespace)
+
+    def owned(self, api_version: str, plural: str, namespace: str | None, uid: str) -> list[Obj]:
+        informer = self._by_resource.get((api_version, plural))
+        if informer is None:
+            return [obj for obj in self._api.list(api_version, plural, namespace).items if owned_by(obj, uid)]
+        return informer.owned(namespace, uid)
 
     def list(self, api_version: str, plural: str, namespace: str | None) -> list[Obj]:
         informer = self._by_resource.get((api_version, plural))

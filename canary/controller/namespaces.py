@@ -61,6 +61,10 @@ class NamespacesInformer(Informer):
     def orphans(self, namespace: str | None = None) -> list[Obj]:
         return [obj for obj in self.list(namespace) if controller_uid(obj) is None]
 
+    def owned(self, namespace: str | None, uid: str) -> list[Obj]:
+        parts = self.parts.values() if namespace is None else [p for ns, p in self.parts.items() if ns == namespace]
+        return [obj for part in parts for obj in part.owned(namespace, uid)]
+
     def list(self, namespace: str | None = None) -> list[Obj]:
         if namespace is not None:
             part = self.parts.get(namespace)

@@ -168,3 +168,31 @@ def test_without_the_index_orphans_are_filtered_from_the_cache(
     apiserver.put(_service("orphan"))
     _eventually(lambda: informer.get("ns", "orphan") is not None and informer.get("ns", "owned") is not None)
     assert _orphans(informer) == ["orphan"]
+
+
+def _owned(informer: Informer, uid: str, namespace: str | None = "ns") -> list[str]:
+    return [obj["metadata"]["name"] for obj in informer.owned(namespace, uid)]
+
+
+def _owned_by(name: str, *uids: str) -> dict[str, object]:
+    service = _service(name)
+    service["metadata"]["ownerReferences"] = [{"uid": uid} for uid in uids]  # type: ignore[index]
+    return service
+
+
+def test_the_owner_index_follows_owner_references_through_watch_and_delete(
+    apiserver: FakeApiServer, api: KubeApi, informer: Informer
+) -> None:
+    # A reconcile reads its Rollout's ReplicaSets from this index, not by filtering the namespace's.
+    apiserver.put(_owned_by("a", "u1"))
+    apiserver.put(_owned_by("b", "u1", "u2"))
+    apiserver.put(_service("orphan"))
+    _eventually(lambda: _owned(informer, "u1") == ["a", "b"])
+    assert _owned(informer, "u2") == ["b"]
+    apiserver.put(_owned_by("a", "u2"))  # its owner changed
+    _eventually(lambda: _owned(informer, "u1") == ["b"])
+    assert _owned(informer, "u2") == ["a", "b"]
+    api.delete("v1", "services", "ns", "b")
+    _eventually(lambda: _owned(informer, "u2") == ["a"])
+    assert _owned(informer, "u1") == []
+    assert _owned(informer, "u2", "other") == []
