@@ -556,6 +556,19 @@ class MemoryCluster:
         times += [due for due in self._run_due.values() if due is not None]
         return min(times, default=None)
 
+    def due_at(self, instant: datetime) -> list[Key]:
+        """The Rollouts that something falling due at `instant` concerns (a pod of theirs becomes
+        ready, a run of theirs takes a measurement): what the watches would queue then."""
+        uids = {
+            rs.owner for rs in self._replica_sets.values() if any(pod.ready_at == instant for pod in rs.pods)
+        }
+        uids |= {
+            self._run_owner.get(key)
+            for key, due in self._run_due.items()
+            if due is not None and due <= instant
+        }
+        return sorted(key for key, rollout in self._rollouts.items() if rollout.metadata.uid in uids)
+
 
 def _schedulable(template: dict[str, Any], node_labels: dict[str, str]) -> bool:
     """Whether the nodes (all labelled `node_labels`) satisfy the template's nodeSelector; a pod

@@ -41,6 +41,17 @@ def test_pods_become_ready_after_their_delay() -> None:
     assert cluster.observe(rollout).replica_sets[0].available == 3
 
 
+def test_pods_falling_due_concern_only_the_rollout_that_owns_them() -> None:
+    cluster, _ = cluster_with_rollout()
+    idle = scenarios.rollout()
+    cluster.create(idle.model_copy(update={"metadata": idle.metadata.model_copy(update={"name": "idle"})}))
+    rollout = cluster.get_rollout("default", "web")
+    cluster.apply(rollout, [CreateReplicaSet(H, {}, 3, 1)])
+    due = cluster.next_due()
+    assert due is not None
+    assert cluster.due_at(due) == [("default", "web")]
+
+
 def test_a_crash_looping_revision_never_becomes_ready() -> None:
     clock = ManualClock()
     cluster = MemoryCluster(clock, pods=lambda _hash: None)
