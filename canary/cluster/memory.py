@@ -221,8 +221,7 @@ class MemoryCluster:
 
     def _indexed(self, namespace: str, owner: str | None) -> list[tuple[Key, _ReplicaSet]]:
         """The ReplicaSets of `namespace` that `owner` controls (None: the orphans), oldest first."""
-        keys = self._by_owner.get((namespace, owner), {})
-        return [(key, self._replica_sets[key]) for key in sorted(keys, key=keys.__getitem__)]
+        return [(key, self._replica_sets[key]) for key in self._by_owner.get((namespace, owner), {})]
 
     def _add_replica_set(self, key: Key, rs: _ReplicaSet) -> None:
         self._replica_sets[key] = rs
@@ -235,7 +234,9 @@ class MemoryCluster:
     def _set_owner(self, key: Key, rs: _ReplicaSet, owner: str | None) -> None:
         created = self._unindex(key, rs)
         rs.owner = owner
-        self._by_owner.setdefault((key[0], owner), {})[key] = created
+        index = {**self._by_owner.get((key[0], owner), {}), key: created}
+        # Each index is kept in creation order (read on every reconcile, changed by adoption only).
+        self._by_owner[(key[0], owner)] = dict(sorted(index.items(), key=lambda item: item[1]))
 
     def _unindex(self, key: Key, rs: _ReplicaSet) -> int:
         """Drop `rs` from the owner index; its creation sequence number."""
