@@ -111,6 +111,8 @@ class KubeCluster:
         self._may_write = may_write
         self._instance_id = instance_id
         self._writer = ActionWriter(api, self._reads, router_for, clock)
+        self._parsed: dict[tuple[str, str], tuple[str, Rollout]] = {}
+        """Each Rollout's last parse, by namespace and name, with the resourceVersion it parsed."""
 
     # reads ------------------------------------------------------------------------------------
 
@@ -118,8 +120,22 @@ class KubeCluster:
         """The Rollout; `NotFound`; a ValueError (pydantic's ValidationError) when its spec is invalid."""
         obj = self._reads.get(*ROLLOUTS, namespace, name)
         if obj is None:
+            self._parsed.pop((namespace, name), None)
             raise NotFound(f"Rollout {namespace}/{name} not found")
-        return Rollout.model_validate(_without_managed_fields(obj))
+        return self._parse_rollout(obj)
+
+    def _parse_rollout(self, obj: Obj) -> Rollout:
+        """The Rollout model of `obj`, parsed and validated once per resourceVersion: most reconciles
+        of a fleet (a ReplicaSet or pod changed) read a Rollout unchanged since the last one."""
+        meta = obj["metadata"]
+        key, version = (meta.get("namespace") or "", meta["name"]), meta.get("resourceVersion")
+        cached = self._parsed.get(key)
+        if cached is not None and version and cached[0] == version:
+            return cached[1]
+        rollout = Rollout.model_validate(_without_managed_fields(obj))
+        if version:
+            self._parsed[key] = (version, rollout)  # models are frozen: sharing one is safe
+        return rollout
 
     def list_rollouts(self, namespace: str | None = None) -> list[Rollout]:
         rollouts = []
@@ -127,7 +143,7 @@ class KubeCluster:
             if not handled_by(obj["metadata"].get("labels") or {}, self._instance_id):
                 continue
             try:
-                rollouts.append(Rollout.model_validate(_without_managed_fields(obj)))
+                rollouts.append(self._parse_rollout(obj))
             except ValueError as error:
                 log.warning("skipping invalid Rollout", name=obj["metadata"]["name"], error=str(error))
         return rollouts
@@ -275,7 +291,8 @@ class KubeCluster:
             "status": _replacing(rollout.status.to_wire(), status.to_wire()),
         }
         updated = self.api.patch(*ROLLOUTS, namespace, rollout.metadata.name, body, subresource="status")
-        return Rollout.model_validate(_without_managed_fields(updated))
+        # Parsed into the cache: the watch event of this very write reconciles the Rollout next.
+        return self._parse_rollout(updated)
 
     def report_invalid_spec(self, namespace: str, name: str, message: str) -> None:
         """Mark a Rollout whose spec does not parse as the engine marks one it rejects: phase

@@ -235,6 +235,18 @@ def test_events_are_recorded_on_the_rollout(apiserver: FakeApiServer, cluster: K
     )
 
 
+def test_a_rollout_is_parsed_once_per_resource_version(apiserver: FakeApiServer, cluster: KubeCluster) -> None:
+    install(apiserver)
+    first = cluster.get_rollout("ns", "web")
+    assert cluster.get_rollout("ns", "web") is first
+    updated = cluster.update_status(first, first.status.model_copy(update={"message": "hello"}))
+    assert cluster.get_rollout("ns", "web") is updated  # the status write's answer is the next read
+    stored = apiserver.read(*ROLLOUTS, "web")
+    assert stored is not None
+    apiserver.put({**stored, "metadata": {**stored["metadata"], "labels": {"edited": "yes"}}})
+    assert cluster.get_rollout("ns", "web").metadata.labels == {"edited": "yes"}
+
+
 def test_a_missing_rollout_is_not_found(cluster: KubeCluster) -> None:
     with pytest.raises(NotFound):
         cluster.get_rollout("ns", "nope")
