@@ -42,6 +42,8 @@ class Resource:
     """A label selector the cache is limited to, so the controller holds only objects it can own."""
     index_orphans: bool = False
     """Keep the keys of the objects with no controller owner by namespace, for `Informer.orphans`."""
+    fields: tuple[str, ...] | None = None
+    """The top-level fields the cache keeps (None: all), for a kind read only in part."""
 
 
 class Informer:
@@ -130,7 +132,7 @@ class Informer:
         listed = self._api.list(
             self.resource.api_version, self.resource.plural, self._namespace, selector=self.resource.selector
         )
-        fresh = {_cache_key(obj): obj for obj in listed.items}
+        fresh = {_cache_key(obj): self._trimmed(obj) for obj in listed.items}
         with self._lock:
             gone = [obj for key, obj in self._objects.items() if key not in fresh]
             changed = [obj for key, obj in fresh.items() if self._objects.get(key) != obj]
@@ -162,7 +164,7 @@ class Informer:
     def _apply(self, kind: str, obj: Obj) -> None:
         version = obj.get("metadata", {}).get("resourceVersion")
         if kind != "BOOKMARK":
-            obj = {"apiVersion": self.resource.api_version, **obj}
+            obj = self._trimmed({"apiVersion": self.resource.api_version, **obj})
             with self._lock:
                 key = _cache_key(obj)
                 previous = self._objects.pop(key, None) if kind == "DELETED" else self._objects.get(key)
@@ -176,6 +178,17 @@ class Informer:
             self._notify(obj)
         if version:
             self.resource_version = version
+
+    def _trimmed(self, obj: Obj) -> Obj:
+        """The object as cached: without `metadata.managedFields` (the apiserver's bookkeeping of
+        who set which field, often most of an object, read by nothing in canary) and with only the
+        resource's `fields`. Memory held per object, for the life of the controller."""
+        metadata = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
+        kept = self.resource.fields
+        return {
+            **{k: v for k, v in obj.items() if kept is None or k in kept or k in ("apiVersion", "kind")},
+            "metadata": metadata,
+        }
 
     def _index(self, key: tuple[str, str], obj: Obj | None) -> None:
         """Record the owners of the object at `key` (None: deleted), and whether it is an orphan;

@@ -48,7 +48,8 @@ WATCHED = {
     # would cost memory in proportion to the cluster, not to the Rollouts.
     # Adoption reads only the orphaned ReplicaSets of a namespace, from the informer's index.
     "replicasets": Resource(*kube_api.REPLICA_SETS, selector=HASH_LABEL, index_orphans=True),
-    "pods": Resource(*kube_api.PODS, selector=HASH_LABEL),
+    # Pods are read for their labels, owners, timestamps and Ready condition only (restarts).
+    "pods": Resource(*kube_api.PODS, selector=HASH_LABEL, fields=("metadata", "status")),
     "services": Resource(*kube_api.SERVICES),
 }
 

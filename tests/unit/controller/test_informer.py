@@ -196,3 +196,24 @@ def test_the_owner_index_follows_owner_references_through_watch_and_delete(
     _eventually(lambda: _owned(informer, "u2") == ["a"])
     assert _owned(informer, "u1") == []
     assert _owned(informer, "u2", "other") == []
+
+
+def test_the_cache_keeps_neither_managed_fields_nor_the_fields_its_resource_leaves_out(
+    apiserver: FakeApiServer, api: KubeApi
+) -> None:
+    service = _service("web")
+    service["metadata"]["managedFields"] = [{"manager": "kubectl", "operation": "Apply"}]  # type: ignore[index]
+    service["status"] = {"loadBalancer": {}}
+    apiserver.put(service)
+    informer = Informer(api, Resource("v1", "services", fields=("metadata",)), "ns", watch_timeout_seconds=1)
+    thread = threading.Thread(target=informer.run, daemon=True)
+    thread.start()
+    assert informer.wait_synced(5)
+    apiserver.put({**service, "metadata": {**service["metadata"], "labels": {"watched": "yes"}}})
+    _eventually(lambda: (informer.get("ns", "web") or {}).get("metadata", {}).get("labels") == {"watched": "yes"})
+    cached = informer.get("ns", "web")
+    assert cached is not None
+    assert set(cached) == {"apiVersion", "kind", "metadata"}
+    assert "managedFields" not in cached["metadata"]
+    informer.stop()
+    thread.join(3)
