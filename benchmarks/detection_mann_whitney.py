@@ -181,7 +181,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = quick_parser(__doc__, WRITES).parse_args(argv)
     t0 = time.perf_counter()
-    reps = 50 if args.quick else 1_000
+    reps = 50 if args.quick else 2_000
     rows = run(reps)
     text = markdown(rows)
     print(text)
