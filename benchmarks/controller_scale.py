@@ -22,7 +22,10 @@ inflate):
   the wall time from that instant until its reconcile starts, so it counts the queue ahead of it
   (p50/p99/max). The virtual clock stands still while the worker reconciles, so work still queued
   when the next instant falls due is carried over as a backlog ahead of that instant's keys (one
-  worker serving a FIFO queue: an overloaded controller shows as a growing delay, not a hidden one);
+  worker serving a FIFO queue: an overloaded controller shows as a growing delay, not a hidden one).
+  "delay" counts every reconcile, including the one that the watch event of our own status write
+  queues again behind the others; "first reconcile" counts only the reconcile that a due thing queued
+  (the one whose decision acts on it), so it is the delay from a step being due to its action;
 - resident memory per Rollout: growth of the process RSS while the fleet is created and rolled out,
   divided by the number of Rollouts (includes ReplicaSets, pods, events and status of each); and the
   process's peak RSS (interpreter and imports included).
@@ -98,6 +101,8 @@ class Loop:
         self.reconciles = 0
         self.busy_seconds = 0.0
         self.delays: list[float] = []
+        self.due_delays: list[float] = []
+        self._echoes: set[Key] = set()  # keys queued by our own status write, not by something due
         self.releases: list[tuple[datetime, list[Rollout]]] = []
         self._batch_started = 0.0
         self._backlog = 0.0  # seconds of work still queued, at the instant the clock stands at
@@ -106,13 +111,19 @@ class Loop:
         return (self.clock.now() - self._origin).total_seconds()
 
     def reconcile(self, key: Key) -> Any:
-        self.delays.append(self._backlog + self.timer() - self._batch_started)
+        delay = self._backlog + self.timer() - self._batch_started
+        self.delays.append(delay)
+        if key in self._echoes:
+            self._echoes.discard(key)
+        else:
+            self.due_delays.append(delay)
         self.reconciles += 1
         namespace, name = split_key(key)
         before = self.cluster.get_rollout(namespace, name).metadata.resource_version
         result = self.reconciler.reconcile(key)
         if self.cluster.get_rollout(namespace, name).metadata.resource_version != before:
             self.queue.add(key)  # the watch event of our own status write
+            self._echoes.add(key)
         return result
 
     def enqueue(self, rollouts: list[Rollout]) -> None:
@@ -200,12 +211,13 @@ def run(
     else:
         loop.enqueue(_release(cluster, rollouts))
     loop.delays.clear()
+    loop.due_delays.clear()
     loop.busy_seconds, loop.reconciles = 0.0, 0
     _run_until_settled(loop, max_virtual_seconds)
     gc.collect()
     rss_after = _rss_bytes()
     done = [r for r in cluster.list_rollouts() if _promoted(r)]
-    delays = sorted(loop.delays)
+    delays, due_delays = sorted(loop.delays), sorted(loop.due_delays)
     return {
         "rollouts": count,
         "release_window_seconds": release_window,
@@ -217,6 +229,9 @@ def run(
         "delay_p50_ms": _quantile(delays, 0.50) * 1000,
         "delay_p99_ms": _quantile(delays, 0.99) * 1000,
         "delay_max_ms": (delays[-1] if delays else 0.0) * 1000,
+        "due_delay_p50_ms": _quantile(due_delays, 0.50) * 1000,
+        "due_delay_p99_ms": _quantile(due_delays, 0.99) * 1000,
+        "due_delay_max_ms": (due_delays[-1] if due_delays else 0.0) * 1000,
         "rss_growth_mib": (rss_after - rss_before) / 2**20,
         "rss_per_rollout_kib": (rss_after - rss_before) / count / 1024,
         "rss_peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -263,9 +278,12 @@ def _table(results: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
         ("virtual time of the rollout", [f"{r['virtual_seconds']:.0f} s" for r in results]),
         ("reconciles (rollout phase)", [f"{r['rollout_reconciles']}" for r in results]),
         ("reconciles per second", [f"{r['reconciles_per_second']:.0f}" for r in results]),
-        ("delay due -> acted on, p50", [f"{r['delay_p50_ms']:.1f} ms" for r in results]),
-        ("delay due -> acted on, p99", [f"{r['delay_p99_ms']:.1f} ms" for r in results]),
-        ("delay due -> acted on, max", [f"{r['delay_max_ms']:.1f} ms" for r in results]),
+        ("queue delay, every reconcile, p50", [f"{r['delay_p50_ms']:.1f} ms" for r in results]),
+        ("queue delay, every reconcile, p99", [f"{r['delay_p99_ms']:.1f} ms" for r in results]),
+        ("queue delay, every reconcile, max", [f"{r['delay_max_ms']:.1f} ms" for r in results]),
+        ("delay due -> acted on, p50", [f"{r['due_delay_p50_ms']:.1f} ms" for r in results]),
+        ("delay due -> acted on, p99", [f"{r['due_delay_p99_ms']:.1f} ms" for r in results]),
+        ("delay due -> acted on, max", [f"{r['due_delay_max_ms']:.1f} ms" for r in results]),
         ("resident memory per Rollout", [f"{r['rss_per_rollout_kib']:.1f} KiB" for r in results]),
         ("resident memory growth", [f"{r['rss_growth_mib']:.0f} MiB" for r in results]),
         ("peak resident memory (process)", [f"{r['rss_peak_mib']:.0f} MiB" for r in results]),
