@@ -18,6 +18,7 @@ import structlog
 
 from canary.analysis.providers.registry import default_registry
 from canary.cluster import kube, kube_api
+from canary.cluster.kube_actions import parse_time
 from canary.cluster.kube_api import KubeApi, Obj
 from canary.controller.gitops import GitReverter
 from canary.controller.hooks.jobs import JobHooks
@@ -202,12 +203,29 @@ class Controller:
             self._on_namespace_change(obj)
 
     def _on_pod(self, obj: Obj) -> None:
+        # Only a restart reads pods (it deletes one when the others are Ready); every other decision
+        # reads the ReplicaSets, whose status the ReplicaSet controller updates from these same pod
+        # changes. So a pod re-queues only a Rollout still restarting: most pod events of a fleet's
+        # release would each cost a reconcile that decides nothing new.
         namespace = obj["metadata"].get("namespace", "")
         for owner in obj["metadata"].get("ownerReferences") or []:
             if owner.get("kind") == "ReplicaSet":
                 replica_set = self.informers.get(*kube_api.REPLICA_SETS, namespace, owner["name"])
-                if replica_set is not None:
+                if replica_set is not None and self._restarting(replica_set):
                     self._on_owned(replica_set)
+
+    def _restarting(self, owned: Obj) -> bool:
+        """Whether a Rollout owning `owned` asks for a restart it has not finished (the engine's rule)."""
+        namespace = owned["metadata"].get("namespace", "")
+        for owner in owned["metadata"].get("ownerReferences") or []:
+            if owner.get("kind") != "Rollout":
+                continue
+            rollout = self.informers.get(*kube_api.ROLLOUTS, namespace, owner["name"]) or {}
+            asked = parse_time((rollout.get("spec") or {}).get("restartAt"))
+            done = parse_time((rollout.get("status") or {}).get("restartedAt"))
+            if asked is not None and asked != done:
+                return True
+        return False
 
     def _on_namespace_change(self, obj: Obj) -> None:
         # Services and templates are referenced by name from specs; re-checking the namespace's

@@ -62,7 +62,7 @@ class NamespacesInformer(Informer):
         return [obj for obj in self.list(namespace) if controller_uid(obj) is None]
 
     def owned(self, namespace: str | None, uid: str) -> list[Obj]:
-        parts = self.parts.values() if namespace is None else [p for ns, p in self.parts.items() if ns == namespace]
+        parts = [part for ns, part in self.parts.items() if namespace is None or ns == namespace]
         return [obj for part in parts for obj in part.owned(namespace, uid)]
 
     def list(self, namespace: str | None = None) -> list[Obj]:

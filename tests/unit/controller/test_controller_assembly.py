@@ -6,7 +6,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import pytest
 from fake_apiserver import FakeApiServer
 from objects import REPLICA_SETS, ROLLOUTS, install, orphaned_replica_set
 
@@ -77,3 +79,52 @@ def test_sharded_controllers_handle_only_their_labelled_rollouts(
         apiserver.put({**ours, "kind": "Rollout"})
         _eventually(lambda: _phase(apiserver, "mine") is not None)
         assert _phase(apiserver, "other") is None
+
+
+def _pod(replica_set: dict[str, object], name: str, ready: str) -> dict[str, object]:
+    meta: dict[str, Any] = replica_set["metadata"]  # type: ignore[assignment]
+    owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": meta["name"], "uid": meta["uid"]}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "ns", "labels": meta["labels"], "ownerReferences": [owner]},
+        "status": {"conditions": [{"type": "Ready", "status": ready}]},
+    }
+
+
+def _queued_after(controller: Controller, change: Callable[[], None]) -> bool:
+    """Whether `change` queued a Rollout, once every key queued so far is drained."""
+    while (key := controller.rollouts.get(timeout=0.3)) is not None:
+        controller.rollouts.done(key)
+    change()
+    return controller.rollouts.get(timeout=1.0) is not None
+
+
+@pytest.mark.parametrize("restart_at", [None, "2024-01-01T00:00:00Z"])
+def test_a_pod_change_queues_its_rollout_only_while_the_rollout_restarts(
+    apiserver: FakeApiServer, api: KubeApi, restart_at: str | None
+) -> None:
+    # The other decisions read the ReplicaSets, whose status follows the same pod changes.
+    controller = Controller(api, Settings(workers=1, watch_timeout_seconds=1, notifications_namespace=None))
+    rollout = install(apiserver, "web", **({"restartAt": restart_at} if restart_at else {}))
+    owner = {
+        "apiVersion": rollout["apiVersion"],
+        "kind": "Rollout",
+        "name": "web",
+        "uid": rollout["metadata"]["uid"],
+    }
+    replica_set = orphaned_replica_set("web-abc", "abc", replicas=1)
+    replica_set["metadata"]["ownerReferences"] = [{**owner, "controller": True}]
+    replica_set = apiserver.put(replica_set)
+    threads = [threading.Thread(target=i.run, daemon=True) for i in controller.informers.all()]
+    for thread in threads:
+        thread.start()
+    try:
+        _eventually(controller.informers.has_synced)
+        apiserver.put(_pod(replica_set, "web-abc-1", "False"))
+        _eventually(lambda: controller.informers.get("v1", "pods", "ns", "web-abc-1") is not None)
+        queued = _queued_after(controller, lambda: apiserver.put(_pod(replica_set, "web-abc-1", "True")))
+        assert queued == (restart_at is not None)
+    finally:
+        for informer in controller.informers.all():
+            informer.stop()

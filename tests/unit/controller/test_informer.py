@@ -210,7 +210,9 @@ def test_the_cache_keeps_neither_managed_fields_nor_the_fields_its_resource_leav
     thread.start()
     assert informer.wait_synced(5)
     apiserver.put({**service, "metadata": {**service["metadata"], "labels": {"watched": "yes"}}})
-    _eventually(lambda: (informer.get("ns", "web") or {}).get("metadata", {}).get("labels") == {"watched": "yes"})
+    _eventually(
+        lambda: (informer.get("ns", "web") or {}).get("metadata", {}).get("labels") == {"watched": "yes"}
+    )
     cached = informer.get("ns", "web")
     assert cached is not None
     assert set(cached) == {"apiVersion", "kind", "metadata"}

@@ -235,7 +235,9 @@ def test_events_are_recorded_on_the_rollout(apiserver: FakeApiServer, cluster: K
     )
 
 
-def test_a_rollout_is_parsed_once_per_resource_version(apiserver: FakeApiServer, cluster: KubeCluster) -> None:
+def test_a_rollout_is_parsed_once_per_resource_version(
+    apiserver: FakeApiServer, cluster: KubeCluster
+) -> None:
     install(apiserver)
     first = cluster.get_rollout("ns", "web")
     assert cluster.get_rollout("ns", "web") is first
