@@ -123,7 +123,7 @@ def _replayed(item: pytest.Item, record: dict[str, Any]) -> TestReport:
     longrepr: Any = record["longrepr"] or None
     if record["outcome"] == "skipped":
         longrepr = (str(item.path), item.location[1] or 0, record["longrepr"])
-    return TestReport(
+    report = TestReport(
         item.nodeid,
         item.location,
         {k: 1 for k in item.keywords},
@@ -133,6 +133,9 @@ def _replayed(item: pytest.Item, record: dict[str, Any]) -> TestReport:
         sections=[],
         duration=record["duration"],
     )
+    if record.get("wasxfail") is not None:  # xfailed / xpassed inside: reported as such outside
+        report.wasxfail = record["wasxfail"]
+    return report
 
 
 def _missing(item: pytest.Item) -> list[dict[str, Any]]:
@@ -169,6 +172,7 @@ def pytest_runtest_logreport(report: TestReport) -> None:
         "outcome": report.outcome,
         "longrepr": report.longreprtext if report.outcome == "failed" else _skip_reason(report),
         "duration": report.duration,
+        "wasxfail": getattr(report, "wasxfail", None),
     }
     with open(path, "a", encoding="utf-8") as out:
         out.write(json.dumps(record) + "\n")

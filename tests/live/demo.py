@@ -7,6 +7,7 @@ stops when it ends (or on Ctrl-C).
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -75,7 +76,10 @@ def main() -> int:
             watch_release(app, load, "v3", 0.05)
         say("stopped everything the demo started")
     finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
+        if os.environ.get("CANARY_LIVE_KEEP") == "1":
+            print(f"work dir kept (every component's log): {work_dir}")
+        else:
+            shutil.rmtree(work_dir, ignore_errors=True)
     return 0
 
 

@@ -27,6 +27,7 @@ import contextlib
 import http.server
 import random
 import signal
+import socket
 import sys
 import threading
 import time
@@ -107,6 +108,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def setup(self) -> None:
+        super().setup()
+        self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        super().finish()
+        self.server.connections.discard(self.connection)
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
@@ -119,13 +128,19 @@ class PodServer(http.server.ThreadingHTTPServer):
         self.behaviour = spec.behaviour
         self.pod_name = spec.key.split("/", 1)[-1]
         self.rng = random.Random(spec.key)
+        self.connections: set[socket.socket] = set()
         super().__init__((spec.ip, spec.port), _Handler)
         self.thread = threading.Thread(target=self.serve_forever, name=spec.key, daemon=True)
         self.thread.start()
 
     def stop(self) -> None:
+        """Stop listening and drop every open connection, as a process that exits does: a proxy's
+        kept-alive connection must not outlive the pod (kwok may give its IP to the next pod)."""
         self.shutdown()
         self.server_close()
+        for connection in list(self.connections):
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 class Runner:
