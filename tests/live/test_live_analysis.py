@@ -60,10 +60,11 @@ def test_a_release_as_good_as_stable_is_promoted_on_live_prometheus_data(live_st
 
 
 @pytest.mark.xfail(
-    reason="the engine routes the step's weight in the same reconcile that scales the canary up from 0 "
-    "(canary/engine/converge.py), before any canary pod is available; Traefik then answers 503 for the "
-    "canary's share until the pods are Ready (Argo keeps the weight at 0 while the canary has no "
-    "available pod). Seen live: weight 0 -> 50 74 ms after 'Scaled up ReplicaSet ... from 0 to 2'.",
+    reason="flaky: a few requests to the canary's share got 503 as the weight rose (seen once, the weight "
+    "raised 74 ms after the 'Scaled up ReplicaSet ... from 0 to 2' Event). The engine holds the weight at 0 "
+    "while the canary has no available pod (targets._plan_routed); not yet known whether the weight went "
+    "out before the pods were available or Traefik applied it before the canary's endpoints (its provider "
+    "throttle is 2 s). Open: issue 15.",
     strict=False,
 )
 def test_a_release_with_5_percent_errors_against_1_is_aborted_and_all_traffic_returns_to_stable(
