@@ -32,6 +32,12 @@ def _judge_row(data: dict[str, Any]) -> dict[str, Any]:
     return next(r for r in data["rows"] if r["metrics"] == 1000 and r["samples_per_arm"] == 10000)
 
 
+def _window(run: dict[str, Any]) -> str:
+    """How a controller_scale run released its fleet, as the README words it."""
+    seconds = run["release_window_seconds"]
+    return "all due at the same instant:" if seconds == 0 else f"releases spread over {seconds:.0f} s:"
+
+
 SCALE_FIGURES: dict[str, list[Phrase]] = {
     "controller_scale.json": [
         lambda d: f"drives {d['rollouts']:,} Rollouts concurrently",
@@ -47,6 +53,14 @@ SCALE_FIGURES: dict[str, list[Phrase]] = {
             f"{d['api_requests_per_rollout']['release']['total']:.1f} controller API requests per Rollout"
         ),
         lambda d: f"{d['controller_peak_rss_mib']:.0f} MiB peak controller memory",
+    ],
+    "controller_scale_10k.json": [
+        lambda d: f"drives {d['rollouts']:,} Rollouts in one controller",
+        lambda d: "".join(
+            f"{_window(r)} p99 {r['due_delay_p99_ms'] / 1000:.2f} s" + ("; " if i < len(d["runs"]) - 1 else "")
+            for i, r in enumerate(d["runs"])
+        ),
+        lambda d: f"{max(r['rss_peak_mib'] for r in d['runs']):.0f} MiB peak resident memory",
     ],
     "judge_speed.json": [
         lambda d: (
