@@ -56,7 +56,6 @@ class GitReverter:
         self._workers = Workers(self.queue, self.revert, name="gitops", count=1)
         self._written: dict[Key, str] = {}
         self._reported: dict[Key, str] = {}
-        self._started = False
 
     def notify(self, key: Key) -> None:
         self.queue.add(key)
@@ -65,15 +64,13 @@ class GitReverter:
         for key in keys:
             self.queue.add(key)
         self._workers.start()
-        self._started = True
 
     def shut_down(self, timeout: float = 5.0) -> None:
         self.queue.shut_down()
-        if self._started:
-            self._workers.join(timeout)
+        self._workers.join(timeout)
 
     def alive(self) -> bool:
-        return not self._started or self._workers.alive()
+        return self._workers.alive()
 
     def revert(self, key: Key) -> Result:
         namespace, name = split_key(key)

@@ -79,17 +79,21 @@ class Workers:
             threading.Thread(target=self._loop, name=f"{name}-worker-{i}", daemon=True) for i in range(count)
         ]
         self._queue, self._reconcile, self._name, self._metrics = queue, reconcile, name, metrics
+        self._started = False
 
     def start(self) -> None:
         for thread in self._threads:
             thread.start()
+        self._started = True
 
     def alive(self) -> bool:
-        return all(thread.is_alive() for thread in self._threads)
+        """Before `start` there is nothing that could have died; after it, every thread runs."""
+        return not self._started or all(thread.is_alive() for thread in self._threads)
 
     def join(self, timeout: float) -> None:
-        for thread in self._threads:
-            thread.join(timeout)
+        if self._started:  # a thread never started cannot be joined
+            for thread in self._threads:
+                thread.join(timeout)
 
     def _loop(self) -> None:
         while process_one(self._queue, self._reconcile, name=self._name, metrics=self._metrics):

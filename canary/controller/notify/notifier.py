@@ -105,7 +105,6 @@ class Notifier:
         self._recorded: set[Key] = set()
         """The Rollouts with a delivery record: only those are looked up in the store when they lose
         their subscriptions or go, so an unsubscribed Rollout costs no API call."""
-        self._started = False
         if metrics:
             metrics.track_queue("notification", lambda: len(self.queue))
 
@@ -128,15 +127,13 @@ class Notifier:
             self._recorded.add(key_of(namespace, name))
             self.queue.add(key_of(namespace, name))
         self._workers.start()
-        self._started = True
 
     def shut_down(self, timeout: float = 5.0) -> None:
         self.queue.shut_down()
-        if self._started:
-            self._workers.join(timeout)
+        self._workers.join(timeout)
 
     def alive(self) -> bool:
-        return not self._started or self._workers.alive()
+        return self._workers.alive()
 
     # the worker's side -------------------------------------------------------------------------------
 
