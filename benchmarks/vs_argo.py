@@ -152,6 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per phase")
     add_out_argument(parser, ["vs_argo.json"])
     args = parser.parse_args(argv)
+    started_load = round(os.getloadavg()[0], 2)  # the machine may be shared: the figures say how busy
     argo = argo_contender(argo_build())
     sizes = [run_size(n, args.pairs, args.workers, args.timeout, argo) for n in args.sizes]
     for size in sizes:
@@ -162,7 +163,11 @@ def main(argv: list[str] | None = None) -> None:
     result = {
         "workload": {"replicas": WORKLOAD.replicas, "steps": WORKLOAD.describe()},
         "sizes": sizes,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_1m_at_start_and_end": [started_load, round(os.getloadavg()[0], 2)],
+        },
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "vs_argo.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
