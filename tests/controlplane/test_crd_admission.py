@@ -39,6 +39,7 @@ SCHEMA_REJECTS = {  # 422 Invalid: the OpenAPI schema (types, ranges, required, 
     "canary-and-blue-green": "set exactly one of canary or blueGreen",
     "empty-strategy": "set exactly one of canary or blueGreen",
     "traefik-without-service-name": "spec.strategy.canary.trafficRouting.traefik.weightedTraefikServiceName: Required value",
+    "webhook-unknown-type": 'Unsupported value: "pre-deploy"',
 }
 UNKNOWN_FIELDS = {  # 400 BadRequest: strict decoding refuses fields the schema does not declare
     "template-unknown-provider-field": 'unknown field "spec.metrics[0].provider.prometheus.qurey"',
@@ -51,6 +52,11 @@ UNKNOWN_FIELDS = {  # 400 BadRequest: strict decoding refuses fields the schema 
 NOT_SERVED = {"argo-api-version", "unknown-kind"}  # 404: no such resource on this apiserver
 NOT_AN_OBJECT = {"empty-file", "not-a-mapping", "yaml-syntax-error"}  # never leaves the client
 SEMANTIC_ONLY = {  # the schema admits them; canary lint (and the controller's InvalidSpec) rejects them
+    "webhook-duplicate-name",
+    "webhook-gate-as-job",
+    "webhook-load-test-without-canary-service",
+    "webhook-url-without-scheme",
+    "webhook-without-url",
     "analysis-step-arg-not-a-count",
     "template-both-limits-disabled",
     "template-dry-run-bad-pattern",
