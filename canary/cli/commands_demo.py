@@ -145,6 +145,7 @@ def demo_rollout(strategy: str) -> Rollout:
         document["spec"]["strategy"] = yaml.safe_load(_BLUE_GREEN_STRATEGY)
     return Rollout.model_validate(document)
 
+
 GOOD = Behaviour(error_rate=0.01, latency_median_ms=40, latency_p99_ms=150)
 BAD = Behaviour(error_rate=0.04, latency_median_ms=90, latency_p99_ms=600)
 """Four times stable's errors, yet under the 5% a threshold condition typically allows: the
@@ -222,7 +223,9 @@ class _Show:
         # An abort's message is the failed analysis' whole reason, already printed as an event line.
         message = "aborted, all traffic on stable" if status.abort else status.message
         table.add_row("phase", f"{status.phase} {message}".rstrip())
-        rows = self.blue_green_rows(rollout) if rollout.spec.strategy.blue_green else self.canary_rows(rollout)
+        rows = (
+            self.blue_green_rows(rollout) if rollout.spec.strategy.blue_green else self.canary_rows(rollout)
+        )
         for label, value in rows:
             table.add_row(label, value)
         return table
@@ -356,4 +359,7 @@ def _back_on_stable(sim: Simulation, aborted: Rollout, good: str) -> tuple[bool,
         return active == good, f"active Service {'back on checkout:1.1' if active == good else 'NOT back'}"
     reported = aborted.status.canary.weights is not None
     _, stable_weight = render_rollout.weights(aborted, sim.cluster.observe(aborted))
-    return reported and stable_weight == 100, f"traffic to stable {f'{stable_weight:g}' if reported else '?'}%"
+    return (
+        reported and stable_weight == 100,
+        f"traffic to stable {f'{stable_weight:g}' if reported else '?'}%",
+    )

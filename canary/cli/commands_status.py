@@ -65,7 +65,10 @@ def progress_line(rollout: Rollout, observed: Observed) -> str:
     if blue_green is not None:  # `Paused - BlueGreenPause · active rev 1 · preview rev 2`
         shown = [
             f"{role} rev {rs.revision}"
-            for role, service in (("active", blue_green.active_service), ("preview", blue_green.preview_service))
+            for role, service in (
+                ("active", blue_green.active_service),
+                ("preview", blue_green.preview_service),
+            )
             if service and (rs := observed.replica_set(observed.service_selectors.get(service))) is not None
         ]
         return " · ".join([line, *shown])
