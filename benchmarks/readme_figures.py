@@ -38,6 +38,17 @@ def _window(run: dict[str, Any]) -> str:
     return "all due at the same instant:" if seconds == 0 else f"releases spread over {seconds:.0f} s:"
 
 
+def _vs_argo_size(size: dict[str, Any]) -> str:
+    """One fleet size of vs_argo.json as the README gives it: canary's figure over Argo's."""
+    f = size["figures"]
+    pairs = f"{size['pairs']} pair" + ("s" if size["pairs"] > 1 else "")
+    return (
+        f"at {size['rollouts']:,} Rollouts ({pairs}): controller CPU {f['controller CPU seconds']['ratio']:.2f}x, "
+        f"peak memory {f['peak RSS MiB']['ratio']:.2f}x, API requests {f['API requests per Rollout']['ratio']:.2f}x, "
+        f"image change to Healthy p99 {f['image change to Healthy p99 s']['ratio']:.2f}x"
+    )
+
+
 SCALE_FIGURES: dict[str, list[Phrase]] = {
     "controller_scale.json": [
         lambda d: f"drives {d['rollouts']:,} Rollouts concurrently",
@@ -61,6 +72,10 @@ SCALE_FIGURES: dict[str, list[Phrase]] = {
             for i, r in enumerate(d["runs"])
         ),
         lambda d: f"{max(r['rss_peak_mib'] for r in d['runs']):.0f} MiB peak resident memory",
+    ],
+    "vs_argo.json": [
+        lambda d: f"(replicas {d['workload']['replicas']}, steps {d['workload']['steps']}, kwok pods;",
+        lambda d: "; ".join(_vs_argo_size(size) for size in d["sizes"]),
     ],
     "judge_speed.json": [
         lambda d: (
