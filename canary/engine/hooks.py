@@ -240,7 +240,11 @@ def _call(
                 "checked_at": result.finished_at,
             }
         )
-        return _with(progress, record), record, [], [interval] if failed and retry else []
+        spent = hook.type in COUNTED and record.failures > hook.failure_limit
+        if not (failed and retry) or spent:
+            return _with(progress, record), record, [], []
+        # A failed answer read back when its next call is already due is asked again in the same
+        # decision: recorded Failed and left, the next decision would call it, not this one.
     if record.phase == HookPhase.FAILED and record.checked_at is not None:
         left = (record.checked_at + timedelta(seconds=interval) - context.now).total_seconds()
         if left > 0:
@@ -334,17 +338,19 @@ def events_between(old: Sequence[HookStatus], new: Sequence[HookStatus]) -> Iter
         previous = before.get((record.name, record.type, record.checksum, record.step))
         if previous is not None and previous.attempts == record.attempts:
             continue
+        # Pending with a new answer: that answer failed and the hook was asked again at once.
+        answered_no = record.phase == HookPhase.FAILED or (record.phase == HookPhase.PENDING and previous is not None)
         if record.phase == HookPhase.SUCCESSFUL and record.type != HookType.ROLLBACK:
             yield EmitEvent(
                 "Normal", "WebhookSucceeded", f"{_describe(record)} succeeded" + _said(record.message)
             )
-        elif record.phase == HookPhase.FAILED and record.type in GATES and record.attempts == 1:
+        elif answered_no and record.type in GATES and record.attempts == 1:
             yield EmitEvent(
                 "Normal",
                 "WebhookGateClosed",
                 f"{_describe(record)} is closed; asking again" + _said(record.message),
             )
-        elif record.phase == HookPhase.FAILED and record.type in (*COUNTED, HookType.POST_ROLLOUT):
+        elif answered_no and record.type in (*COUNTED, HookType.POST_ROLLOUT):
             yield EmitEvent("Warning", "WebhookFailed", f"{_describe(record)} failed" + _said(record.message))
 
 

@@ -153,7 +153,13 @@ def test_an_abort_is_written_back_to_git_once_and_the_next_sync_is_healthy_on_st
     )
     assert status["stableRS"] == stable == status["currentPodHash"]
     assert status["currentStepIndex"] == 2  # every step skipped
-    assert "SkipSteps" in reasons(admin_api, namespace)
+    # Events are written after the status, so the one for skipping may trail the Healthy status.
+    eventually(
+        "the SkipSteps Event",
+        lambda: "SkipSteps" in reasons(admin_api, namespace),
+        timeout=30,
+        explain=explain,
+    )
 
     # The aborted commit synced again by hand, aborted again, seen by a restarted controller: Git
     # already has the revert, so nothing is written.
@@ -298,7 +304,13 @@ def test_a_helm_release_aborted_by_its_analysis_has_its_values_tag_reverted_in_g
         )
         assert status["stableRS"] == stable == status["currentPodHash"]
         assert status["currentStepIndex"] == 3  # every step skipped, no analysis run
-        assert "SkipSteps" in [e.reason for e in rollout_events(admin_api, namespace, APP)]
+        # Events are written after the status, so the one for skipping may trail the Healthy status.
+        eventually(
+            "the SkipSteps Event",
+            lambda: "SkipSteps" in [e.reason for e in rollout_events(admin_api, namespace, APP)],
+            timeout=30,
+            explain=explain,
+        )
 
         # The bad tag upgraded by hand again: the same revision aborts again, and Git gets nothing new.
         helm(
