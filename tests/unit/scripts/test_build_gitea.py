@@ -5,11 +5,10 @@ that a cached build runs no go command and that a failed build leaves no cache. 
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
+from standin_go import StandInBuild
 
 ROOT = Path(__file__).resolve().parents[3]
 BUILD = ROOT / "scripts" / "build-gitea.sh"
@@ -47,36 +46,16 @@ replace go.yaml.in/yaml/v4 => go.yaml.in/yaml/v4 v4.0.0-rc.3 // rc.4 changes blo
 """
 
 
-class Build:
+class Build(StandInBuild):
+    """build-gitea.sh with the stand-in go, a fake Gitea module source and the wrapper's go.mod kept."""
+
     def __init__(self, tmp_path: Path) -> None:
-        self.cache = tmp_path / "cache"
-        self.log = tmp_path / "go.log"
         self.wrapper_mod = tmp_path / "wrapper.mod"
-        fake_bin = tmp_path / "fake-bin"
-        fake_bin.mkdir()
-        (fake_bin / "go").write_text(FAKE_GO)
-        (fake_bin / "go").chmod(0o755)
         self.module = tmp_path / "gitea@v1.26.0"
         (self.module / "options" / "locale").mkdir(parents=True)
         (self.module / "go.mod").write_text(GITEA_GO_MOD)
-        self.env = {
-            **os.environ,
-            "PATH": f"{fake_bin}:{os.environ['PATH']}",
-            "CANARY_GITEA_CACHE": str(self.cache),
-            "FAKE_GO_LOG": str(self.log),
-            "FAKE_GO_MOD": str(self.wrapper_mod),
-            "FAKE_GITEA": str(self.module),
-        }
-
-    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["bash", str(BUILD), *args], env={**self.env, **env}, capture_output=True, text=True, check=False
-        )
-
-    def go_calls(self) -> list[str]:
-        calls = self.log.read_text().splitlines() if self.log.exists() else []
-        self.log.unlink(missing_ok=True)
-        return calls
+        env = {"FAKE_GO_MOD": str(self.wrapper_mod), "FAKE_GITEA": str(self.module)}
+        super().__init__(tmp_path, BUILD, cache_env="CANARY_GITEA_CACHE", fake_go=FAKE_GO, env=env)
 
 
 @pytest.fixture

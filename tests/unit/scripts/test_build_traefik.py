@@ -6,12 +6,9 @@ when a later step fails. No Go toolchain needed."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from standin_go import StandInBuild
 
 ROOT = Path(__file__).resolve().parents[3]
