@@ -5,11 +5,10 @@ later step fails. No Go toolchain needed."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
+from standin_go import StandInBuild
 
 ROOT = Path(__file__).resolve().parents[3]
 BUILD = ROOT / "scripts" / "build-helm.sh"
@@ -32,36 +31,17 @@ esac
 """
 
 
-class Build:
+class Build(StandInBuild):
+    """build-helm.sh with the stand-in go and a fake helm module whose go.mod names its client-go."""
+
     def __init__(self, tmp_path: Path) -> None:
-        self.cache = tmp_path / "cache"
-        self.log = tmp_path / "go.log"
-        fake_bin = tmp_path / "fake-bin"
-        fake_bin.mkdir()
-        (fake_bin / "go").write_text(FAKE_GO)
-        (fake_bin / "go").chmod(0o755)
         module = tmp_path / "helm-module"
         module.mkdir()
         (module / "go.mod").write_text(
             "module helm.sh/helm/v3\n\nrequire (\n\tk8s.io/api v0.37.1\n\tk8s.io/client-go v0.37.1\n)\n"
         )
-        self.env = {
-            **os.environ,
-            "PATH": f"{fake_bin}:{os.environ['PATH']}",
-            "CANARY_HELM_CACHE": str(self.cache),
-            "FAKE_GO_LOG": str(self.log),
-            "FAKE_HELM_DIR": str(module),
-        }
-
-    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["bash", str(BUILD), *args], env={**self.env, **env}, capture_output=True, text=True, check=False
-        )
-
-    def go_calls(self) -> list[str]:
-        calls = self.log.read_text().splitlines() if self.log.exists() else []
-        self.log.unlink(missing_ok=True)
-        return calls
+        env = {"FAKE_HELM_DIR": str(module)}
+        super().__init__(tmp_path, BUILD, cache_env="CANARY_HELM_CACHE", fake_go=FAKE_GO, env=env)
 
 
 @pytest.fixture
