@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from rich.console import RenderableType
+from rich.console import Console, RenderableType
 from rich.live import Live
 
 from canary.api.rollout import Rollout
@@ -105,6 +105,9 @@ def run_get_rollout(args: argparse.Namespace) -> int:
     if not args.watch:
         out.print(render(session, args.name))
         return 0
+    if not out.is_terminal:
+        watch(session, args.name, appended_when_changed(out), interval=args.interval, timeout=args.timeout)
+        return 0
     with Live(console=out, auto_refresh=False, redirect_stdout=False) as live:
         watch(
             session,
@@ -114,6 +117,23 @@ def run_get_rollout(args: argparse.Namespace) -> int:
             timeout=args.timeout,
         )
     return 0
+
+
+def appended_when_changed(out: Console) -> Callable[[RenderableType], None]:
+    """For a pipe or a log file, where redrawing in place shows nothing until the end: each view that
+    differs from the last is printed after it, flushed, as `kubectl get -w` appends lines."""
+    last: list[str] = []
+
+    def show(view: RenderableType) -> None:
+        with out.capture() as captured:
+            out.print(view)
+        text = captured.get()
+        if last != [text]:
+            last[:] = [text]
+            out.file.write(text)
+            out.file.flush()
+
+    return show
 
 
 def run_list_rollouts(args: argparse.Namespace) -> int:

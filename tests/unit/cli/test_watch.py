@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from rich.console import Console, RenderableType
 
 from canary.cli.commands_get import watch
@@ -36,11 +37,12 @@ def test_watch_frames_follow_a_rollout_from_first_step_to_healthy(shop: Shop) ->
     assert f"web-{canary_hash} stable" in frames[-1]
 
 
-def test_watch_redraws_in_place_on_a_terminal(shop: Shop, capsys: object) -> None:
+def test_watch_redraws_in_place_on_a_terminal(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich then treats the captured stdout as a terminal
     shop.release("web:2.0")
     code, out, _ = shop.canary("get", "rollout", "web", "--watch", "--interval", "5s", "--timeout", "30s")
     assert code == 0
-    assert out.count("Rollout shop/web") >= 1
+    assert out.count("\x1b[1A") >= 5, "the cursor goes back up over the last view"
     assert "॥ Paused" in out
 
 
@@ -67,3 +69,12 @@ def test_watch_false_draws_the_tree_once(shop: Shop) -> None:
     code, out, _ = shop.canary("get", "rollout", "web", "--watch=false")
     assert (code, out.count("Rollout shop/web")) == (0, 1)
     assert shop.sim.clock.now() == before
+
+
+def test_watch_into_a_pipe_prints_each_changed_view_as_it_comes(shop: Shop) -> None:
+    shop.release("web:2.0")
+    code, out, _ = shop.canary("get", "rollout", "web", "--watch", "--interval", "5s", "--timeout", "60s")
+    views = out.count("Rollout shop/web")
+    assert code == 0
+    assert views >= 2, out
+    assert "◌ Progressing" in out and "॥ Paused" in out
