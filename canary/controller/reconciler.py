@@ -71,6 +71,8 @@ class HookCalls(Protocol):
 
     def request(self, rollout: Rollout, runs: Sequence[act.RunHook]) -> None: ...
 
+    def forget(self, namespace: str, name: str) -> None: ...
+
 
 @runtime_checkable
 class AnalysisRunReader(Protocol):
@@ -110,6 +112,8 @@ class RolloutReconciler:
             self._superseded.pop(key, None)
             if self._metrics:
                 self._metrics.forget_rollout(namespace, name)
+            if self._hooks is not None:
+                self._hooks.forget(namespace, name)
             return Result()
         except ValueError as error:  # the spec does not parse: InvalidSpec, and no retry
             problems = spec_problems(error)

@@ -74,6 +74,14 @@ class HookRunner:
                 self._asked.add((key, run.key))
             self._pool.submit(self._make, key, rollout, run)
 
+    def forget(self, namespace: str, name: str) -> None:
+        """Drop a deleted Rollout's answers, so they do not pile up for the controller's lifetime.
+        A call still running then answers into nothing."""
+        key = key_of(namespace, name)
+        with self._lock:
+            self._answers.pop(key, None)
+            self._asked = {asked for asked in self._asked if asked[0] != key}
+
     def shut_down(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -93,6 +101,8 @@ class HookRunner:
         if run.hook.type == HookType.EVENT:
             return  # told, nothing waits on the answer
         with self._lock:
+            if (key, run.key) not in self._asked:
+                return  # the Rollout was deleted while the call ran
             answers = self._answers.setdefault(key, {})
             answers[run.key] = HookResult(passed, message, self._now())
             for old in _superseded(answers, run.key):

@@ -147,3 +147,31 @@ def test_only_the_last_answers_of_a_gate_polled_again_and_again_are_kept() -> No
             hooks.request(ROLLOUT, [call(receiver, key=f"smoke/abc/-/{attempt}")])
             answer(hooks, f"smoke/abc/-/{attempt}")
     assert sorted(hooks.results("shop", "web")) == ["smoke/abc/-/3", "smoke/abc/-/4", "smoke/abc/-/5"]
+
+
+def test_a_deleted_rollouts_answers_are_forgotten() -> None:
+    with http_receiver() as receiver:
+        hooks = runner()
+        hooks.request(ROLLOUT, [call(receiver)])
+        answer(hooks, "smoke/abc/-/1")
+        hooks.forget("shop", "web")
+        assert hooks.results("shop", "web") == {}
+        hooks.request(ROLLOUT, [call(receiver)])
+        answer(hooks, "smoke/abc/-/1")
+    assert len(receiver.requests) == 2, "a Rollout created again under the name is asked afresh"
+
+
+def test_a_call_still_running_when_its_rollout_is_deleted_leaves_no_answer() -> None:
+    answered = threading.Event()
+    with http_receiver() as receiver:
+        receiver.delay = 0.5
+        hooks = runner(lambda key: answered.set())
+        hooks.request(ROLLOUT, [call(receiver)])
+        hooks.forget("shop", "web")
+        deadline = time.monotonic() + 10
+        while not receiver.requests and time.monotonic() < deadline:
+            time.sleep(0.02)
+        hooks.shut_down()
+        time.sleep(0.7)
+    assert hooks.results("shop", "web") == {}
+    assert not answered.is_set()

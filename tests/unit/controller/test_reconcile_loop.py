@@ -17,6 +17,7 @@ from objects import (
 
 from canary.cluster.kube import KubeCluster
 from canary.cluster.kube_api import KubeApi
+from canary.controller.hooks.runner import HookRunner, caller
 from canary.controller.queue import Backoff, Key, WorkQueue
 from canary.controller.reconciler import AnalysisRunReconciler, RolloutReconciler
 from canary.controller.workers import process_one
@@ -102,6 +103,15 @@ def test_an_invalid_spec_becomes_an_invalid_spec_condition_and_is_not_retried(
 def test_a_deleted_rollout_is_forgotten(apiserver: FakeApiServer, api: KubeApi) -> None:
     _, reconciler = _loop(api)
     assert reconciler.reconcile(KEY).requeue_after is None
+
+
+def test_a_deleted_rollouts_webhook_answers_are_forgotten(apiserver: FakeApiServer, api: KubeApi) -> None:
+    hooks = HookRunner(caller(None), lambda: NOW)
+    reconciler = RolloutReconciler(KubeCluster(api, clock=lambda: NOW), lambda: NOW, hooks=hooks)
+    forgotten: list[tuple[str, str]] = []
+    hooks.forget = lambda namespace, name: forgotten.append((namespace, name))  # type: ignore[method-assign]
+    reconciler.reconcile(KEY)
+    assert forgotten == [("ns", "web")]
 
 
 def test_an_orphan_is_adopted_and_the_rollout_decides_only_once_it_is_seen_owned(
