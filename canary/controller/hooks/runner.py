@@ -50,12 +50,16 @@ class HookRunner:
         now: Callable[[], datetime],
         *,
         workers: int = 4,
+        job_workers: int = 16,
         on_answer: Callable[[Key], None] | None = None,
     ) -> None:
+        """`job_workers`: threads for `job` hooks, which wait (mostly asleep) for their Job's end, on a
+        pool of their own so that long Jobs never hold up a URL gate's answer."""
         self._call = call
         self._now = now
         self._on_answer = on_answer
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hooks")
+        self._job_pool = ThreadPoolExecutor(max_workers=job_workers, thread_name_prefix="hook-jobs")
         self._lock = threading.Lock()
         self._asked: set[tuple[Key, str]] = set()
         self._answers: dict[Key, dict[str, HookResult]] = {}
@@ -72,7 +76,8 @@ class HookRunner:
                 if (key, run.key) in self._asked:
                     continue
                 self._asked.add((key, run.key))
-            self._pool.submit(self._make, key, rollout, run)
+            pool = self._job_pool if run.hook.job is not None else self._pool
+            pool.submit(self._make, key, rollout, run)
 
     def forget(self, namespace: str, name: str) -> None:
         """Drop a deleted Rollout's answers, so they do not pile up for the controller's lifetime.
@@ -83,7 +88,8 @@ class HookRunner:
             self._asked = {asked for asked in self._asked if asked[0] != key}
 
     def shut_down(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for pool in (self._pool, self._job_pool):
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _make(self, key: Key, rollout: Rollout, run: RunHook) -> None:
         try:

@@ -175,3 +175,21 @@ def test_a_call_still_running_when_its_rollout_is_deleted_leaves_no_answer() -> 
         time.sleep(0.7)
     assert hooks.results("shop", "web") == {}
     assert not answered.is_set()
+
+
+def test_a_long_job_hook_does_not_hold_up_a_url_gate() -> None:
+    release = threading.Event()
+
+    def call_or_wait_for_job(rollout: Any, run: RunHook) -> tuple[bool, str]:
+        if run.hook.job is not None:
+            release.wait(10)  # the Job runs for a long while
+            return True, "Job completed"
+        return True, "HTTP 200 ok"
+
+    job = Webhook.model_validate({"name": "smoke-job", "type": "pre-rollout", "job": {"spec": {}}})
+    with http_receiver() as receiver:
+        hooks = HookRunner(call_or_wait_for_job, lambda: NOW, workers=1)
+        hooks.request(ROLLOUT, [RunHook("smoke-job/abc/-/1", job, PAYLOAD), call(receiver)])
+        gate = answer(hooks, "smoke/abc/-/1", within=5)
+        release.set()
+    assert gate.succeeded
