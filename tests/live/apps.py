@@ -30,6 +30,13 @@ def behaviour_env(
     ]
 
 
+def slow_env(factor: float = 1.0) -> list[dict[str, str]]:
+    """A service answering in tens of milliseconds (mean 50 ms, deviation 10 ms, 1% errors), both
+    scaled by ``factor`` (1.3: a release 30% slower): slow enough for Traefik's request-duration
+    buckets (stack.LATENCY_BUCKETS) to resolve the difference."""
+    return behaviour_env(error_rate=0.01, latency_ms=50.0 * factor, latency_sigma=10.0 * factor)
+
+
 def services(name: str) -> list[dict[str, Any]]:
     return [
         {

@@ -20,16 +20,29 @@ NAME = "web"
 INTERVAL_S = 5  # the analyses' interval and window: five scrapes of Traefik's counters
 
 
-def analysed_rollout(analysis: dict[str, Any], error_rate: float = 0.01) -> dict[str, Any]:
+def analysed_rollout(analysis: dict[str, Any], env: list[dict[str, str]] | None = None) -> dict[str, Any]:
     """Half the traffic to the canary, one interval's pause (so that the first measurement has canary
     data: a template's empty result is Inconclusive, which pauses the rollout), then the ``analysis``
-    step decides: promoted or aborted."""
+    step decides: promoted or aborted. Stable's pods behave as ``env`` says (default: 1% errors)."""
     return apps.rollout(
         NAME,
         routing={"gatewayAPI": {"httpRoute": NAME}},
         steps=[{"setWeight": 50}, {"pause": {"duration": f"{INTERVAL_S}s"}}, analysis],
-        env=apps.behaviour_env(error_rate=error_rate),
+        env=env if env is not None else apps.behaviour_env(error_rate=0.01),
     )
+
+
+def release_end(status: dict[str, Any], stable: str | None) -> str | None:
+    """How a release from ``stable`` (the stable ReplicaSet's hash before it) ended, read from the
+    Rollout's status: "aborted", "promoted", "paused (inconclusive)" (waiting for a person: a run of
+    Inconclusive measurements), or None while it runs."""
+    if status.get("abort"):
+        return "aborted"
+    if status.get("phase") == "Healthy" and status.get("stableRS") not in (None, stable):
+        return "promoted"
+    if any(c.get("reason") == "InconclusiveAnalysisRun" for c in status.get("pauseConditions") or []):
+        return "paused (inconclusive)"
+    return None
 
 
 @dataclass
@@ -59,6 +72,10 @@ class App:
             f"the rollout paused at step {step}",
             lambda: (s := self.status()).get("phase") == "Paused" and s.get("currentStepIndex") == step and s,
         )
+
+    def wait_release_end(self, stable: str | None, timeout: float) -> str:
+        """Until the release from ``stable`` ends (release_end), how it ended."""
+        return str(self.wait_for("the release to end", lambda: release_end(self.status(), stable), timeout))
 
     def wait_traefik_weight(self, canary_weight: int) -> None:
         """Until Traefik's own API shows the canary Service at ``canary_weight`` (the controller wrote
@@ -118,9 +135,11 @@ def analysed(
     *,
     count: int,
     controller: ControllerProcess | None = None,
+    env: list[dict[str, str]] | None = None,
 ) -> AbstractContextManager[App]:
     """An app whose releases are judged by ``judge``'s template (templates.JUDGES), applied verbatim
-    in the namespace, every INTERVAL_S seconds up to ``count`` times, on ``prometheus``."""
+    in the namespace, every INTERVAL_S seconds up to ``count`` times, on ``prometheus``; its stable
+    pods behave as ``env`` says (default: 1% errors)."""
     step = templates.analysis_step(judge, namespace, NAME, prometheus, interval_s=INTERVAL_S, count=count)
     routing = [apps.http_route(NAME, namespace), templates.template(judge)]
-    return deployed(live, namespace, analysed_rollout(step), routing, controller)
+    return deployed(live, namespace, analysed_rollout(step, env), routing, controller)

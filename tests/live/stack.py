@@ -44,6 +44,9 @@ POD_CIDR = "10.244.0.0/16"
 GATEWAY_NAMESPACE = "traefik"
 GATEWAY_NAME = "live"
 SCRAPE_INTERVAL = "1s"
+# Traefik's request-duration buckets: its defaults (0.1, 0.3, 1.2, 5 s) plus finer bounds around the
+# live apps' tens of milliseconds (apps.slow_env), so the latency template has a bound near stable's p99.
+LATENCY_BUCKETS = "0.025,0.05,0.075,0.1,0.3,1.2,5"
 
 
 def traefik_bin_dir() -> Path:
@@ -241,6 +244,7 @@ class LiveStack:
                 "--metrics.prometheus=true",
                 "--metrics.prometheus.entryPoint=traefik",
                 "--metrics.prometheus.addServicesLabels=true",
+                f"--metrics.prometheus.buckets={LATENCY_BUCKETS}",
                 "--global.checkNewVersion=false",
                 "--global.sendAnonymousUsage=false",
                 "--providers.kubernetesgateway=true",

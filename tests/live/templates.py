@@ -4,7 +4,10 @@ are, on Traefik's counters in Prometheus, with their interval args cut to second
 - ``sequential``: traefik-error-rate-sequential, the sequential-counts judge comparing the canary's
   5xx share with stable's;
 - ``threshold``: traefik-success-rate, what Argo Rollouts' docs recommend (the canary's success rate
-  >= 95% in every interval, failureLimit 3).
+  >= 95% in every interval, failureLimit 3);
+- ``latency``: traefik-latency-tail-sequential, the sequential-counts judge comparing the canary's share
+  of responses slower than ``SLOW_LE`` (a bucket bound of Traefik's request-duration histogram,
+  stack.LATENCY_BUCKETS, near the p99 of apps.SLOW) with stable's.
 
 Traefik names each arm by its load-balanced Service: ``<namespace>-<service>-<port name>-<port>
 @kubernetesgateway`` for an HTTPRoute's backend.
@@ -18,7 +21,12 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-JUDGES = {"sequential": "traefik-error-rate-sequential", "threshold": "traefik-success-rate"}
+JUDGES = {
+    "sequential": "traefik-error-rate-sequential",
+    "threshold": "traefik-success-rate",
+    "latency": "traefik-latency-tail-sequential",
+}
+SLOW_LE = "0.075"
 
 
 def template(judge: str) -> dict[str, Any]:
@@ -40,6 +48,7 @@ def analysis_step(
         "prometheus-address": prometheus,
         "interval": f"{interval_s}s",
         "count": str(count),
+        "slow-le": SLOW_LE,
     }
     declared = {arg["name"] for arg in template(judge)["spec"]["args"]}
     args = [{"name": name, "value": value} for name, value in values.items() if name in declared]
