@@ -12,6 +12,10 @@ What a pod's server does comes from its first container:
 - the image tag (after the last ``:``) is sent back in the ``X-Version`` header, the pod's name in
   ``X-Pod``, so a client can count which version answered.
 
+``GET /metrics`` is not a request of the app: it answers, in Prometheus' text format, the counter
+``http_requests_total{code}`` of the requests this pod answered (what a pod's own instrumentation
+exports, for Prometheus' Kubernetes service discovery of the pods).
+
     python tests/live/podrunner.py --kubeconfig admin.kubeconfig [--namespace team-a]
 
 Readiness follows the process: once a pod's server listens, the runner annotates the pod
@@ -31,6 +35,7 @@ import socket
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -96,14 +101,26 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server: PodServer
 
     def do_GET(self) -> None:
+        if self.path == "/metrics":
+            self._metrics()
+            return
         behaviour, rng = self.server.behaviour, self.server.rng
         time.sleep(behaviour.delay(rng))
         failed = rng.random() < behaviour.error_rate
         body = b"error\n" if failed else b"ok\n"
+        self.server.answered(500 if failed else 200)
         self.send_response(500 if failed else 200)
         self.send_header("X-Version", behaviour.version)
         self.send_header("X-Pod", self.server.pod_name)
         self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _metrics(self) -> None:
+        body = self.server.exposition().encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -129,9 +146,26 @@ class PodServer(http.server.ThreadingHTTPServer):
         self.pod_name = spec.key.split("/", 1)[-1]
         self.rng = random.Random(spec.key)
         self.connections: set[socket.socket] = set()
+        self.by_code: Counter[int] = Counter()
+        self._counting = threading.Lock()
         super().__init__((spec.ip, spec.port), _Handler)
         self.thread = threading.Thread(target=self.serve_forever, name=spec.key, daemon=True)
         self.thread.start()
+
+    def answered(self, code: int) -> None:
+        with self._counting:
+            self.by_code[code] += 1
+
+    def exposition(self) -> str:
+        """The pod's counters in Prometheus' text format."""
+        with self._counting:
+            counts = sorted(self.by_code.items())
+        lines = [
+            "# HELP http_requests_total Requests this pod answered, by status code.",
+            "# TYPE http_requests_total counter",
+            *(f'http_requests_total{{code="{code}"}} {n}' for code, n in counts),
+        ]
+        return "\n".join(lines) + "\n"
 
     def stop(self) -> None:
         """Stop listening and drop every open connection, as a process that exits does: a proxy's
