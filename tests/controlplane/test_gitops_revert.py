@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,28 @@ def reasons(api: Any, namespace: str) -> list[str]:
     return [event.reason for event in rollout_events(api, namespace, NAME)]
 
 
+StatusWait = Callable[..., Any]
+
+
+def status_wait(api: Any, namespace: str, name: str, explain: Callable[[], str]) -> StatusWait:
+    """`wait(what, holds, timeout=60)`: the Rollout's status once `holds(status)` is truthy."""
+
+    def wait(what: str, holds: Callable[[dict[str, Any]], Any], timeout: float = 60) -> Any:
+        return eventually(
+            what, lambda: holds(status_of(api, namespace, name)), timeout=timeout, explain=explain
+        )
+
+    return wait
+
+
+def healthy_on_stable(status: dict[str, Any]) -> Any:
+    return status.get("phase") == "Healthy" and not status.get("abort") and status
+
+
+def paused(status: dict[str, Any]) -> bool:
+    return status.get("phase") == "Paused"
+
+
 @pytest.fixture
 def helm(control_plane: LocalControlPlane, tmp_path: Path) -> Helm:
     return Helm(helm_binary(), tmp_path / "helm-home", kubeconfig=control_plane.kubeconfig)
@@ -104,23 +126,14 @@ def test_an_abort_is_written_back_to_git_once_and_the_next_sync_is_healthy_on_st
     git_daemon: GitDaemon,
 ) -> None:
     explain = lambda: diagnose(admin_api, namespace, [NAME], namespace_controller)  # noqa: E731
+    wait = status_wait(admin_api, namespace, NAME, explain)
     git_daemon.create(REPO, {FILE: manifest(git_daemon, STABLE_IMAGE)})
     sync(admin_api, namespace, git_daemon)
-    stable = eventually(
-        "the first revision Healthy",
-        lambda: (s := status_of(admin_api, namespace, NAME)).get("phase") == "Healthy" and s["stableRS"],
-        timeout=60,
-        explain=explain,
-    )
+    stable = wait("the first revision Healthy", lambda s: s.get("phase") == "Healthy" and s["stableRS"])
 
     git_daemon.commit(REPO, {FILE: manifest(git_daemon, BAD_IMAGE)}, "release 7.1.0")
     sync(admin_api, namespace, git_daemon)
-    eventually(
-        "the release paused at 20%",
-        lambda: status_of(admin_api, namespace, NAME).get("phase") == "Paused",
-        timeout=60,
-        explain=explain,
-    )
+    wait("the release paused at 20%", paused)
     aborted_hash = status_of(admin_api, namespace, NAME)["currentPodHash"]
     canary_abort(control_plane, namespace)
 
@@ -141,16 +154,7 @@ def test_an_abort_is_written_back_to_git_once_and_the_next_sync_is_healthy_on_st
     assert status_of(admin_api, namespace, NAME)["phase"] == "Degraded"
 
     sync(admin_api, namespace, git_daemon)
-    status = eventually(
-        "Healthy on the stable revision after the sync",
-        lambda: (
-            (s := status_of(admin_api, namespace, NAME)).get("phase") == "Healthy"
-            and not s.get("abort")
-            and s
-        ),
-        timeout=60,
-        explain=explain,
-    )
+    status = wait("Healthy on the stable revision after the sync", healthy_on_stable)
     assert status["stableRS"] == stable == status["currentPodHash"]
     assert status["currentStepIndex"] == 2  # every step skipped
     # Events are written after the status, so the one for skipping may trail the Healthy status.
@@ -167,12 +171,7 @@ def test_an_abort_is_written_back_to_git_once_and_the_next_sync_is_healthy_on_st
     apply(admin_api, namespace, yaml.safe_load(manifest(git_daemon, BAD_IMAGE)))
     namespace_controller.start()
     namespace_controller.wait_ready()
-    eventually(
-        "the same revision paused again",
-        lambda: status_of(admin_api, namespace, NAME).get("phase") == "Paused",
-        timeout=60,
-        explain=explain,
-    )
+    wait("the same revision paused again", paused)
     assert status_of(admin_api, namespace, NAME)["currentPodHash"] == aborted_hash
     canary_abort(control_plane, namespace)
     eventually(
@@ -193,22 +192,13 @@ def test_canary_gitops_revert_as_a_pipeline_step_reports_a_conflict_with_exit_3_
     git_daemon: GitDaemon,
 ) -> None:
     explain = lambda: diagnose(admin_api, namespace, [NAME], namespace_controller)  # noqa: E731
+    wait = status_wait(admin_api, namespace, NAME, explain)
     git_daemon.create(REPO, {FILE: manifest(git_daemon, STABLE_IMAGE)})
     sync(admin_api, namespace, git_daemon)
-    eventually(
-        "Healthy",
-        lambda: status_of(admin_api, namespace, NAME).get("phase") == "Healthy",
-        timeout=60,
-        explain=explain,
-    )
+    wait("Healthy", lambda s: s.get("phase") == "Healthy")
     git_daemon.commit(REPO, {FILE: manifest(git_daemon, BAD_IMAGE)}, "release 7.1.0")
     sync(admin_api, namespace, git_daemon)
-    eventually(
-        "Paused",
-        lambda: status_of(admin_api, namespace, NAME).get("phase") == "Paused",
-        timeout=60,
-        explain=explain,
-    )
+    wait("Paused", paused)
     namespace_controller.stop()  # the pipeline, not the controller, writes this time
     canary_abort(control_plane, namespace)
     newer = manifest(git_daemon, "ghcr.io/example/search:7.2.0")
@@ -257,6 +247,7 @@ def test_a_helm_release_aborted_by_its_analysis_has_its_values_tag_reverted_in_g
     tmp_path: Path,
 ) -> None:
     explain = lambda: diagnose(admin_api, namespace, [APP], namespace_controller)  # noqa: E731
+    wait = status_wait(admin_api, namespace, APP, explain)
     synced = tmp_path / "values.yaml"
 
     def sync() -> None:
@@ -270,20 +261,10 @@ def test_a_helm_release_aborted_by_its_analysis_has_its_values_tag_reverted_in_g
     with PrometheusStandIn(admin_api, namespace) as prometheus:
         git_daemon.create(HELM_REPO, {VALUES: app_values(git_daemon, prometheus, "1.1.0")})
         sync()
-        stable = eventually(
-            "the first release Healthy",
-            lambda: (s := status_of(admin_api, namespace, APP)).get("phase") == "Healthy" and s["stableRS"],
-            timeout=60,
-            explain=explain,
-        )
+        stable = wait("the first release Healthy", lambda s: s.get("phase") == "Healthy" and s["stableRS"])
         git_daemon.commit(HELM_REPO, {VALUES: app_values(git_daemon, prometheus, BAD)}, f"release {BAD}")
         sync()
-        aborted = eventually(
-            f"{BAD} aborted by its analysis",
-            lambda: (s := status_of(admin_api, namespace, APP)).get("abort") and s,
-            timeout=120,
-            explain=explain,
-        )
+        aborted = wait(f"{BAD} aborted by its analysis", lambda s: s.get("abort") and s, timeout=120)
 
         eventually(
             "the revert commit in Git", lambda: len(revert_commits()) == 1, timeout=60, explain=explain
@@ -292,16 +273,7 @@ def test_a_helm_release_aborted_by_its_analysis_has_its_values_tag_reverted_in_g
         assert git_daemon.show(HELM_REPO, VALUES) == app_values(git_daemon, prometheus, "1.1.0")
 
         sync()
-        status = eventually(
-            "Healthy on the stable revision after the sync",
-            lambda: (
-                (s := status_of(admin_api, namespace, APP)).get("phase") == "Healthy"
-                and not s.get("abort")
-                and s
-            ),
-            timeout=60,
-            explain=explain,
-        )
+        status = wait("Healthy on the stable revision after the sync", healthy_on_stable)
         assert status["stableRS"] == stable == status["currentPodHash"]
         assert status["currentStepIndex"] == 3  # every step skipped, no analysis run
         # Events are written after the status, so the one for skipping may trail the Healthy status.
@@ -316,14 +288,10 @@ def test_a_helm_release_aborted_by_its_analysis_has_its_values_tag_reverted_in_g
         helm(
             "upgrade", "shop", str(APP_CHART), "-n", namespace, "--reuse-values", "--set", f"image.tag={BAD}"
         )
-        eventually(
+        wait(
             "the same revision aborted again",
-            lambda: (
-                (s := status_of(admin_api, namespace, APP)).get("abort")
-                and s["currentPodHash"] == aborted["currentPodHash"]
-            ),
+            lambda s: s.get("abort") and s["currentPodHash"] == aborted["currentPodHash"],
             timeout=120,
-            explain=explain,
         )
         namespace_controller.stop()  # whatever it was about to write is written by now or never
     assert len(revert_commits()) == 1
