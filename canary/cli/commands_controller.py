@@ -136,6 +136,9 @@ def at_most_every(
         if last is None or now - last >= seconds:
             last = now
             hook(configuration)
+            # The kubeconfig loader's hook re-applies the whole configuration, itself included:
+            # without this, only its first run was throttled.
+            configuration.refresh_api_key_hook = throttled
 
     return throttled
 
