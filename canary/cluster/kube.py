@@ -291,8 +291,11 @@ class KubeCluster:
             "status": _replacing(rollout.status.to_wire(), status.to_wire()),
         }
         updated = self.api.patch(*ROLLOUTS, namespace, rollout.metadata.name, body, subresource="status")
-        # Parsed into the cache: the watch event of this very write reconciles the Rollout next.
-        return self._parse_rollout(updated)
+        # Not parsed: a reconcile that reads this version parses it from the cache then, and most
+        # versions we write are never decided on again (the controller skips the echo of its write).
+        version = updated["metadata"]["resourceVersion"]
+        stored = rollout.metadata.model_copy(update={"resource_version": version})
+        return rollout.model_copy(update={"metadata": stored, "status": status})
 
     def report_invalid_spec(self, namespace: str, name: str, message: str) -> None:
         """Mark a Rollout whose spec does not parse as the engine marks one it rejects: phase

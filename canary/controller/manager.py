@@ -30,6 +30,7 @@ from canary.controller.metrics import Metrics
 from canary.controller.namespaces import informer_for
 from canary.controller.notify.notifier import Notifier, kube_config_source
 from canary.controller.notify.store import ConfigMapStore
+from canary.controller.own_writes import OwnWrites
 from canary.controller.queue import Key, WorkQueue, key_of
 from canary.controller.reconciler import AnalysisRunReconciler, RolloutReconciler
 from canary.controller.workers import Workers
@@ -126,8 +127,14 @@ class Controller:
         # Rollouts opt in to the Git write-back by annotation; the worker costs nothing without them.
         self.git_reverter = GitReverter(self.cluster, self.cluster.read_secret)
         self.hooks = HookRunner(hook_caller(JobHooks(api, self.cluster)), now, on_answer=self.rollouts.add)
-        rollout_reconciler = RolloutReconciler(
-            self.cluster, now, self.metrics, on_events=self._on_events, hooks=self.hooks
+        self._own_writes = OwnWrites(self.rollouts.add)
+        self.rollout_reconciler = rollout_reconciler = RolloutReconciler(
+            self.cluster,
+            now,
+            self.metrics,
+            on_events=self._on_events,
+            hooks=self.hooks,
+            own_writes=self._own_writes,
         )
         run_reconciler = AnalysisRunReconciler(
             self.cluster,
@@ -170,12 +177,18 @@ class Controller:
         self.git_reverter.notify(key)
 
     def _route_events(self) -> None:
-        self.informers.informer(*kube_api.ROLLOUTS).on_change(self._on_rollout)
+        self.informers.informer(*kube_api.ROLLOUTS).on_change(self._on_rollout_change)
         self.informers.informer(*kube_api.ANALYSIS_RUNS).on_change(self._on_analysis_run)
         self.informers.informer(*kube_api.REPLICA_SETS).on_change(self._on_replica_set)
         self.informers.informer(*kube_api.PODS).on_change(self._on_pod)
         self.informers.informer(*kube_api.SERVICES).on_change(self._on_namespace_change)
         self.informers.informer(*kube_api.ANALYSIS_TEMPLATES).on_change(self._on_namespace_change)
+
+    def _on_rollout_change(self, obj: Obj) -> None:
+        meta = obj["metadata"]
+        key = key_of(meta.get("namespace", ""), meta["name"])
+        if not self._own_writes.is_own(key, meta.get("resourceVersion")):
+            self._on_rollout(obj)
 
     def _on_rollout(self, obj: Obj) -> None:
         meta = obj["metadata"]

@@ -33,15 +33,16 @@ from canary.analysis.args import SecretReader
 from canary.analysis.providers.base import ProviderRegistry
 from canary.api.analysis import AnalysisPhase, AnalysisRun
 from canary.api.problems import problems_from_validation_error
-from canary.api.rollout import Rollout
+from canary.api.rollout import Rollout, RolloutStatus
 from canary.cluster import writes
 from canary.cluster.port import ClusterPort, NotFound
 from canary.controller.metrics import Metrics
+from canary.controller.own_writes import OwnWrites
 from canary.controller.queue import Key, split_key
 from canary.engine import actions as act
 from canary.engine import rollout as engine
 from canary.engine import status
-from canary.engine.observed import HookResult
+from canary.engine.observed import HookResult, Observed
 
 log = structlog.get_logger(__name__)
 
@@ -93,16 +94,19 @@ class RolloutReconciler:
         *,
         on_events: Callable[[Key], None] | None = None,
         hooks: HookCalls | None = None,
+        own_writes: OwnWrites | None = None,
     ) -> None:
         """`on_events(key)`: called, without waiting on anything, after a decision's Events are
         written (the notifier queues the key). `hooks`: makes the webhook calls a decision asks for
-        and reports their answers (`canary.controller.hooks.runner`)."""
+        and reports their answers (`canary.controller.hooks.runner`). `own_writes`: told of every
+        status write, so that its watch event queues no reconcile."""
         self._port = port
         self._now = now
         self._metrics = metrics
         self._on_events = on_events
         self._hooks = hooks
         self._superseded: dict[Key, str] = {}
+        self._own_writes = own_writes
 
     def reconcile(self, key: Key) -> Result:
         namespace, name = split_key(key)
@@ -110,6 +114,8 @@ class RolloutReconciler:
             rollout = self._port.get_rollout(namespace, name)
         except NotFound:
             self._superseded.pop(key, None)
+            if self._own_writes is not None:
+                self._own_writes.forget(key)
             if self._metrics:
                 self._metrics.forget_rollout(namespace, name)
             if self._hooks is not None:
@@ -135,7 +141,12 @@ class RolloutReconciler:
         decision = engine.decide(rollout, observed, self._now())
         if self._hooks is not None:
             self._hooks.request(rollout, [a for a in decision.actions if isinstance(a, act.RunHook)])
-        if writes.write_decision(self._port, rollout, decision):
+        port: writes.DecisionWriter = self._port
+        if self._own_writes is not None:
+            port = _Announcing(
+                self._port, self._own_writes, key, settles=not _moves_traffic(decision, observed)
+            )
+        if writes.write_decision(port, rollout, decision):
             self._superseded[key] = rollout.metadata.resource_version or ""
         emitted = [a for a in decision.actions if isinstance(a, act.EmitEvent)]
         for event in emitted:
@@ -214,6 +225,39 @@ class AnalysisRunReconciler:
                     f"AnalysisRun {namespace}/{name} is invalid: {_first_line(error)}"
                 ) from error
         return next((r for r in self._port.list_analysis_runs(namespace) if r.metadata.name == name), None)
+
+
+class _Announcing:
+    """The port as a `DecisionWriter` that tells `OwnWrites` of its status write."""
+
+    def __init__(self, port: ClusterPort, own_writes: OwnWrites, key: Key, *, settles: bool) -> None:
+        """`settles`: the decision's watch events repeat it (see `canary.controller.own_writes`)."""
+        self._port = port
+        self._own_writes = own_writes
+        self._key = key
+        self._settles = settles
+
+    def apply(self, rollout: Rollout, actions: Sequence[act.Action]) -> None:
+        self._port.apply(rollout, actions)
+
+    def update_status(self, rollout: Rollout, status: RolloutStatus) -> Rollout:
+        self._own_writes.writing(self._key)
+        version = None
+        try:
+            stored = self._port.update_status(rollout, status)
+            version = stored.metadata.resource_version if self._settles else None
+            return stored
+        finally:
+            self._own_writes.written(self._key, version)
+
+
+def _moves_traffic(decision: engine.Decision, observed: Observed) -> bool:
+    """Whether the decision sets a router weight other than the one observed: routers are not
+    watched, so only a reconcile after the write sees the weight it set."""
+    return any(
+        isinstance(action, act.SetTrafficWeight) and action.canary_weight != observed.router_weight
+        for action in decision.actions
+    )
 
 
 def spec_problems(error: ValueError) -> list[str]:

@@ -14,6 +14,7 @@ from objects import REPLICA_SETS, ROLLOUTS, install, orphaned_replica_set
 
 from canary.cluster.kube_api import KubeApi
 from canary.controller.manager import Controller, Settings
+from canary.controller.queue import key_of
 
 
 def _eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -116,15 +117,69 @@ def test_a_pod_change_queues_its_rollout_only_while_the_rollout_restarts(
     replica_set = orphaned_replica_set("web-abc", "abc", replicas=1)
     replica_set["metadata"]["ownerReferences"] = [{**owner, "controller": True}]
     replica_set = apiserver.put(replica_set)
-    threads = [threading.Thread(target=i.run, daemon=True) for i in controller.informers.all()]
-    for thread in threads:
-        thread.start()
-    try:
-        _eventually(controller.informers.has_synced)
+    with _informing(controller):
         apiserver.put(_pod(replica_set, "web-abc-1", "False"))
         _eventually(lambda: controller.informers.get("v1", "pods", "ns", "web-abc-1") is not None)
         queued = _queued_after(controller, lambda: apiserver.put(_pod(replica_set, "web-abc-1", "True")))
         assert queued == (restart_at is not None)
+
+
+@contextmanager
+def _informing(controller: Controller) -> Iterator[None]:
+    """The controller's informers running and synced, its workers not: tests reconcile by hand."""
+    for informer in controller.informers.all():
+        threading.Thread(target=informer.run, daemon=True).start()
+    try:
+        _eventually(controller.informers.has_synced)
+        yield
     finally:
         for informer in controller.informers.all():
             informer.stop()
+
+
+def _deployed(apiserver: FakeApiServer, controller: Controller) -> Callable[[], None]:
+    """A Rollout (without Services) deployed by one reconcile, its ReplicaSet then reporting every
+    pod available, so that the next reconcile (returned) writes only its status."""
+    install(apiserver, "web", strategy={"canary": {"steps": [{"setWeight": 20}, {"pause": {}}]}})
+    _eventually(lambda: controller.informers.get(*ROLLOUTS[:2], "ns", "web") is not None)
+    reconcile = lambda: controller.rollout_reconciler.reconcile(key_of("ns", "web"))  # noqa: E731
+    reconcile()
+    _eventually(lambda: _cached_phase(controller) is not None)
+    (replica_set,) = apiserver.all(*REPLICA_SETS)
+    replicas = replica_set["spec"]["replicas"]
+    counts = {"replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas}
+    apiserver.put({**replica_set, "kind": "ReplicaSet", "status": counts})
+    _eventually(lambda: _cached_replica_sets(controller) == [counts])
+    return reconcile
+
+
+def _cached_phase(controller: Controller) -> str | None:
+    cached = controller.informers.get(*ROLLOUTS[:2], "ns", "web") or {}
+    return (cached.get("status") or {}).get("phase")
+
+
+def _cached_replica_sets(controller: Controller) -> list[object]:
+    return [rs.get("status") for rs in controller.informers.list(*REPLICA_SETS)]
+
+
+def test_the_watch_event_of_the_controllers_own_status_write_queues_nothing(
+    apiserver: FakeApiServer, api: KubeApi
+) -> None:
+    # Deciding on its own output gives the same decision (a decision is a fixed point of itself).
+    controller = Controller(api, Settings(workers=1, watch_timeout_seconds=1, notifications_namespace=None))
+    with _informing(controller):
+        reconcile = _deployed(apiserver, controller)
+        before = _cached_phase(controller)
+        assert not _queued_after(controller, reconcile)
+        assert _cached_phase(controller) != before  # the status was written, and its event seen
+
+
+def test_a_status_written_by_another_client_queues_its_rollout(
+    apiserver: FakeApiServer, api: KubeApi
+) -> None:
+    controller = Controller(api, Settings(workers=1, watch_timeout_seconds=1, notifications_namespace=None))
+    with _informing(controller):
+        _deployed(apiserver, controller)
+        stored = apiserver.read(*ROLLOUTS, "web") or {}
+        edited = {**stored, "kind": "Rollout", "status": {**stored["status"], "message": "edited"}}
+        assert _queued_after(controller, lambda: apiserver.put(edited))

@@ -241,8 +241,10 @@ def test_a_rollout_is_parsed_once_per_resource_version(
     install(apiserver)
     first = cluster.get_rollout("ns", "web")
     assert cluster.get_rollout("ns", "web") is first
-    updated = cluster.update_status(first, first.status.model_copy(update={"message": "hello"}))
-    assert cluster.get_rollout("ns", "web") is updated  # the status write's answer is the next read
+    cluster.update_status(first, first.status.model_copy(update={"message": "hello"}))
+    written = cluster.get_rollout("ns", "web")
+    assert written.status.message == "hello"
+    assert cluster.get_rollout("ns", "web") is written
     stored = apiserver.read(*ROLLOUTS, "web")
     assert stored is not None
     apiserver.put({**stored, "metadata": {**stored["metadata"], "labels": {"edited": "yes"}}})
