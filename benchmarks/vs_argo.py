@@ -3,7 +3,9 @@
 Run ``python benchmarks/vs_argo.py`` (``--sizes 200 1000 --pairs 1``). Needs the control plane of
 the test tier (``tests/controlplane/build.sh``) and Argo Rollouts' controller built from its Go module
 (``scripts/build-argo-rollouts.sh``); both are built if missing. Prints a table and writes
-``vs_argo.json`` into ``--out DIR`` (default ``benchmarks/results``).
+``vs_argo.json`` into ``--out DIR`` (default ``benchmarks/results``); with ``--keep-sizes`` the sizes of
+the file already there that this run does not measure are kept, so each size can be its own run.
+Each size records the machine's 1-minute load average at the start and end of its run.
 
 For each size, each pair runs both controllers, each on a fresh control plane (the order alternates
 from pair to pair), through ``fleet.py``: N Rollouts with replicas 3 and steps setWeight 34 / pause 5s /
@@ -129,6 +131,7 @@ def compare(runs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, float]
 
 
 def run_size(count: int, pairs: int, workers: int, timeout: float, argo: Contender) -> dict[str, Any]:
+    started_load = round(os.getloadavg()[0], 2)  # the machine may be shared: the figures say how busy
     ours = canary_contender(workers, namespace=None)
     runs: dict[str, list[dict[str, Any]]] = {"canary": [], "argo-rollouts": []}
     node_pods = str(max(1000, 2 * count * WORKLOAD.replicas))
@@ -139,7 +142,13 @@ def run_size(count: int, pairs: int, workers: int, timeout: float, argo: Contend
             runs[contender.name].append(
                 run_fleet(contender, WORKLOAD, count, timeout=timeout, node_pods=node_pods)
             )
-    return {"rollouts": count, "pairs": pairs, "runs": runs, "figures": compare(runs)}
+    return {
+        "rollouts": count,
+        "pairs": pairs,
+        "runs": runs,
+        "figures": compare(runs),
+        "load_average_1m_at_start_and_end": [started_load, round(os.getloadavg()[0], 2)],
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -150,11 +159,18 @@ def main(argv: list[str] | None = None) -> None:
         "--workers", type=int, default=10, help="canary's workers (Argo's default rollout threads: 10)"
     )
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per phase")
+    parser.add_argument(
+        "--keep-sizes",
+        action="store_true",
+        help="keep the other sizes of an existing vs_argo.json in DIR (sizes measured in separate runs)",
+    )
     add_out_argument(parser, ["vs_argo.json"])
     args = parser.parse_args(argv)
-    started_load = round(os.getloadavg()[0], 2)  # the machine may be shared: the figures say how busy
     argo = argo_contender(argo_build())
     sizes = [run_size(n, args.pairs, args.workers, args.timeout, argo) for n in args.sizes]
+    if args.keep_sizes:
+        sizes = _kept_sizes(args.out / "vs_argo.json", {size["rollouts"] for size in sizes}) + sizes
+        sizes.sort(key=lambda size: size["rollouts"])
     for size in sizes:
         print(f"\n{size['rollouts']} Rollouts (medians of {size['pairs']} pair(s))")
         print(f"{'':32}{'canary':>10}{'argo':>10}{'ratio':>8}")
@@ -163,14 +179,18 @@ def main(argv: list[str] | None = None) -> None:
     result = {
         "workload": {"replicas": WORKLOAD.replicas, "steps": WORKLOAD.describe()},
         "sizes": sizes,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_1m_at_start_and_end": [started_load, round(os.getloadavg()[0], 2)],
-        },
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "vs_argo.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+def _kept_sizes(path: Path, measured: set[int]) -> list[dict[str, Any]]:
+    """The sizes of an earlier result that this run did not measure (each with its own load average)."""
+    if not path.exists():
+        return []
+    earlier = json.loads(path.read_text(encoding="utf-8"))
+    return [size for size in earlier["sizes"] if size["rollouts"] not in measured]
 
 
 if __name__ == "__main__":
