@@ -2,8 +2,9 @@
 
 Every object is addressed by (apiVersion, plural, namespace, name), so one small class serves
 canary's custom resources, ReplicaSets, Services, Pods, Events, Leases and every router's resource.
-Requests go through `kubernetes.client.ApiClient` (its configuration, auth and TLS); writes are JSON
-merge patches with the field manager `canary-controller`.
+Requests use `kubernetes.client.ApiClient`'s configuration, credentials and connection pool (its
+TLS), with bodies and answers in JSON through orjson; writes are JSON merge patches with the field
+manager `canary-controller`.
 
 Errors callers act on become `NotFound`, `Conflict` (409: re-read and redo) and `Gone` (410: the
 watch's resourceVersion was compacted, re-list); anything else stays an `ApiException` (transient,
@@ -15,10 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import orjson
+import urllib3
 from kubernetes.client import ApiClient
 from kubernetes.client.exceptions import ApiException
+from kubernetes.client.rest import RESTResponse
 
 from canary.api.base import GROUP_VERSION
 from canary.cluster.port import Conflict, NotFound
@@ -74,7 +78,11 @@ class KubeApi:
 
     def __init__(self, client: ApiClient, request_timeout: float = 30.0) -> None:
         self._client = client
-        self._timeout = request_timeout
+        self._timeout = urllib3.Timeout(total=request_timeout)
+        self._host = client.configuration.host
+        self._prefix = urlsplit(self._host).path.rstrip("/")
+        """A path the apiserver is served under (behind some proxies), before every resource path."""
+        self._pool: Any = None
 
     def get(self, api_version: str, plural: str, namespace: str | None, name: str) -> Obj | None:
         try:
@@ -189,26 +197,43 @@ class KubeApi:
         content_type: str = "application/json",
         stream: bool = False,
     ) -> Any:
-        headers = {"Accept": "application/json"}
+        # Straight on the client's connection pool (its TLS, client certificate and credentials):
+        # the client's own request building (sanitizing every body, json.dumps, per-request URL
+        # parsing and pool lookup) was about a tenth of the controller's CPU in a fleet.
+        headers = {**self._client.default_headers, "Accept": "application/json"}
+        token = self._client.configuration.get_api_key_with_prefix("BearerToken")
+        if token:
+            headers["Authorization"] = token
+        payload = None
         if body is not None:
             headers["Content-Type"] = content_type
-        request = self._client.param_serialize(
-            method=method,
-            resource_path=path,
-            query_params=list((query or {}).items()),
-            header_params=headers,
-            body=body,
-            auth_settings=["BearerToken"],
+            payload = orjson.dumps(body)
+        url = self._prefix + path + (f"?{urlencode(query)}" if query else "")
+        raw = self._urlopen(
+            method,
+            url,
+            body=payload,
+            headers=headers,
+            timeout=None if stream else self._timeout,
+            preload_content=False,
         )
-        timeout = None if stream else self._timeout
-        response: Any = self._client.call_api(*request, _request_timeout=timeout)
+        response: Any = RESTResponse(raw)
         if not 200 <= response.status <= 299:
             response.read()
             _raise_for(response.status, response.data, response)
         if stream:
-            return response.response
+            return raw
         response.read()
         return response
+
+    def _urlopen(self, method: str, url: str, **options: Any) -> Any:
+        manager = self._client.rest_client.pool_manager
+        if isinstance(manager, urllib3.ProxyManager):  # it rewrites each request for its proxy
+            return manager.urlopen(method, self._host + url, **options)
+        pool = self._pool
+        if pool is None or pool.pool is None:  # None once closed with the client: take it again
+            pool = self._pool = manager.connection_from_url(self._host)
+        return pool.urlopen(method, url, **options)
 
 
 def _lines(response: Any) -> Iterator[bytes]:
