@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 RESULTS = ROOT / "benchmarks" / "results"
 
-Phrase = Callable[[dict[str, Any]], str]
+# A figure's phrase, or several (one per row of a table whose rows come from the JSON).
+Phrase = Callable[[dict[str, Any]], str | list[str]]
 
 
 def _judge_row(data: dict[str, Any]) -> dict[str, Any]:
@@ -308,24 +309,60 @@ DETECTION_DOCS: list[Phrase] = [
 MANN_WHITNEY_DOCS: list[Phrase] = [lambda d: f"{d['meta']['reps']:,} A/A runs per cell", _mw_docs]
 
 
-def _live_row(data: dict[str, Any], index: int) -> str:
-    """One bad release of benchmarks/live_detection.py as the README lists it."""
-    row = data["bad_releases"][index]
-    outcome = row["outcome"]
-    if row["seconds_to_stable"] is not None:
-        outcome += f", 100% on stable after {row['seconds_to_stable']:.0f} s"
-    return f"{row['judge']}, {row['rate']:.0f} req/s, {row['canary_errors']:.0%} errors: {outcome}"
+LIVE_HEADER = "| analysis | req/s | release | checks of 5 s | aborted | release to 100% on stable, if aborted: median (range) |"
+
+
+def _live_seconds(seconds: dict[str, float | None]) -> str:
+    low, median, high = seconds["min"], seconds["median"], seconds["max"]
+    if low is None or median is None or high is None:
+        return "never"
+    return f"{median:.0f} s" if round(low) == round(high) else f"{median:.0f} s ({low:.0f}-{high:.0f} s)"
+
+
+def _undecided(runs: list[dict[str, Any]]) -> str:
+    """The releases neither aborted nor promoted (e.g. paused on Inconclusive measurements, waiting
+    for a person), as ``, 1 paused (inconclusive)``."""
+    counts: dict[str, int] = {}
+    for run in runs:
+        if run["outcome"] not in ("aborted", "promoted"):
+            counts[run["outcome"]] = counts.get(run["outcome"], 0) + 1
+    return "".join(f", {n} {outcome}" for outcome, n in sorted(counts.items()))
+
+
+def _live_row(cell: dict[str, Any]) -> str:
+    """One cell (judge, rate, change) of benchmarks/live_detection.py, as its table and the README list it."""
+    return (
+        f"| {cell['template']} | {cell['rate']:.0f} | {cell['change']} | {cell['checks']} | "
+        f"{cell['detected']}/{cell['releases']}{_undecided(cell['runs'])} | "
+        f"{_live_seconds(cell['seconds_to_stable'])} |"
+    )
+
+
+def _live_false_aborts(good: dict[str, Any]) -> str:
+    return (
+        f"- {good['template']}: {good['aborted']} false aborts in {good['releases']} good releases "
+        f"at {good['rate']:.0f} req/s ({good['checks']} checks){_undecided(good['runs'])}"
+    )
+
+
+def live_table(data: dict[str, Any]) -> str:
+    """live_detection.json as its table (live_detection.md and the README)."""
+    return "\n".join(
+        [
+            LIVE_HEADER,
+            "|---|---|---|---|---|---|",
+            *map(_live_row, data["cells"]),
+            "",
+            *map(_live_false_aborts, data["false_aborts"].values()),
+        ]
+    )
 
 
 LIVE_README: list[Phrase] = [
-    *(lambda d, i=i: _live_row(d, i) for i in range(8)),
-    *(
-        lambda d, judge=judge: (
-            f"{judge}: {d['false_aborts'][judge]['aborted']} false aborts in "
-            f"{d['false_aborts'][judge]['releases']} good releases"
-        )
-        for judge in ("sequential", "threshold")
-    ),
+    lambda d: [_live_row(cell) for cell in d["cells"]],
+    lambda d: [_live_false_aborts(good) for good in d["false_aborts"].values()],
+    lambda d: f"{d['meta']['repeats']} releases per cell",
+    lambda d: f"about {d['meta']['canary_requests_sized_for']:,} canary requests",
 ]
 
 FIGURES: dict[str, dict[str, list[Phrase]]] = {
@@ -348,12 +385,16 @@ def normalized(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
+def _each(rendered: str | list[str]) -> list[str]:
+    return [rendered] if isinstance(rendered, str) else rendered
+
+
 def phrases(document: str, results: Path = RESULTS) -> dict[str, list[str]]:
     """Each results file's phrases for `document` (a key of FIGURES), rendered from its current JSON."""
     rendered = {}
     for name, figures in FIGURES[document].items():
         data = json.loads((results / name).read_text(encoding="utf-8"))
-        rendered[name] = [figure(data) for figure in figures]
+        rendered[name] = [phrase for figure in figures for phrase in _each(figure(data))]
     return rendered
 
 

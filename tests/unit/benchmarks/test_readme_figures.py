@@ -75,3 +75,14 @@ def test_a_line_break_inside_a_figure_is_not_a_difference() -> None:
     for document in readme_figures.FIGURES:
         text = "\n".join(p for rendered in readme_figures.phrases(document).values() for p in rendered)
         assert readme_figures.missing(document, text.replace(" ", "\n  ")) == []
+
+
+def test_a_live_detection_cell_that_changed_is_caught_as_its_table_row(tmp_path: Path) -> None:
+    results = _results_copy(tmp_path)
+    data = json.loads((results / "live_detection.json").read_text())
+    cell = data["cells"][0]
+    cell["detected"] = cell["releases"] + 1
+    (results / "live_detection.json").write_text(json.dumps(data))
+    absent = readme_figures.missing("README.md", _text("README.md"), results)
+    assert len(absent) == 1
+    assert absent[0].startswith(f"live_detection.json: | {cell['template']} | {cell['rate']:.0f} |")
