@@ -10,6 +10,8 @@ image at once, waits again, and returns what it measured:
   from its image change to Healthy on the new revision (p50, p99, max);
 - the controller's API requests, counted exactly from the apiserver's audit log, by verb, for the
   deploy, the release, and the quiet seconds after everything is Healthy;
+- the Events recorded about the Rollouts (a controller may drop some: client-go's event broadcaster
+  discards Events when its queue is full), per Rollout;
 - the controller's CPU seconds (user + system, from /proc) and peak resident memory (VmHWM).
 """
 
@@ -154,6 +156,11 @@ class Fleet:
             patched[name] = time.monotonic()
         return patched
 
+    def rollout_events(self) -> int:
+        """Events recorded about the Rollouts (a repeat aggregated into one Event counts each time)."""
+        listed = client.CoreV1Api(self.custom.api_client).list_namespaced_event(NAMESPACE)
+        return sum(e.count or 1 for e in listed.items if e.involved_object.kind == "Rollout")
+
     def stable_hashes(self) -> dict[str, str]:
         return {r["metadata"]["name"]: r["status"]["stableRS"] for r in self._items()}
 
@@ -277,6 +284,7 @@ def _drive(
             "release": _per_rollout(released, deployed, count),
         },
         "api_requests_after_healthy": sum((quiet - released).values()),
+        "rollout_events_per_rollout": round(fleet.rollout_events() / count, 2),
         "controller_cpu_seconds": {
             "deploy": round(cpu_deployed, 1),
             "release": round(cpu_released - cpu_deployed, 1),

@@ -110,6 +110,7 @@ FIGURES: dict[str, Callable[[dict[str, Any]], float]] = {
     "API requests per Rollout": lambda r: (
         r["api_requests_per_rollout"]["deploy"]["total"] + r["api_requests_per_rollout"]["release"]["total"]
     ),
+    "Rollout Events recorded per Rollout": lambda r: r["rollout_events_per_rollout"],
     "image change to Healthy p50 s": lambda r: r["release_to_healthy_seconds"]["p50"],
     "image change to Healthy p99 s": lambda r: r["release_to_healthy_seconds"]["p99"],
     "image change to Healthy max s": lambda r: r["release_to_healthy_seconds"]["max"],
