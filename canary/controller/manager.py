@@ -31,7 +31,7 @@ from canary.controller.namespaces import informer_for
 from canary.controller.notify.notifier import Notifier, kube_config_source
 from canary.controller.notify.store import ConfigMapStore
 from canary.controller.own_writes import OwnWrites
-from canary.controller.queue import Key, WorkQueue, key_of
+from canary.controller.queue import Key, WorkQueue, key_of, split_key
 from canary.controller.reconciler import AnalysisRunReconciler, RolloutReconciler
 from canary.controller.workers import Workers
 from canary.engine.hashing import HASH_LABEL
@@ -172,9 +172,14 @@ class Controller:
     # wiring events to keys ---------------------------------------------------------------------
 
     def _on_events(self, key: Key) -> None:
-        if self.notifier is not None:
+        # Handed on only to those with something to do for this Rollout: each would otherwise read
+        # (and parse) the Rollout again to find it neither subscribes nor opted in.
+        cached = self.informers.get(*kube_api.ROLLOUTS, *split_key(key)) or {}
+        annotations = (cached.get("metadata") or {}).get("annotations") or {}
+        if self.notifier is not None and self.notifier.wants(key, annotations):
             self.notifier.notify(key)
-        self.git_reverter.notify(key)
+        if opted_in(annotations):
+            self.git_reverter.notify(key)
 
     def _route_events(self) -> None:
         self.informers.informer(*kube_api.ROLLOUTS).on_change(self._on_rollout_change)

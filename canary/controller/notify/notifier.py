@@ -110,6 +110,11 @@ class Notifier:
 
     # the controller's side ---------------------------------------------------------------------------
 
+    def wants(self, key: Key, annotations: Mapping[str, str]) -> bool:
+        """Whether Events of the Rollout with these annotations may be for the notifier: it
+        subscribes, or has a delivery record (to forget once it no longer subscribes)."""
+        return key in self._recorded or any(k.startswith(notes.SUBSCRIBE_PREFIXES) for k in annotations)
+
     def notify(self, key: Key) -> None:
         """Look at this Rollout's Events soon; never blocks."""
         self.queue.add(key)

@@ -188,3 +188,18 @@ def _failed(metrics: Metrics) -> float:
         for sample in family.samples
         if sample.name.endswith("_total")
     )
+
+
+def test_only_a_subscribed_rollout_or_one_with_a_delivery_record_is_handed_to_the_notifier(
+    apiserver: FakeApiServer, api: KubeApi
+) -> None:
+    install(apiserver)
+    subscribe(apiserver, "on-rollout-updated")
+    with http_receiver() as receiver:
+        configure(apiserver, receiver)
+        RolloutReconciler(KubeCluster(api, clock=now), now).reconcile(KEY)
+        sender = notifier(api)
+        assert not sender.wants(KEY, {})
+        assert sender.wants(KEY, {"notifications.canary.dev/subscribe.on-rollout-updated.ops": ""})
+        sender.deliver(KEY)  # leaves a delivery record
+        assert sender.wants(KEY, {})  # so that it is forgotten once the subscription goes
