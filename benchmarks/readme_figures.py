@@ -50,6 +50,20 @@ def _vs_argo_size(size: dict[str, Any]) -> str:
     )
 
 
+def _controlplane_size(size: dict[str, Any]) -> str:
+    """One fleet size of controlplane_scale.json as the README gives it."""
+    healthy, requests = size["release_to_healthy_seconds"], size["api_requests_per_rollout"]
+    start, end = size["load_average_1m_at_start_and_end"]
+    return (
+        f"{size['rollouts']:,} Rollouts: all Healthy {size['deploy_seconds']:.0f} s after creation and "
+        f"{size['release_seconds']:.0f} s after the image change (each Rollout's image change to Healthy "
+        f"p50 {healthy['p50']:.0f} s, p99 {healthy['p99']:.0f} s, max {healthy['max']:.0f} s), controller CPU "
+        f"{size['controller_cpu_seconds']['total']:.0f} s, peak memory {size['controller_peak_rss_mib']:.0f} MiB, "
+        f"{requests['deploy']['total'] + requests['release']['total']:.1f} API requests per Rollout "
+        f"(1-minute load average {start:.1f} at the start, {end:.1f} at the end)"
+    )
+
+
 SCALE_FIGURES: dict[str, list[Phrase]] = {
     "controller_scale.json": [
         lambda d: f"drives {d['rollouts']:,} Rollouts concurrently",
@@ -58,18 +72,15 @@ SCALE_FIGURES: dict[str, list[Phrase]] = {
         lambda d: f"{d['rss_per_rollout_kib']:.0f} KiB resident memory per Rollout",
     ],
     "controlplane_scale.json": [
-        lambda d: f"runs {d['rollouts']:,} Rollouts at once on the real control plane",
-        lambda d: f"all deployed in {d['deploy_seconds']:.1f} s and released",
-        lambda d: (
-            f"in {d['release_seconds']:.1f} s, "
-            f"{d['api_requests_per_rollout']['release']['total']:.1f} controller API requests per Rollout"
-        ),
-        lambda d: f"{d['controller_peak_rss_mib']:.0f} MiB peak controller memory",
+        lambda d: f"(replicas {d['workload']['replicas']}, steps {d['workload']['steps']}, kwok pods,",
+        lambda d: f"{d['controller_workers']} workers)",
+        lambda d: "; ".join(_controlplane_size(size) for size in d["sizes"]),
     ],
     "controller_scale_10k.json": [
         lambda d: f"drives {d['rollouts']:,} Rollouts in one controller",
         lambda d: "".join(
-            f"{_window(r)} p99 {r['due_delay_p99_ms'] / 1000:.2f} s" + ("; " if i < len(d["runs"]) - 1 else "")
+            f"{_window(r)} p99 {r['due_delay_p99_ms'] / 1000:.2f} s"
+            + ("; " if i < len(d["runs"]) - 1 else "")
             for i, r in enumerate(d["runs"])
         ),
         lambda d: f"{max(r['rss_peak_mib'] for r in d['runs']):.0f} MiB peak resident memory",
