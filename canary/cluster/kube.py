@@ -55,8 +55,10 @@ from canary.cluster.kube_api import (
     ANALYSIS_TEMPLATES,
     CLUSTER_ANALYSIS_TEMPLATES,
     DEPLOYMENTS,
+    ENDPOINT_SLICES,
     EVENTS,
     JOBS,
+    PODS,
     REPLICA_SETS,
     ROLLOUTS,
     SECRETS,
@@ -98,11 +100,15 @@ class KubeCluster:
         instance_id: str | None = None,
         cluster_templates: bool = True,
         secret_label: tuple[str, str] | None = None,
+        endpoints: bool = False,
     ) -> None:
         """`cluster_templates=False`: a namespaced controller (`--namespaced`), which may not read
         cluster-scoped objects; a ClusterAnalysisTemplate reference is reported as invalid.
-        `secret_label`: read only Secrets carrying this label (`--secret-label`)."""
+        `secret_label`: read only Secrets carrying this label (`--secret-label`). `endpoints`:
+        observe the ready endpoints of routed Services (`Observed.ready_endpoints`), which reads
+        EndpointSlices and the pods they name: for a controller, whose reads are informer caches."""
         self.api = api
+        self._endpoints = endpoints
         self._cluster_templates = cluster_templates
         self._secret_label = secret_label
         self._reads = reads or ApiReads(api)
@@ -166,6 +172,7 @@ class KubeCluster:
             invalid_cluster_templates=invalid_cluster_templates,
             service_selectors=self._service_selectors(rollout),
             router_weight=router.current_weight(rollout) if router else None,
+            ready_endpoints=self._ready_endpoints(rollout),
             workload_template=self._workload_template(rollout),
             run_names=frozenset(obj["metadata"]["name"] for obj in all_runs),
         )
@@ -237,6 +244,37 @@ class KubeCluster:
                 value = (service.get("spec", {}).get("selector") or {}).get(HASH_LABEL)
                 selectors[name] = act.PodHash(value) if value else None
         return selectors
+
+    def _ready_endpoints(self, rollout: Rollout) -> dict[str, dict[str, int]]:
+        """The canary and stable Services of a routed canary strategy, each with its ready endpoints
+        counted by the pod-template hash of the pod behind them (from its EndpointSlices, found by
+        their owner the Service, and the pods they name)."""
+        canary = rollout.spec.strategy.canary
+        if not self._endpoints or canary is None or rollout.spec.strategy.traffic_routing is None:
+            return {}
+        namespace = namespace_of(rollout)
+        found: dict[str, dict[str, int]] = {}
+        for name in (canary.canary_service, canary.stable_service):
+            service = self._reads.get(*SERVICES, namespace, name) if name else None
+            if name and service is not None:
+                found[name] = self._endpoints_by_hash(namespace, service["metadata"].get("uid") or "")
+        return found
+
+    def _endpoints_by_hash(self, namespace: str, service_uid: str) -> dict[str, int]:
+        pods: set[str] = set()  # a dual-stack Service lists each pod in two slices
+        for endpoint_slice in self._reads.owned(*ENDPOINT_SLICES, namespace, service_uid):
+            for endpoint in endpoint_slice.get("endpoints") or []:
+                ref = endpoint.get("targetRef") or {}
+                # An unset ready condition means ready (the EndpointSlice API's rule).
+                if ref.get("kind") == "Pod" and (endpoint.get("conditions") or {}).get("ready") is not False:
+                    pods.add(str(ref.get("name", "")))
+        counts: dict[str, int] = {}
+        for name in pods:
+            pod = self._reads.get(*PODS, namespace, name)
+            pod_hash = ((pod or {}).get("metadata", {}).get("labels") or {}).get(HASH_LABEL)
+            if pod_hash:
+                counts[pod_hash] = counts.get(pod_hash, 0) + 1
+        return counts
 
     def _workload_template(self, rollout: Rollout) -> dict[str, Any] | None:
         ref = rollout.spec.workload_ref

@@ -5,7 +5,8 @@ AnalysisRuns and Events. A ReplicaSet belongs to the Rollout whose uid it names 
 Kubernetes: deleting a Rollout with `orphan=True` leaves its ReplicaSets serving with no owner, for
 `adopt_orphans` to hand to the next Rollout that selects them. Pods become ready `PodBehaviour`
 seconds after they start (or never: a crash-looping revision, or a template whose nodeSelector no
-node satisfies). AnalysisRuns are advanced by the
+node satisfies), and ready endpoints of the Services selecting them `endpoints_after` seconds later
+(the endpoint controller's lag behind the ReplicaSet's status). AnalysisRuns are advanced by the
 analysis runner with injected providers.
 Time moves only when the caller advances the clock, so `canary demo --fast`, the tests and the
 benchmarks run an hour-long rollout in milliseconds. `next_due` says when something changes next.
@@ -109,8 +110,10 @@ class MemoryCluster:
         pods: PodBehaviour = DEFAULT_PODS,
         providers: ProviderRegistry | None = None,
         hooks: HookAnswers | None = None,
+        endpoints_after: float = 0.0,
     ) -> None:
         self.clock = clock
+        self.endpoints_after = timedelta(seconds=endpoints_after)
         self.hooks: HookAnswers = hooks or _answer_yes
         self.pods = pods
         self.providers: ProviderRegistry = providers or {}
@@ -281,9 +284,35 @@ class MemoryCluster:
             },
             service_selectors=services,
             router_weight=self._weights.get(key, 0) if strategy.traffic_routing else None,
+            ready_endpoints=self._ready_endpoints(rollout),
             run_names=frozenset(name for ns, name in self._runs if ns == key[0]),
             hook_results=dict(self._hook_results.get(key, {})),
         )
+
+    def _ready_endpoints(self, rollout: Rollout) -> dict[str, dict[str, int]]:
+        """The routed canary strategy's Services with their ready endpoints by revision: the ready
+        pods, `endpoints_after` on, of the revisions each selects (no hash pinned: every revision)."""
+        canary = rollout.spec.strategy.canary
+        if canary is None or rollout.spec.strategy.traffic_routing is None:
+            return {}
+        namespace, endpoints = _key(rollout)[0], self._endpoints(rollout)
+        found: dict[str, dict[str, int]] = {}
+        for name in (canary.canary_service, canary.stable_service):
+            if name is None or (namespace, name) not in self._services:
+                continue
+            selected = self._services[(namespace, name)]
+            found[name] = {h: n for h, n in endpoints.items() if selected in (None, h)}
+        return found
+
+    def _endpoints(self, rollout: Rollout) -> dict[act.PodHash, int]:
+        """Each revision's pods that are ready endpoints (ready for `endpoints_after`)."""
+        now = self.clock.now()
+        return {
+            pod_hash: sum(
+                1 for p in rs.pods if p.ready_at is not None and p.ready_at + self.endpoints_after <= now
+            )
+            for pod_hash, rs in self._owned(rollout).items()
+        }
 
     # --- writers ----------------------------------------------------------------------------------
 
@@ -539,20 +568,23 @@ class MemoryCluster:
         stable = self._services.get((key[0], strategy.stable_service or ""))
         canary = self._services.get((key[0], strategy.canary_service or ""))
         weight = self._weights.get(key, 0) / routing.max_traffic_weight
+        endpoints = self._endpoints(rollout)  # a proxy reaches a revision through them
         shares: dict[act.PodHash, float] = {}
         for pod_hash, share in ((stable, 1 - weight), (canary, weight)):
-            if pod_hash is not None and share > 0 and serving.get(pod_hash):
+            if pod_hash is not None and share > 0 and endpoints.get(pod_hash):
                 shares[pod_hash] = shares.get(pod_hash, 0.0) + share
         return shares
 
     def next_due(self) -> datetime | None:
-        """When a pod becomes ready or a measurement falls due next, after now."""
+        """When a pod becomes ready (or a ready endpoint) or a measurement falls due next, after now."""
         now = self.clock.now()
         times = [
-            pod.ready_at
+            at
             for rs in self._replica_sets.values()
             for pod in rs.pods
-            if pod.ready_at is not None and pod.ready_at > now
+            if pod.ready_at is not None
+            for at in (pod.ready_at, pod.ready_at + self.endpoints_after)
+            if at > now
         ]
         times += [due for due in self._run_due.values() if due is not None]
         return min(times, default=None)
@@ -561,7 +593,10 @@ class MemoryCluster:
         """The Rollouts that something falling due at `instant` concerns (a pod of theirs becomes
         ready, a run of theirs takes a measurement): what the watches would queue then."""
         uids = {
-            rs.owner for rs in self._replica_sets.values() if any(pod.ready_at == instant for pod in rs.pods)
+            rs.owner
+            for rs in self._replica_sets.values()
+            for pod in rs.pods
+            if pod.ready_at is not None and instant - pod.ready_at in (timedelta(0), self.endpoints_after)
         }
         uids |= {
             self._run_owner.get(key)

@@ -53,6 +53,9 @@ WATCHED = {
     # Pods are read for their labels, owners, timestamps and Ready condition only (restarts).
     "pods": Resource(*kube_api.PODS, selector=HASH_LABEL, fields=("metadata", "status")),
     "services": Resource(*kube_api.SERVICES),
+    # Routing waits for a side's pods to be ready endpoints of its Service (Observed.ready_endpoints):
+    # only the slices' owners, labels and endpoints are read.
+    "endpointslices": Resource(*kube_api.ENDPOINT_SLICES, fields=("metadata", "endpoints")),
 }
 
 
@@ -111,6 +114,7 @@ class Controller:
             instance_id=settings.instance_id,
             cluster_templates=not settings.namespaces,
             secret_label=settings.secret_label,
+            endpoints=True,
         )
         self.rollouts = WorkQueue()
         self.analysis_runs = WorkQueue()
@@ -187,6 +191,7 @@ class Controller:
         self.informers.informer(*kube_api.REPLICA_SETS).on_change(self._on_replica_set)
         self.informers.informer(*kube_api.PODS).on_change(self._on_pod)
         self.informers.informer(*kube_api.SERVICES).on_change(self._on_namespace_change)
+        self.informers.informer(*kube_api.ENDPOINT_SLICES).on_change(self._on_endpoint_slice)
         self.informers.informer(*kube_api.ANALYSIS_TEMPLATES).on_change(self._on_namespace_change)
 
     def _on_rollout_change(self, obj: Obj) -> None:
@@ -231,6 +236,26 @@ class Controller:
                 replica_set = self.informers.get(*kube_api.REPLICA_SETS, namespace, owner["name"])
                 if replica_set is not None and self._restarting(replica_set):
                     self._on_owned(replica_set)
+
+    def _on_endpoint_slice(self, obj: Obj) -> None:
+        # A weight held until the canary's pods are ready endpoints is raised on the slice's change:
+        # the Rollouts owning the pods it lists (through the cached pods and ReplicaSets) are queued.
+        namespace = obj["metadata"].get("namespace", "")
+        pods = {
+            ref.get("name", "")
+            for endpoint in obj.get("endpoints") or []
+            if (ref := endpoint.get("targetRef") or {}).get("kind") == "Pod"
+        }
+        replica_sets = {
+            owner["name"]
+            for name in pods
+            for owner in _owners(self.informers.get(*kube_api.PODS, namespace, name))
+            if owner.get("kind") == "ReplicaSet"
+        }
+        for name in replica_sets:
+            replica_set = self.informers.get(*kube_api.REPLICA_SETS, namespace, name)
+            if replica_set is not None:
+                self._on_owned(replica_set)
 
     def _restarting(self, owned: Obj) -> bool:
         """Whether a Rollout owning `owned` asks for a restart it has not finished (the engine's rule)."""
@@ -369,3 +394,7 @@ class Controller:
         if not self._stop.is_set():  # a lease released on shutdown is not a lost one
             self.lost_leadership = True
         self._stop.set()
+
+
+def _owners(obj: Obj | None) -> list[Obj]:
+    return list(((obj or {}).get("metadata") or {}).get("ownerReferences") or [])

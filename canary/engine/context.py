@@ -34,7 +34,22 @@ class DecisionContext:
             if rs.pod_template_hash not in (progress.canary, progress.stable)
         ]
         canary = None if progress.complete else self.observed.replica_set(progress.canary)
-        return targets.Sides(canary, self.observed.replica_set(progress.stable), others)
+        strategy = self.rollout.spec.strategy.canary
+        services = (strategy.canary_service, strategy.stable_service) if strategy else (None, None)
+        return targets.Sides(
+            canary,
+            self.observed.replica_set(progress.stable),
+            others,
+            canary_endpoints=self._endpoints(services[0], progress.canary),
+            stable_endpoints=self._endpoints(services[1], progress.stable),
+        )
+
+    def _endpoints(self, service: str | None, pod_hash: str | None) -> int | None:
+        """The ready endpoints of a routed `service` that are pods of `pod_hash` (None: not observed)."""
+        if self.rollout.spec.strategy.traffic_routing is None or not service or pod_hash is None:
+            return None
+        counts = self.observed.ready_endpoints.get(service)
+        return None if counts is None else counts.get(pod_hash, 0)
 
     def applied_weight(self, progress: Progress) -> int:
         """The canary weight last routed, in units of maxTrafficWeight as the status stores it."""

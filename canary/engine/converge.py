@@ -90,7 +90,7 @@ def _pod_counts(
     if progress.abort:
         canary_count, wait = aborted_canary_count(context, progress, sides)
         weight = targets.weight_stable_cannot_take(
-            rollout, sides.stable_available(), sides.canary_available(), context.applied_weight(progress)
+            rollout, sides.stable_routable(), sides.canary_routable(), context.applied_weight(progress)
         )
         if weight > 0:  # stable is still scaling back up: the canary keeps that share and its pods
             current = sides.canary.replicas if sides.canary else 0

@@ -69,6 +69,10 @@ class Observed:
     - `service_selectors`: every Service the strategy names, mapped to the pod-template hash its
       selector pins (None when it pins none); a named Service missing here is InvalidSpec.
     - `router_weight`: the canary weight the traffic router reports, None without a router.
+    - `ready_endpoints`: for a strategy with a traffic router, its canary and stable Services, each
+      mapped to its ready endpoints (the EndpointSlices a proxy routes by) counted by pod-template
+      hash. They follow the pods' readiness through another controller than the ReplicaSets' status,
+      so they may lag it; a Service missing here was not observed (its pods' availability stands in).
     - `workload_template`: the pod template of `spec.workloadRef`'s Deployment, if one is used.
     - `hook_results`: the webhook calls answered so far, by `RunHook.key` (`canary.engine.hooks`).
     - `run_names`: the names of every AnalysisRun in the namespace, whoever owns it (say, a run
@@ -83,6 +87,7 @@ class Observed:
     invalid_cluster_templates: Mapping[str, str] = field(default_factory=dict)
     service_selectors: Mapping[str, PodHash | None] = field(default_factory=dict)
     router_weight: int | None = None
+    ready_endpoints: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     workload_template: Mapping[str, Any] | None = None
     run_names: frozenset[str] = frozenset()
     hook_results: Mapping[str, HookResult] = field(default_factory=dict)

@@ -3,6 +3,11 @@
 Applies the replica math (`canary.engine.replicas`) to the ReplicaSets observed, and the two traffic
 rules users rely on: the weight only grows once the canary's pods for it are available, and a canary
 with no available pod never gets traffic. Lowering the weight is never delayed.
+
+With a router, a pod is available to traffic only once it is a ready endpoint of its side's Service:
+a proxy routes by the Service's EndpointSlices, which the endpoint controller updates after (and apart
+from) the ReplicaSet's available count, so a weight raised on the ReplicaSet's word alone can reach the
+proxy before any canary endpoint and be answered 503.
 """
 
 from __future__ import annotations
@@ -30,17 +35,32 @@ class Plan:
 
 @dataclass(frozen=True)
 class Sides:
-    """The canary, stable and older ReplicaSets as observed (canary None before it is created)."""
+    """The canary, stable and older ReplicaSets as observed (canary None before it is created), and
+    with a router the ready endpoints of each side's Service that are its pods (None: not observed)."""
 
     canary: ReplicaSetView | None
     stable: ReplicaSetView | None
     others: Sequence[ReplicaSetView]
+    canary_endpoints: int | None = None
+    stable_endpoints: int | None = None
 
     def canary_available(self) -> int:
         return self.canary.available if self.canary else 0
 
     def stable_available(self) -> int:
         return self.stable.available if self.stable else 0
+
+    def canary_routable(self) -> int:
+        """Canary pods that traffic routed to the canary Service reaches now."""
+        return _routable(self.canary_available(), self.canary_endpoints)
+
+    def stable_routable(self) -> int:
+        """Stable pods that traffic routed to the stable Service reaches now."""
+        return _routable(self.stable_available(), self.stable_endpoints)
+
+
+def _routable(available: int, endpoints: int | None) -> int:
+    return available if endpoints is None else min(available, endpoints)
 
 
 def surge_and_unavailable(rollout: Rollout) -> tuple[int, int]:
@@ -155,14 +175,12 @@ def _plan_routed(
     max_weight = canary.traffic_routing.max_traffic_weight
     desired = step_list.desired_weight(canary.steps, index, max_weight)
     canary_count = _scaled_canary(rollout, step_list.canary_scale(canary.steps, index), desired)
-    available = sides.canary_available()
+    available = sides.canary_routable()
     canary_ready = (
         available >= canary_count and (sides.canary.replicas if sides.canary else 0) == canary_count
     )
     weight = desired if desired <= applied_weight or canary_ready else applied_weight
-    held = weight_stable_cannot_take(
-        rollout, sides.stable_available(), sides.canary_available(), applied_weight
-    )
+    held = weight_stable_cannot_take(rollout, sides.stable_routable(), available, applied_weight)
     if held > weight:  # the canary keeps the pods for the share it still carries
         weight = held
         canary_count = max(

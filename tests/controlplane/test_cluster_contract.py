@@ -73,6 +73,10 @@ class Backend(Protocol):
         """Until every pod the Rollout's ReplicaSets ask for has started and become ready."""
         ...
 
+    def let_endpoints_follow(self, rollout: Rollout) -> None:
+        """Until the ready pods are ready endpoints of the Services selecting them."""
+        ...
+
     def delete_orphaning(self, name: str) -> None:
         """`kubectl delete rollout NAME --cascade=orphan`, until the Rollout is gone and its
         ReplicaSets have no owner."""
@@ -107,6 +111,9 @@ class MemoryBackend:
     def let_pods_run(self, rollout: Rollout) -> None:
         self.clock.advance(POD_START_SECONDS)
 
+    def let_endpoints_follow(self, rollout: Rollout) -> None:
+        self.clock.advance(self.cluster.endpoints_after.total_seconds())
+
     def delete_orphaning(self, name: str) -> None:
         self.cluster.delete_rollout(self.namespace, name, orphan=True)
 
@@ -124,7 +131,7 @@ class KubeBackend:
     def __init__(self, admin_api: Any, namespace: str) -> None:
         self.admin_api = admin_api
         self.api = KubeApi(admin_api)
-        self.port: ClusterPort = KubeCluster(self.api)
+        self.port: ClusterPort = KubeCluster(self.api, endpoints=True)
         self.namespace = namespace
 
     def create_rollout(self, rollout: Rollout) -> Rollout:
@@ -136,7 +143,8 @@ class KubeBackend:
             "apiVersion": "v1",
             "kind": "Service",
             "metadata": {"name": name},
-            "spec": {"selector": {"app": name}, "ports": [{"port": 80}]},
+            # `<app>-stable` / `<app>-canary` select the pods of the Rollout `<app>`
+            "spec": {"selector": {"app": name.rsplit("-", 1)[0]}, "ports": [{"port": 80}]},
         }
         self.api.create(*SERVICES, self.namespace, body)
 
@@ -150,6 +158,15 @@ class KubeBackend:
             return all(rs.ready == rs.available == rs.replicas for rs in sets)
 
         wait_for("every pod ready and available", all_ready, timeout=30, interval=0.2)
+
+    def let_endpoints_follow(self, rollout: Rollout) -> None:
+        # The endpoint controller lists ready pods in their Services' EndpointSlices on its own time.
+        def followed() -> bool:
+            observed = self.port.observe(rollout)
+            ready = sum(rs.ready for rs in observed.replica_sets)
+            return all(sum(counts.values()) >= ready for counts in observed.ready_endpoints.values())
+
+        wait_for("the ready pods to be ready endpoints", followed, timeout=30, interval=0.2)
 
     def delete_orphaning(self, name: str) -> None:
         client.CustomObjectsApi(self.admin_api).delete_namespaced_custom_object(
@@ -501,6 +518,20 @@ def test_set_service_selector_pins_the_hash_that_observe_reports(backend: Backen
     assert backend.port.observe(rollout).service_selectors == {
         "web-canary": PodHash("abc12"),
         "web-stable": None,
+    }
+
+
+def test_observe_counts_the_ready_endpoints_of_the_routed_services_by_revision(backend: Backend) -> None:
+    rollout = rollout_in(backend)
+    backend.create_service("web-stable")
+    backend.create_service("web-canary")
+    created = create_replica_set(rollout, replicas=2)
+    backend.port.apply(rollout, [created, SetServiceSelector("web-canary", created.pod_template_hash)])
+    backend.let_pods_run(rollout)
+    backend.let_endpoints_follow(rollout)
+    assert backend.port.observe(rollout).ready_endpoints == {
+        "web-canary": {created.pod_template_hash: 2},
+        "web-stable": {created.pod_template_hash: 2},  # no hash pinned: every pod of the app
     }
 
 

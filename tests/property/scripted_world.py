@@ -42,11 +42,16 @@ scripts = st.lists(
 
 
 class ScriptedWorld:
-    def __init__(self, rollout: Rollout, services: Sequence[str], checks: Sequence[Check]) -> None:
+    def __init__(
+        self, rollout: Rollout, services: Sequence[str], checks: Sequence[Check], endpoints_after: float = 0.0
+    ) -> None:
+        """`endpoints_after`: seconds from a pod's readiness to its Services' ready endpoints."""
         self.clock = ManualClock()
         self.crashing: set[str] = set()
         self.cluster = MemoryCluster(
-            self.clock, pods=lambda h: None if h in self.crashing else POD_START_SECONDS
+            self.clock,
+            pods=lambda h: None if h in self.crashing else POD_START_SECONDS,
+            endpoints_after=endpoints_after,
         )
         for service in services:
             self.cluster.create_service(NS, service)

@@ -1,6 +1,8 @@
 """Availability is an invariant: over random specs, pod failures and user actions, no decision of
 the controller takes available pods below `replicas - maxUnavailable`, grows the pods past
-`replicas + maxSurge`, or routes traffic to a side with no available pod.
+`replicas + maxSurge`, or routes traffic to a side with no available pod, nor (with a router, whose
+proxy routes by the Services' ready endpoints, which may lag the pods) raises the canary's weight
+while none of its pods is a ready endpoint of the canary Service.
 
 Each example deploys a stable revision on the embedded cluster, then plays a random script of
 verbs (promote, abort, retry, undo, scale, restart, a new template), pod failures and clock jumps,
@@ -63,10 +65,18 @@ def check_traffic(rollout: Rollout, observed: Observed, decision: Decision) -> N
         stable = observed.replica_set(action.stable_hash)
         if action.canary_weight > 0:
             assert canary is not None and canary.available > 0, "canary traffic reaches available pods"
+        if action.canary_weight > (observed.router_weight or 0):
+            service = rollout.spec.strategy.canary.canary_service or ""
+            endpoints = observed.ready_endpoints.get(service, {}).get(action.canary_hash, 0)
+            assert endpoints > 0, "a raised canary weight reaches ready endpoints of the canary Service"
         if action.canary_weight < max_weight and (observed.router_weight or 0) < max_weight:
             # stable already served: it keeps serving only while some of its pods are available,
             # or the canary, the only side with pods, keeps its share
-            assert stable is None or stable.available > 0 or action.canary_weight >= (observed.router_weight or 0)
+            assert (
+                stable is None
+                or stable.available > 0
+                or action.canary_weight >= (observed.router_weight or 0)
+            )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -77,6 +87,7 @@ def check_traffic(rollout: Rollout, observed: Observed, decision: Decision) -> N
     unavailable=st.integers(0, 2),
     routing=st.sampled_from(["none", "router", "dynamic"]),
     actions=scripts,
+    endpoints_after=st.sampled_from([0.0, 1.5]),
 )
 def test_no_decision_takes_availability_below_the_budget(
     *,
@@ -86,6 +97,7 @@ def test_no_decision_takes_availability_below_the_budget(
     unavailable: int,
     routing: str,
     actions: list[tuple[str, Any]],
+    endpoints_after: float,
 ) -> None:
     canary: dict[str, Any] = {"maxSurge": surge, "maxUnavailable": unavailable or (0 if surge else 1)}
     if routing == "none":
@@ -93,5 +105,10 @@ def test_no_decision_takes_availability_below_the_budget(
     elif routing == "dynamic":
         canary |= {"dynamicStableScale": True}
     rollout = scenarios.rollout(replicas=replicas, steps=steps, routed=routing != "none", canary=canary)
-    world = ScriptedWorld(rollout, ["web-stable", "web-canary"], [check_availability, check_surge, check_traffic])
+    world = ScriptedWorld(
+        rollout,
+        ["web-stable", "web-canary"],
+        [check_availability, check_surge, check_traffic],
+        endpoints_after,
+    )
     world.play(actions)

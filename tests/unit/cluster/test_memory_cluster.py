@@ -196,3 +196,18 @@ def test_adopted_orphans_keep_their_creation_order_and_follow_their_new_owner() 
     cluster.create(scenarios.rollout(routed=True))
     assert cluster.adopt_orphans(cluster.get_rollout("default", "web")) == []
     assert cluster.pod_metadata("default", first) == []
+
+
+def test_ready_pods_become_ready_endpoints_of_the_services_selecting_them_after_the_endpoint_lag() -> None:
+    clock = ManualClock()
+    cluster = MemoryCluster(clock, pods=ready_after(5), endpoints_after=2)
+    cluster.create(scenarios.rollout(routed=True))
+    for service in ("web-stable", "web-canary"):
+        cluster.create_service("default", service)
+    rollout = cluster.get_rollout("default", "web")
+    cluster.apply(rollout, [CreateReplicaSet(H, {}, 3, 1), SetServiceSelector("web-canary", H)])
+    clock.advance(5)
+    assert cluster.observe(rollout).ready_endpoints == {"web-canary": {H: 0}, "web-stable": {H: 0}}
+    clock.advance(2)
+    assert cluster.observe(rollout).ready_endpoints == {"web-canary": {H: 3}, "web-stable": {H: 3}}
+    assert cluster.due_at(clock.now()) == [("default", "web")]

@@ -124,6 +124,38 @@ def test_a_pod_change_queues_its_rollout_only_while_the_rollout_restarts(
         assert queued == (restart_at is not None)
 
 
+def test_an_endpoint_slice_change_queues_the_rollout_owning_the_pods_it_lists(
+    apiserver: FakeApiServer, api: KubeApi
+) -> None:
+    # A weight held until the canary's pods are ready endpoints rises on the slice's change.
+    controller = Controller(api, Settings(workers=1, watch_timeout_seconds=1, notifications_namespace=None))
+    rollout = install(apiserver, "web")
+    owner = {
+        "apiVersion": rollout["apiVersion"],
+        "kind": "Rollout",
+        "name": "web",
+        "uid": rollout["metadata"]["uid"],
+    }
+    replica_set = orphaned_replica_set("web-abc", "abc", replicas=1)
+    replica_set["metadata"]["ownerReferences"] = [{**owner, "controller": True}]
+    replica_set = apiserver.put(replica_set)
+    apiserver.put(_pod(replica_set, "web-abc-1", "True"))
+    endpoint = {
+        "addresses": ["10.0.0.1"],
+        "conditions": {"ready": True},
+        "targetRef": {"kind": "Pod", "name": "web-abc-1"},
+    }
+    endpoint_slice = {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {"name": "web-canary-x", "namespace": "ns"},
+        "endpoints": [endpoint],
+    }
+    with _informing(controller):
+        _eventually(lambda: controller.informers.get("v1", "pods", "ns", "web-abc-1") is not None)
+        assert _queued_after(controller, lambda: apiserver.put(endpoint_slice))
+
+
 @contextmanager
 def _informing(controller: Controller) -> Iterator[None]:
     """The controller's informers running and synced, its workers not: tests reconcile by hand."""
