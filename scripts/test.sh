@@ -50,13 +50,16 @@ if [[ "${CANARY_SKIP_GITEA_BUILD:-}" != "1" && " $* " != *"not gitea"* ]]; then
 fi
 
 if [[ "${CANARY_SKIP_TRAEFIK_BUILD:-}" != "1" && " $* " != *"not live"* ]]; then
-  if ! bash scripts/build-traefik.sh --check && ! command -v go >/dev/null; then
-    step "Go toolchain (for Traefik)"
+  if ! { bash scripts/build-traefik.sh --check && bash scripts/build-prometheus.sh --check; } \
+      && ! command -v go >/dev/null; then
+    step "Go toolchain (for Traefik and Prometheus)"
     GO_BIN="$(bash scripts/install-go.sh)"
     export PATH="$GO_BIN:$PATH"
   fi
   step "Traefik and the Gateway API CRDs, from their Go modules (cached; the live tier's data plane)"
   bash scripts/build-traefik.sh
+  step "Prometheus with Kubernetes discovery, from its Go module (cached; the live tier's pod scraping)"
+  bash scripts/build-prometheus.sh
 fi
 
 if [[ "${CANARY_SKIP_IMAGE:-}" != "1" ]]; then

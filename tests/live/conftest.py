@@ -74,7 +74,7 @@ def _unavailable() -> str | None:
     reason = netns.available()
     if reason:
         return reason
-    for script in (BUILD_SCRIPT, stack.TRAEFIK_BUILD):
+    for script in (BUILD_SCRIPT, stack.TRAEFIK_BUILD, stack.PROMETHEUS_BUILD):
         if subprocess.run(["bash", str(script), "--check"], check=False).returncode == 0:
             continue
         if os.environ.get("CANARY_CONTROLPLANE_BUILD", "1") == "0" or shutil.which("go") is None:

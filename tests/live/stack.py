@@ -10,13 +10,18 @@ inside a network namespace (see netns.py), plus our controller.
 Traefik watches the cluster with both its Gateway API and its CRD provider, through a ServiceAccount
 token (cluster-admin) and the cluster CA; the Gateway ``live`` (namespace ``traefik``) listens on the
 ``web`` entrypoint and admits HTTPRoutes from every namespace. Prometheus scrapes Traefik's metrics
-every second. Every process is a localcluster.Component: its own process group, killed with us.
+every second. A Prometheus given ``pod_discovery()`` also scrapes every served pod's own counters (the
+pod runner's ``/metrics``) every 5 s, finding the pods through Kubernetes service discovery against the
+apiserver (role pod, a ServiceAccount token, the cluster CA); Debian's `prometheus` has no Kubernetes
+discovery, so that one is the build of scripts/build-prometheus.sh (prometheus_with_kubernetes_sd).
+Every process is a localcluster.Component: its own process group, killed with us.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import urllib.error
@@ -37,6 +42,7 @@ from podrunner import READY_LINE, SERVING_ANNOTATION  # noqa: E402
 
 ROOT = HERE.parents[1]
 TRAEFIK_BUILD = ROOT / "scripts" / "build-traefik.sh"
+PROMETHEUS_BUILD = ROOT / "scripts" / "build-prometheus.sh"
 ENTRYPOINT_PORT = 8000
 TRAEFIK_API_PORT = 9000
 PROMETHEUS_PORT = 9090
@@ -44,6 +50,7 @@ POD_CIDR = "10.244.0.0/16"
 GATEWAY_NAMESPACE = "traefik"
 GATEWAY_NAME = "live"
 SCRAPE_INTERVAL = "1s"
+POD_SCRAPE_INTERVAL = "5s"  # the pods' own counters: every served pod of every app, so less often
 # Traefik's request-duration buckets: its defaults (0.1, 0.3, 1.2, 5 s) plus finer bounds around the
 # live apps' tens of milliseconds (apps.slow_env), so the latency template has a bound near stable's p99.
 LATENCY_BUCKETS = "0.025,0.05,0.075,0.1,0.3,1.2,5"
@@ -65,41 +72,80 @@ def _get(url: str, timeout: float = 2.0) -> bytes:
         raise OSError(f"GET {url}: {error.code}") from None
 
 
-class Prometheus:
-    """The Debian `prometheus`, scraping Traefik every second, on a fixed port inside the namespace."""
+@dataclass(frozen=True)
+class PodDiscovery:
+    """Where Prometheus' Kubernetes service discovery finds the pods: the apiserver, the CA that
+    signed its certificate, and a file holding a ServiceAccount token allowed to list and watch pods."""
 
-    def __init__(self, work_dir: Path, port: int = PROMETHEUS_PORT) -> None:
+    server: str
+    ca_file: Path
+    token_file: Path
+
+    def scrape_config(self) -> dict[str, Any]:
+        """A job scraping every served pod (the pod runner's annotation) on its container port, each
+        series labelled with the pod's namespace, name and labels (rollouts_pod_template_hash, ...)."""
+        serving = "__meta_kubernetes_pod_annotation_" + re.sub(r"[^a-zA-Z0-9_]", "_", SERVING_ANNOTATION)
+        return {
+            "job_name": "pods",
+            "scrape_interval": POD_SCRAPE_INTERVAL,
+            "kubernetes_sd_configs": [
+                {
+                    "role": "pod",
+                    "api_server": self.server,
+                    "authorization": {"credentials_file": str(self.token_file)},
+                    "tls_config": {"ca_file": str(self.ca_file)},
+                }
+            ],
+            "relabel_configs": [
+                {"source_labels": [serving], "regex": "true", "action": "keep"},
+                {"action": "labelmap", "regex": "__meta_kubernetes_pod_label_(.+)"},
+                {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+                {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+            ],
+        }
+
+
+def prometheus_with_kubernetes_sd() -> str:
+    """The Prometheus scripts/build-prometheus.sh built (Kubernetes service discovery compiled in)."""
+    out = subprocess.run(
+        ["bash", str(PROMETHEUS_BUILD), "--print-bin-dir"], check=True, capture_output=True, text=True
+    )
+    return str(Path(out.stdout.strip().splitlines()[-1]) / "prometheus")
+
+
+class Prometheus:
+    """A Prometheus (default: Debian's `prometheus` on PATH) scraping Traefik every second (and, given a
+    PodDiscovery, every served pod every POD_SCRAPE_INTERVAL), on a fixed port inside the namespace."""
+
+    def __init__(self, work_dir: Path, port: int = PROMETHEUS_PORT, binary: str = "prometheus") -> None:
         self.port = port
         self.address = f"http://127.0.0.1:{port}"
         self.dir = work_dir / f"prometheus-{port}"
         self.dir.mkdir(parents=True, exist_ok=True)
-        config = self.dir / "prometheus.yml"
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL},
-                    "scrape_configs": [
-                        {
-                            "job_name": "traefik",
-                            "scrape_interval": SCRAPE_INTERVAL,
-                            "static_configs": [{"targets": [f"127.0.0.1:{TRAEFIK_API_PORT}"]}],
-                        }
-                    ],
-                }
-            )
-        )
+        self.config = self.dir / "prometheus.yml"
         self.component = Component(
             "prometheus",
             [
-                "prometheus",
-                f"--config.file={config}",
+                binary,
+                f"--config.file={self.config}",
                 f"--storage.tsdb.path={self.dir / 'data'}",
                 f"--web.listen-address=127.0.0.1:{port}",
             ],
             self.dir / "prometheus.log",
         )
 
-    def start(self) -> None:
+    def _write_config(self, pods: PodDiscovery | None) -> None:
+        traefik = {
+            "job_name": "traefik",
+            "scrape_interval": SCRAPE_INTERVAL,
+            "static_configs": [{"targets": [f"127.0.0.1:{TRAEFIK_API_PORT}"]}],
+        }
+        jobs = [traefik, *([pods.scrape_config()] if pods else [])]
+        settings = {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL}
+        self.config.write_text(yaml.safe_dump({"global": settings, "scrape_configs": jobs}))
+
+    def start(self, pods: PodDiscovery | None = None) -> None:
+        self._write_config(pods)
         self.component.start()
         wait_for("prometheus ready", lambda: _get(f"{self.address}/-/ready"), 30, check=self._alive)
 
@@ -276,6 +322,20 @@ class LiveStack:
 
         wait_for("Gateway live Programmed", programmed, 60, check=self._check(traefik))
 
+    def pod_discovery(self) -> PodDiscovery:
+        """A ServiceAccount for Prometheus (namespace traefik), allowed to list and watch pods, and
+        where its token, the apiserver and the cluster CA are (call once per stack)."""
+        cp = self.control_plane
+        core = cp.core_v1()
+        core.create_namespaced_service_account(GATEWAY_NAMESPACE, {"metadata": {"name": "prometheus"}})
+        cp.apply_manifests(_prometheus_access())
+        token = core.create_namespaced_service_account_token(
+            "prometheus", GATEWAY_NAMESPACE, {"spec": {"expirationSeconds": 24 * 3600}}
+        ).status.token
+        token_file = self.work_dir / "prometheus.token"
+        token_file.write_text(token)
+        return PodDiscovery(cp.server, cp.ca_file, token_file)
+
     def _start_pod_runner(self) -> None:
         runner = Component(
             "podrunner",
@@ -336,6 +396,28 @@ def _traefik_access() -> dict[str, Any]:
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
         "subjects": [{"kind": "ServiceAccount", "name": "traefik", "namespace": GATEWAY_NAMESPACE}],
     }
+
+
+def _prometheus_access() -> list[dict[str, Any]]:
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": "prometheus-live"},
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "prometheus-live"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "prometheus-live",
+            },
+            "subjects": [{"kind": "ServiceAccount", "name": "prometheus", "namespace": GATEWAY_NAMESPACE}],
+        },
+    ]
 
 
 def _gateway() -> list[dict[str, Any]]:

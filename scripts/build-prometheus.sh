@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Build and cache a Prometheus with Kubernetes service discovery, for the `live` test tier's pod scraping
+# (tests/live/test_live_pod_metrics.py). The tier's Prometheus is Debian's `prometheus` package, whose
+# build leaves Kubernetes discovery out (2.42.0+ds: its config parser rejects `kubernetes_sd_configs`,
+# "field kubernetes_sd_configs not found in type config.ScrapeConfig"), so this one scrapes the pods:
+#   bin/prometheus   github.com/prometheus/prometheus/cmd/prometheus v0.316.0 (Prometheus v3.16.0),
+#                    built with -tags remove_all_sd,enable_kubernetes_sd (Kubernetes the only service
+#                    discovery compiled in) through the committed wrapper module scripts/go/prometheus/
+#                    (its go.sum pins every dependency). No web UI assets (not needed: API only).
+#
+# Everything comes through the Go module proxy; no Docker. The cache lives outside the repository:
+#   ${CANARY_PROMETHEUS_CACHE:-$HOME/.cache/canary/prometheus}/<version-key>/{bin,.complete}
+# The version key changes with the pinned version, the wrapper go.mod/go.sum or this recipe.
+#
+# Usage:
+#   build-prometheus.sh                  build if missing (a no-op when cached); prints the bin directory
+#                                        as the last line of stdout
+#   build-prometheus.sh --print-bin-dir  print the bin directory for the pinned version, build nothing
+#   build-prometheus.sh --check          exit 0 if the cache is complete, 1 otherwise, build nothing
+#   build-prometheus.sh --force          rebuild even if cached
+#
+# Progress goes to stderr.
+#
+# Under pipefail, no pipeline here may end in a reader that can stop before its writer is done
+# (`| head`, `| grep -q`): tests/unit/scripts/test_pipelines.py keeps it so.
+set -euo pipefail
+
+PROMETHEUS_MODULE_VERSION=v0.316.0
+TAGS=remove_all_sd,enable_kubernetes_sd
+# Bump when the build recipe (flags, layout) changes in a way that should invalidate caches.
+RECIPE=1
+
+WRAPPER="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/go/prometheus"
+CACHE_ROOT="${CANARY_PROMETHEUS_CACHE:-$HOME/.cache/canary/prometheus}"
+
+version_key() {
+  local digest
+  digest="$(cat "$WRAPPER/go.mod" "$WRAPPER/go.sum" \
+            | { cat; printf '%s %s %s\n' "$PROMETHEUS_MODULE_VERSION" "$TAGS" "$RECIPE"; } \
+            | sha256sum | cut -c1-12)"
+  printf 'prometheus-%s_%s' "$PROMETHEUS_MODULE_VERSION" "$digest"
+}
+
+KEY="$(version_key)"
+DEST="$CACHE_ROOT/$KEY"
+STAMP="$DEST/.complete"
+
+log() { printf '[prometheus-build %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+is_complete() {
+  [[ -f "$STAMP" && -x "$DEST/bin/prometheus" ]]
+}
+
+HELP_LINES=2,22p
+# shellcheck source=scripts/lib/cached-build.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/cached-build.sh"
+begin_cached_build "$@"
+
+START=$SECONDS
+PARTIAL="$CACHE_ROOT/.partial-$KEY"
+trap 'rm -rf "$PARTIAL/bin/.prometheus.tmp.$$"' EXIT
+rm -rf "$PARTIAL"
+mkdir -p "$PARTIAL/bin"
+
+export CGO_ENABLED=0
+GOVERSION_LINE="$(go version)"
+
+log "prometheus $PROMETHEUS_MODULE_VERSION, tags $TAGS ... ($GOVERSION_LINE)"
+(cd "$WRAPPER" && nice -n 10 go build -mod=readonly -trimpath -tags "$TAGS" -ldflags "-s -w" \
+   -o "$PARTIAL/bin/.prometheus.tmp.$$" github.com/prometheus/prometheus/cmd/prometheus)
+mv -f "$PARTIAL/bin/.prometheus.tmp.$$" "$PARTIAL/bin/prometheus"
+"$PARTIAL/bin/prometheus" --version >&2
+
+finish_cached_build
