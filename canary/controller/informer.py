@@ -44,6 +44,9 @@ class Resource:
     """Keep the keys of the objects with no controller owner by namespace, for `Informer.orphans`."""
     fields: tuple[str, ...] | None = None
     """The top-level fields the cache keeps (None: all), for a kind read only in part."""
+    status_fields: tuple[str, ...] | None = None
+    """The fields of `status` the cache keeps (None: all): an update of only the others changes
+    nothing cached, so it notifies no one."""
 
 
 class Informer:
@@ -175,7 +178,8 @@ class Informer:
                 else:
                     self._objects[key] = obj
                     self._index(key, obj)
-            self._notify(obj)
+            if kind == "DELETED" or previous is None or not _same_but_version(previous, obj):
+                self._notify(obj)
         if version:
             self.resource_version = version
 
@@ -184,11 +188,14 @@ class Informer:
         who set which field, often most of an object, read by nothing in canary) and with only the
         resource's `fields`. Memory held per object, for the life of the controller."""
         metadata = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
-        kept = self.resource.fields
-        return {
+        kept, status = self.resource.fields, self.resource.status_fields
+        trimmed = {
             **{k: v for k, v in obj.items() if kept is None or k in kept or k in ("apiVersion", "kind")},
             "metadata": metadata,
         }
+        if status is not None and "status" in trimmed:
+            trimmed["status"] = {k: v for k, v in (trimmed["status"] or {}).items() if k in status}
+        return trimmed
 
     def _index(self, key: tuple[str, str], obj: Obj | None) -> None:
         """Record the owners of the object at `key` (None: deleted), and whether it is an orphan;
@@ -218,6 +225,13 @@ class Informer:
                 handler(obj)
             except Exception:  # a faulty handler must not stop the watch
                 log.exception("informer handler failed", resource=self.resource.plural)
+
+
+def _same_but_version(previous: Obj, obj: Obj) -> bool:
+    """Whether `obj` is `previous` as cached but for its resourceVersion: a change of only what the
+    cache leaves out (managedFields, fields the resource does not keep) is no change to anyone."""
+    version = previous["metadata"].get("resourceVersion")
+    return previous == {**obj, "metadata": {**obj["metadata"], "resourceVersion": version}}
 
 
 def _cache_key(obj: Obj) -> tuple[str, str]:

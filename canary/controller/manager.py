@@ -49,7 +49,15 @@ WATCHED = {
     # Only the ReplicaSets and pods of Rollouts carry the hash label: caching every Deployment's too
     # would cost memory in proportion to the cluster, not to the Rollouts.
     # Adoption reads only the orphaned ReplicaSets of a namespace, from the informer's index.
-    "replicasets": Resource(*kube_api.REPLICA_SETS, selector=HASH_LABEL, index_orphans=True),
+    # Of a ReplicaSet's status only the ready and available counts and the conditions are read: the
+    # ReplicaSet controller's updates of its other counts (pods created, observedGeneration) queue
+    # no reconcile.
+    "replicasets": Resource(
+        *kube_api.REPLICA_SETS,
+        selector=HASH_LABEL,
+        index_orphans=True,
+        status_fields=("readyReplicas", "availableReplicas", "conditions"),
+    ),
     # Pods are read for their labels, owners, timestamps and Ready condition only (restarts).
     "pods": Resource(*kube_api.PODS, selector=HASH_LABEL, fields=("metadata", "status")),
     "services": Resource(*kube_api.SERVICES),

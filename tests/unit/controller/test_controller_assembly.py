@@ -181,7 +181,9 @@ def _deployed(apiserver: FakeApiServer, controller: Controller) -> Callable[[], 
     replicas = replica_set["spec"]["replicas"]
     counts = {"replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas}
     apiserver.put({**replica_set, "kind": "ReplicaSet", "status": counts})
-    _eventually(lambda: _cached_replica_sets(controller) == [counts])
+    _eventually(
+        lambda: [rs.get("availableReplicas") for rs in _cached_replica_sets(controller)] == [replicas]
+    )
     return reconcile
 
 
@@ -190,8 +192,8 @@ def _cached_phase(controller: Controller) -> str | None:
     return (cached.get("status") or {}).get("phase")
 
 
-def _cached_replica_sets(controller: Controller) -> list[object]:
-    return [rs.get("status") for rs in controller.informers.list(*REPLICA_SETS)]
+def _cached_replica_sets(controller: Controller) -> list[dict[str, object]]:
+    return [rs.get("status") or {} for rs in controller.informers.list(*REPLICA_SETS)]
 
 
 def test_the_watch_event_of_the_controllers_own_status_write_queues_nothing(

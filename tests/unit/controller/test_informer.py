@@ -219,3 +219,24 @@ def test_the_cache_keeps_neither_managed_fields_nor_the_fields_its_resource_leav
     assert "managedFields" not in cached["metadata"]
     informer.stop()
     thread.join(3)
+
+
+def test_an_update_of_only_what_the_cache_leaves_out_notifies_no_one(
+    apiserver: FakeApiServer, api: KubeApi
+) -> None:
+    stored = apiserver.put({**_service("web"), "status": {"kept": 1, "dropped": 1}})
+    informer = Informer(
+        api, Resource("v1", "services", status_fields=("kept",)), "ns", watch_timeout_seconds=1
+    )
+    seen: list[object] = []
+    informer.on_change(lambda obj: seen.append(obj["status"]))
+    thread = threading.Thread(target=informer.run, daemon=True)
+    thread.start()
+    assert informer.wait_synced(5)
+    dropped = apiserver.put({**stored, "kind": "Service", "status": {"kept": 1, "dropped": 2}})
+    _eventually(lambda: informer.resource_version == dropped["metadata"]["resourceVersion"])
+    apiserver.put({**dropped, "kind": "Service", "status": {"kept": 2, "dropped": 2}})
+    _eventually(lambda: len(seen) == 2)
+    assert seen == [{"kept": 1}, {"kept": 2}]
+    informer.stop()
+    thread.join(3)
