@@ -83,7 +83,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rollouts", type=int, nargs="+", default=[200, 2000], help="fleet sizes")
     parser.add_argument("--workers", type=int, default=10)
-    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per phase")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=3600.0,
+        help="seconds per phase (2,000 Rollouts on a loaded 2-core machine took 3,000)",
+    )
     add_out_argument(parser, [RESULT_NAME])
     args = parser.parse_args(argv)
     sizes = [run(count, args.workers, args.timeout) for count in args.rollouts]
