@@ -1,10 +1,10 @@
 """The watch events of the controller's own status writes, which need no reconcile.
 
-A decision is a fixed point of itself: deciding again on the status it stored, with the cluster as
-it was, gives the same status and asks for nothing new. Its other writes (ReplicaSets, Services,
-AnalysisRuns) are reported by watches of their own. So the watch event of a status write that set
-no router weight (routers are not watched) only repeats what the reconcile that wrote it decided:
-in a fleet, half of all reconciles were these echoes.
+When deciding again on the status a decision stored, with the cluster as it was, gives the same
+status and writes (the reconciler checks this fixed point before it writes), and the decision set no
+router weight (routers are not watched; its other writes, to ReplicaSets, Services and AnalysisRuns,
+are reported by watches of their own), the watch event of that status write only repeats what the
+reconcile that wrote it decided: in a fleet, half of all reconciles were these echoes.
 
 The event is known by its resourceVersion, the one the status write's answer carries. It may arrive
 before that answer is read: an event of a Rollout whose status is being written is held until the
