@@ -46,7 +46,9 @@ def _vs_argo_size(size: dict[str, Any]) -> str:
     return (
         f"at {size['rollouts']:,} Rollouts ({pairs}): controller CPU {f['controller CPU seconds']['ratio']:.2f}x, "
         f"peak memory {f['peak RSS MiB']['ratio']:.2f}x, API requests {f['API requests per Rollout']['ratio']:.2f}x, "
-        f"image change to Healthy p99 {f['image change to Healthy p99 s']['ratio']:.2f}x"
+        f"image change to Healthy p99 {f['image change to Healthy p99 s']['ratio']:.2f}x; Events recorded "
+        f"about each Rollout: canary {f['Rollout Events recorded per Rollout']['canary']:.1f}, "
+        f"Argo {f['Rollout Events recorded per Rollout']['argo-rollouts']:.1f}"
     )
 
 
