@@ -50,3 +50,11 @@ class StandInBuild:
         calls = self.log.read_text().splitlines() if self.log.exists() else []
         self.log.unlink(missing_ok=True)
         return calls
+
+    def go_calls_when_built_again(self) -> list[str]:
+        """Build, then build again: the go commands of the second run, which finds the cache and says so."""
+        assert self.run().returncode == 0
+        self.go_calls()
+        again = self.run()
+        assert again.returncode == 0 and "cached" in again.stderr, again.stderr
+        return self.go_calls()

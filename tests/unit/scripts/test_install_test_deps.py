@@ -115,7 +115,9 @@ def test_no_guard_and_no_systemctl_when_prometheus_is_not_installed(tmp_path: Pa
     assert "policy-rc.d" not in result.stdout and "systemctl" not in result.stdout
 
 
-def test_installing_influxdb_also_forbids_service_starts_then_stops_and_disables_its_unit(tmp_path: Path) -> None:
+def test_installing_influxdb_also_forbids_service_starts_then_stops_and_disables_its_unit(
+    tmp_path: Path,
+) -> None:
     machine = Machine(tmp_path, installed=[c for c in PROVIDED if c != "influxd"])
     result = machine.run("--dry-run")
     assert "exit 101" in result.stdout
