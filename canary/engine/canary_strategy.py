@@ -162,9 +162,13 @@ def _advance(context: DecisionContext, progress: Progress) -> tuple[Progress, li
         progress, run_actions = _background_analysis(context, progress)
         actions += run_actions
     if not progress.abort and not progress.promote_full and not held:
+        reached_from = progress.step_index
         progress, step_actions, step_waits = _walk(context, progress)
         actions += step_actions
         waits += step_waits
+        if not progress.abort and _background_starts_between(context, reached_from, progress.step_index):
+            progress, run_actions = _background_analysis(context, progress)
+            actions += run_actions
     at_end = not progress.abort and not progress.traffic_held and progress.step_index >= len(context.steps)
     if at_end and context.plan(progress, len(context.steps)).reached:
         progress = replace(progress, stable=progress.canary, promote_full=False, pause_conditions=())
@@ -324,6 +328,15 @@ def _background_analysis(context: DecisionContext, progress: Progress) -> tuple[
     if phase == AnalysisPhase.INCONCLUSIVE and previous != AnalysisPhase.INCONCLUSIVE:
         return progress.with_pause(PauseReason.INCONCLUSIVE_ANALYSIS, context.now), actions
     return progress, actions
+
+
+def _background_starts_between(context: DecisionContext, before: int, after: int) -> bool:
+    """Whether the walk from step `before` to `after` reached the background analysis' starting step:
+    its run starts in this decision, as the step's weight does, not in the next one (a decision is a
+    fixed point of itself)."""
+    analysis = step_list.canary_of(context.rollout).analysis
+    starting = (analysis.starting_step or 0) if analysis is not None else None
+    return starting is not None and before < starting <= after < len(context.steps)
 
 
 def _final_background_verdict(context: DecisionContext, progress: Progress) -> Progress:

@@ -123,6 +123,8 @@ class World:
             # is unchanged here, so the same writes are asked for again).
             repeated = [a for a in again.actions if isinstance(a, EmitEvent) and a.reason not in WRITE_EVENTS]
             assert not repeated, "no new events on own output"
+            fresh = [a for a in again.actions if a not in decision.actions and not isinstance(a, EmitEvent)]
+            assert not fresh, "no new writes on own output"
             write_decision(self.cluster, rollout, decision)
             self.promoted_since_last = False
             if decision.status == rollout.status:

@@ -31,6 +31,7 @@ SERVICES = {"web-stable": V1, "web-canary": V1}
 def rs(pod_hash: str, replicas: int, available: int | None = None, revision: int = 1) -> ReplicaSetView:
     return replica_set(pod_hash, replicas=replicas, available=available, revision=revision)
 
+
 def with_status(rollout: Rollout, **fields: object) -> Rollout:
     base = {"stable_rs": V1, "current_pod_hash": V2, "current_step_index": 0}
     return rollout.model_copy(update={"status": RolloutStatus.model_validate(base | fields)})
@@ -570,3 +571,23 @@ def test_a_status_written_in_percent_before_max_traffic_weight_units_is_read_as_
         rollout, observed(rs(V1, 10), rs(V2, 8, available=5, revision=2), router_weight=500), NOW
     )
     assert kinds(decision, SetTrafficWeight) == [SetTrafficWeight(500, V1, V2)]
+
+
+def test_a_background_analysis_starts_in_the_decision_that_reaches_its_starting_step() -> None:
+    rollout = with_status(
+        scenarios.rollout(
+            image="web:2",
+            steps=[{"setWeight": 50}, {"setWeight": 75}, {"pause": {}}],
+            canary={"analysis": {"templates": [{"templateName": "error-rate"}], "startingStep": 1}},
+        ),
+        current_step_index=0,
+    )
+    seen = Observed(
+        replica_sets=(rs(V1, 2), rs(V2, 2, revision=2)),
+        templates={"error-rate": scenarios.error_rate_template()},
+    )
+    decision = decide(rollout, seen, NOW)
+    assert decision.status.current_step_index is not None and decision.status.current_step_index >= 1
+    assert len(kinds(decision, CreateAnalysisRun)) == 1, "started with the step, not by the next decision"
+    again = decide(rollout.model_copy(update={"status": decision.status}), seen, NOW)
+    assert kinds(again, CreateAnalysisRun) == kinds(decision, CreateAnalysisRun)
