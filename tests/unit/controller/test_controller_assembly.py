@@ -82,6 +82,19 @@ def test_sharded_controllers_handle_only_their_labelled_rollouts(
         assert _phase(apiserver, "other") is None
 
 
+def _owned_replica_set(apiserver: FakeApiServer, rollout: dict[str, Any]) -> dict[str, object]:
+    """A ReplicaSet of one pod controlled by `rollout`, stored in the apiserver."""
+    owner = {
+        "apiVersion": rollout["apiVersion"],
+        "kind": "Rollout",
+        "name": "web",
+        "uid": rollout["metadata"]["uid"],
+    }
+    replica_set = orphaned_replica_set("web-abc", "abc", replicas=1)
+    replica_set["metadata"]["ownerReferences"] = [{**owner, "controller": True}]
+    return apiserver.put(replica_set)
+
+
 def _pod(replica_set: dict[str, object], name: str, ready: str) -> dict[str, object]:
     meta: dict[str, Any] = replica_set["metadata"]  # type: ignore[assignment]
     owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": meta["name"], "uid": meta["uid"]}
@@ -108,15 +121,7 @@ def test_a_pod_change_queues_its_rollout_only_while_the_rollout_restarts(
     # The other decisions read the ReplicaSets, whose status follows the same pod changes.
     controller = Controller(api, Settings(workers=1, watch_timeout_seconds=1, notifications_namespace=None))
     rollout = install(apiserver, "web", **({"restartAt": restart_at} if restart_at else {}))
-    owner = {
-        "apiVersion": rollout["apiVersion"],
-        "kind": "Rollout",
-        "name": "web",
-        "uid": rollout["metadata"]["uid"],
-    }
-    replica_set = orphaned_replica_set("web-abc", "abc", replicas=1)
-    replica_set["metadata"]["ownerReferences"] = [{**owner, "controller": True}]
-    replica_set = apiserver.put(replica_set)
+    replica_set = _owned_replica_set(apiserver, rollout)
     with _informing(controller):
         apiserver.put(_pod(replica_set, "web-abc-1", "False"))
         _eventually(lambda: controller.informers.get("v1", "pods", "ns", "web-abc-1") is not None)
@@ -130,15 +135,7 @@ def test_an_endpoint_slice_change_queues_the_rollout_owning_the_pods_it_lists(
     # A weight held until the canary's pods are ready endpoints rises on the slice's change.
     controller = Controller(api, Settings(workers=1, watch_timeout_seconds=1, notifications_namespace=None))
     rollout = install(apiserver, "web")
-    owner = {
-        "apiVersion": rollout["apiVersion"],
-        "kind": "Rollout",
-        "name": "web",
-        "uid": rollout["metadata"]["uid"],
-    }
-    replica_set = orphaned_replica_set("web-abc", "abc", replicas=1)
-    replica_set["metadata"]["ownerReferences"] = [{**owner, "controller": True}]
-    replica_set = apiserver.put(replica_set)
+    replica_set = _owned_replica_set(apiserver, rollout)
     apiserver.put(_pod(replica_set, "web-abc-1", "True"))
     endpoint = {
         "addresses": ["10.0.0.1"],
