@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from fleet import ROOT, Contender, Workload, canary_contender, run_fleet
-from localcluster import LocalControlPlane, free_port
+from localcluster import LocalControlPlane, free_port, role_binding
 from out_dir import add_out_argument
 
 WORKLOAD = Workload(
@@ -55,17 +55,9 @@ def argo_contender(build_dir: Path) -> Contender:
     manifests = build_dir / "manifests"
 
     def install(cp: LocalControlPlane) -> None:
-        binding = {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": "argo-rollouts"},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": "argo-rollouts",
-            },
-            "subjects": [{"kind": "ServiceAccount", "name": "argo-rollouts", "namespace": ARGO_NAMESPACE}],
-        }
+        binding = role_binding(
+            "argo-rollouts", role="argo-rollouts", account="argo-rollouts", namespace=ARGO_NAMESPACE
+        )
         cp.apply_manifests(
             [
                 *sorted((manifests / "crds").glob("*-crd.yaml")),

@@ -86,6 +86,20 @@ class Binaries:
         return out
 
 
+def role_binding(
+    name: str, *, role: str, account: str, namespace: str, cluster: bool = True
+) -> dict[str, Any]:
+    """A (Cluster)RoleBinding of the (Cluster)Role `role` to the ServiceAccount `namespace/account`."""
+    prefix = "Cluster" if cluster else ""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": f"{prefix}RoleBinding",
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": f"{prefix}Role", "name": role},
+        "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}],
+    }
+
+
 def cached_bin_dir() -> Path:
     """The bin directory for the pinned versions (whether or not it has been built yet)."""
     out = subprocess.run(

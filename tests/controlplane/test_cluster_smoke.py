@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
-from localcluster import LocalControlPlane, wait_for
+from localcluster import LocalControlPlane, role_binding, wait_for
 
 GROUP = "smoke.canary.test"
 
@@ -201,17 +201,13 @@ def test_service_account_kubeconfig_is_subject_to_rbac(
                     "metadata": {"name": "secret-reader"},
                     "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]}],
                 },
-                {
-                    "apiVersion": "rbac.authorization.k8s.io/v1",
-                    "kind": "RoleBinding",
-                    "metadata": {"name": "reader-reads-secrets"},
-                    "roleRef": {
-                        "apiGroup": "rbac.authorization.k8s.io",
-                        "kind": "Role",
-                        "name": "secret-reader",
-                    },
-                    "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": namespace}],
-                },
+                role_binding(
+                    "reader-reads-secrets",
+                    role="secret-reader",
+                    account="reader",
+                    namespace=namespace,
+                    cluster=False,
+                ),
             ],
             namespace=namespace,
         )

@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "controlplane")]
 
 import canarytier  # noqa: E402
-from localcluster import Binaries, Component, LocalControlPlane, wait_for  # noqa: E402
+from localcluster import Binaries, Component, LocalControlPlane, role_binding, wait_for  # noqa: E402
 from podrunner import READY_LINE, SERVING_ANNOTATION  # noqa: E402
 
 ROOT = HERE.parents[1]
@@ -406,17 +406,9 @@ def _prometheus_access() -> list[dict[str, Any]]:
             "metadata": {"name": "prometheus-live"},
             "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}],
         },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": "prometheus-live"},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": "prometheus-live",
-            },
-            "subjects": [{"kind": "ServiceAccount", "name": "prometheus", "namespace": GATEWAY_NAMESPACE}],
-        },
+        role_binding(
+            "prometheus-live", role="prometheus-live", account="prometheus", namespace=GATEWAY_NAMESPACE
+        ),
     ]
 
 
