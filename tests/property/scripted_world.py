@@ -1,7 +1,8 @@
 """A Rollout on the embedded cluster driven by a random script, for the availability properties:
 verbs (promote, promote --full, abort, retry, undo, restart), releases (some whose pods never
-become ready), scaling, pod failures and clock jumps, with every decision checked before it is
-written (in the controller's order, `canary.cluster.writes`)."""
+become ready), scaling, pod failures and clock jumps, with every decision checked, and checked to be
+its own fixed point, before it is written (in the controller's order, `canary.cluster.writes`).
+Traffic is served by a simulated workload, so analyses of the `error-rate` template measure it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from fixed_point import check_fixed_point
 from hypothesis import strategies as st
 
 from canary.api.rollout import Rollout
@@ -21,6 +23,8 @@ from canary.engine.commands import CommandError, Patch
 from canary.engine.hashing import pod_template_hash
 from canary.engine.observed import Observed
 from canary.engine.rollout import Decision, decide
+from canary.sim import scenarios
+from canary.sim.workload import SimulatedPrometheus, Workload
 
 NS, NAME = "default", "web"
 POD_START_SECONDS = 2.0
@@ -48,11 +52,14 @@ class ScriptedWorld:
         """`endpoints_after`: seconds from a pod's readiness to its Services' ready endpoints."""
         self.clock = ManualClock()
         self.crashing: set[str] = set()
+        self.workload = Workload(request_rate=100, seed=3)
         self.cluster = MemoryCluster(
             self.clock,
             pods=lambda h: None if h in self.crashing else POD_START_SECONDS,
             endpoints_after=endpoints_after,
+            providers={"prometheus": SimulatedPrometheus(self.workload)},
         )
+        self.cluster.create(scenarios.error_rate_template(namespace=NS, count=2))
         for service in services:
             self.cluster.create_service(NS, service)
         self.cluster.create(rollout)
@@ -96,18 +103,22 @@ class ScriptedWorld:
 
     def reconcile(self) -> None:
         for _ in range(5):
+            self.cluster.advance_analysis_runs()
             rollout = self.rollout()
             observed = self.cluster.observe(rollout)
             decision = decide(rollout, observed, self.clock.now())
             for check in self.checks:
                 check(rollout, observed, decision)
+            check_fixed_point(rollout, observed, decision, self.clock.now())
             write_decision(self.cluster, rollout, decision)
             if decision.status == rollout.status:
                 break
 
     def tick(self, seconds: float) -> None:
         for _ in range(max(1, math.ceil(seconds / 2))):
-            self.clock.advance(min(seconds, 2.0))
+            step = min(seconds, 2.0)
+            self.workload.serve(self.cluster.traffic(self.rollout()), step)
+            self.clock.advance(step)
             self.reconcile()
 
     def play(self, script: Sequence[tuple[str, Any]]) -> None:

@@ -23,6 +23,7 @@ from canary.engine.observed import Observed
 from canary.engine.rollout import Decision
 
 ACTIVE, PREVIEW = "web-active", "web-preview"
+ERROR_RATE = {"templates": [{"templateName": "error-rate"}]}
 
 blue_green = st.fixed_dictionaries(
     {
@@ -32,7 +33,12 @@ blue_green = st.fixed_dictionaries(
         "scaleDownDelaySeconds": st.sampled_from([0, 5, 30]),
         "abortScaleDownDelaySeconds": st.sampled_from([0, 3, 30]),
     },
-    optional={"previewReplicaCount": st.integers(0, 2), "scaleDownDelayRevisionLimit": st.integers(0, 2)},
+    optional={
+        "previewReplicaCount": st.integers(0, 2),
+        "scaleDownDelayRevisionLimit": st.integers(0, 2),
+        "prePromotionAnalysis": st.just(ERROR_RATE),
+        "postPromotionAnalysis": st.just(ERROR_RATE),
+    },
 )
 
 

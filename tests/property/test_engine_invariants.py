@@ -8,6 +8,7 @@ reconciling after each.
 import math
 from typing import Any
 
+from fixed_point import check_fixed_point
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,12 +16,11 @@ from canary.api.rollout import Rollout, RolloutStatus
 from canary.cluster.memory import MemoryCluster
 from canary.cluster.writes import write_decision
 from canary.engine import commands, targets
-from canary.engine.actions import EmitEvent, ScaleReplicaSet, SetTrafficWeight
+from canary.engine.actions import ScaleReplicaSet, SetTrafficWeight
 from canary.engine.clock import ManualClock
 from canary.engine.commands import CommandError
 from canary.engine.hashing import pod_template_hash
 from canary.engine.rollout import Decision, decide
-from canary.engine.scaling_events import WRITE_EVENTS
 from canary.sim import scenarios
 from canary.sim.workload import Behaviour, SimulatedPrometheus, Workload
 
@@ -45,6 +45,16 @@ events = st.lists(
     ),
     min_size=1,
     max_size=25,
+)
+background = st.one_of(
+    st.none(),
+    st.builds(
+        lambda starting: (
+            {"templates": [{"templateName": "error-rate"}]}
+            | ({} if starting is None else {"startingStep": starting})
+        ),
+        st.one_of(st.none(), st.integers(1, 3)),
+    ),
 )
 
 BEHAVIOURS = {"good": Behaviour(error_rate=0.0), "bad": Behaviour(error_rate=0.5), "crash": Behaviour()}
@@ -117,14 +127,7 @@ class World:
             check_recovered_stable(rollout, observed, decision, self.stable_before_loss)
             self.stable_before_loss = None
             assert decide(rollout, observed, now) == decision, "same input, same output"
-            again = decide(rollout.model_copy(update={"status": decision.status}), observed, now)
-            assert again.status == decision.status, "a decision is a fixed point of itself"
-            # Events follow status changes, except those naming a write still asked for (the cluster
-            # is unchanged here, so the same writes are asked for again).
-            repeated = [a for a in again.actions if isinstance(a, EmitEvent) and a.reason not in WRITE_EVENTS]
-            assert not repeated, "no new events on own output"
-            fresh = [a for a in again.actions if a not in decision.actions and not isinstance(a, EmitEvent)]
-            assert not fresh, "no new writes on own output"
+            check_fixed_point(rollout, observed, decision, now)
             write_decision(self.cluster, rollout, decision)
             self.promoted_since_last = False
             if decision.status == rollout.status:
@@ -213,26 +216,8 @@ def in_units(steps: list[dict[str, Any]], max_weight: int) -> list[dict[str, Any
     return [{"setWeight": s["setWeight"] * max_weight // 100} if "setWeight" in s else s for s in steps]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    steps=steps,
-    routed=st.booleans(),
-    max_weight=st.sampled_from([100, 1000, 40]),
-    replicas=st.integers(1, 5),
-    script=events,
-)
-def test_engine_invariants_hold_at_every_reconcile(
-    steps: list[dict[str, Any]], routed: bool, max_weight: int, replicas: int, script: list[tuple[str, Any]]
-) -> None:
-    routing = {"trafficRouting": {"smi": {}, "maxTrafficWeight": max_weight}}
-    world = World(
-        scenarios.rollout(
-            replicas=replicas,
-            steps=in_units(steps, max_weight) if routed else steps,
-            routed=routed,
-            canary=routing if routed else {"canaryService": "web-canary", "stableService": "web-stable"},
-        )
-    )
+def play(world: World, script: list[tuple[str, Any]]) -> None:
+    """Deploy the first revision, then each event of the script, reconciling after each."""
     world.reconcile()
     world.tick(5)
     for kind, value in script:
@@ -247,3 +232,60 @@ def test_engine_invariants_hold_at_every_reconcile(
         else:
             world.verb(kind)
             world.reconcile()
+
+
+def canary_rollout(
+    steps: list[dict[str, Any]], *, routed: bool, max_weight: int = 100, replicas: int, extra: dict[str, Any]
+) -> Rollout:
+    routing = {"trafficRouting": {"smi": {}, "maxTrafficWeight": max_weight}}
+    canary = routing if routed else {"canaryService": "web-canary", "stableService": "web-stable"}
+    return scenarios.rollout(
+        replicas=replicas,
+        steps=in_units(steps, max_weight) if routed else steps,
+        routed=routed,
+        canary=canary | extra,
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    steps=steps,
+    routed=st.booleans(),
+    max_weight=st.sampled_from([100, 1000, 40]),
+    replicas=st.integers(1, 5),
+    script=events,
+)
+def test_engine_invariants_hold_at_every_reconcile(
+    steps: list[dict[str, Any]], routed: bool, max_weight: int, replicas: int, script: list[tuple[str, Any]]
+) -> None:
+    play(
+        World(canary_rollout(steps, routed=routed, max_weight=max_weight, replicas=replicas, extra={})),
+        script,
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    steps=steps,
+    routed=st.booleans(),
+    replicas=st.integers(1, 5),
+    starting_step=st.one_of(st.none(), st.integers(0, 4)),
+    release=st.sampled_from(["good", "bad", "crash"]),
+    script=events,
+)
+def test_releases_with_a_background_analysis_keep_the_invariants(
+    *,
+    steps: list[dict[str, Any]],
+    routed: bool,
+    replicas: int,
+    starting_step: int | None,
+    release: str,
+    script: list[tuple[str, Any]],
+) -> None:
+    """A release starts at once, so the background analysis (from `startingStep` when given) runs
+    in every example."""
+    analysis: dict[str, Any] = {"templates": [{"templateName": "error-rate"}]}
+    if starting_step is not None:
+        analysis["startingStep"] = starting_step
+    rollout = canary_rollout(steps, routed=routed, replicas=replicas, extra={"analysis": analysis})
+    play(World(rollout), [("release", release), ("tick", 30.0), *script])

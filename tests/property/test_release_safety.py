@@ -24,11 +24,13 @@ from canary.engine.observed import Observed
 from canary.engine.rollout import Decision
 from canary.sim import scenarios
 
+ERROR_RATE = {"templates": [{"templateName": "error-rate"}]}
 steps = st.lists(
     st.one_of(
         st.builds(lambda w: {"setWeight": w}, st.integers(0, 100)),
         st.builds(lambda d: {"pause": {"duration": d}}, st.integers(0, 30)),
         st.just({"pause": {}}),
+        st.just({"analysis": ERROR_RATE}),
     ),
     max_size=5,
 )
@@ -88,6 +90,7 @@ def check_traffic(rollout: Rollout, observed: Observed, decision: Decision) -> N
     routing=st.sampled_from(["none", "router", "dynamic"]),
     actions=scripts,
     endpoints_after=st.sampled_from([0.0, 1.5]),
+    background=st.sampled_from([None, {}, {"startingStep": 1}]),
 )
 def test_no_decision_takes_availability_below_the_budget(
     *,
@@ -98,8 +101,11 @@ def test_no_decision_takes_availability_below_the_budget(
     routing: str,
     actions: list[tuple[str, Any]],
     endpoints_after: float,
+    background: dict[str, Any] | None,
 ) -> None:
     canary: dict[str, Any] = {"maxSurge": surge, "maxUnavailable": unavailable or (0 if surge else 1)}
+    if background is not None:
+        canary["analysis"] = ERROR_RATE | background
     if routing == "none":
         canary |= {"canaryService": "web-canary", "stableService": "web-stable"}
     elif routing == "dynamic":
