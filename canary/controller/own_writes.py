@@ -1,10 +1,11 @@
 """The watch events of the controller's own status writes, which need no reconcile.
 
-When deciding again on the status a decision stored, with the cluster as it was, gives the same
-status and writes (the reconciler checks this fixed point before it writes), and the decision set no
-router weight (routers are not watched; its other writes, to ReplicaSets, Services and AnalysisRuns,
-are reported by watches of their own), the watch event of that status write only repeats what the
-reconcile that wrote it decided: in a fleet, half of all reconciles were these echoes.
+A decision is a fixed point of itself: deciding again on the status it stored, with the cluster as
+it was, gives the same status and asks for no new write (the property tests check this for every
+strategy, `tests/property/fixed_point.py`). So unless the decision set a router weight (routers
+are not watched; its other writes, to ReplicaSets, Services and AnalysisRuns, are reported by
+watches of their own), the watch event of its status write only repeats what the reconcile that
+wrote it decided: in a fleet, half of all reconciles were these echoes.
 
 The event is known by its resourceVersion, the one the status write's answer carries. It may arrive
 before that answer is read: an event of a Rollout whose status is being written is held until the

@@ -145,7 +145,7 @@ class RolloutReconciler:
         port: writes.DecisionWriter = self._port
         if self._own_writes is not None:
             port = _Announcing(
-                self._port, self._own_writes, key, settles=lambda: _settles(rollout, observed, decision, now)
+                self._port, self._own_writes, key, settles=not _moves_traffic(decision, observed)
             )
         if writes.write_decision(port, rollout, decision):
             self._superseded[key] = rollout.metadata.resource_version or ""
@@ -231,10 +231,11 @@ class AnalysisRunReconciler:
 class _Announcing:
     """The port as a `DecisionWriter` that tells `OwnWrites` of its status write."""
 
-    def __init__(
-        self, port: ClusterPort, own_writes: OwnWrites, key: Key, *, settles: Callable[[], bool]
-    ) -> None:
-        """`settles()`: whether the write's watch event needs no reconcile (see `_settles`)."""
+    def __init__(self, port: ClusterPort, own_writes: OwnWrites, key: Key, *, settles: bool) -> None:
+        """`settles`: whether the write's watch event needs no reconcile. A decision is a fixed point
+        of itself (the property tests check it for every strategy: `tests/property/fixed_point.py`),
+        so deciding again on the status it stored asks for nothing new, unless it set a router
+        weight: routers are not watched, and only a reconcile after the write sees that weight."""
         self._port = port
         self._own_writes = own_writes
         self._key = key
@@ -244,30 +245,14 @@ class _Announcing:
         self._port.apply(rollout, actions)
 
     def update_status(self, rollout: Rollout, status: RolloutStatus) -> Rollout:
-        settles = self._settles()
         self._own_writes.writing(self._key)
         version = None
         try:
             stored = self._port.update_status(rollout, status)
-            version = stored.metadata.resource_version if settles else None
+            version = stored.metadata.resource_version if self._settles else None
             return stored
         finally:
             self._own_writes.written(self._key, version)
-
-
-def _settles(rollout: Rollout, observed: Observed, decision: engine.Decision, now: datetime) -> bool:
-    """Whether the watch event of this decision's status write needs no reconcile: it sets no router
-    weight (routers are not watched) and deciding again on its own status, with the cluster as
-    observed, asks for the same status and writes: not every decision is such a fixed point (a
-    background analysis starting at the step just reached is created by the next decision)."""
-    if _moves_traffic(decision, observed):
-        return False
-    again = engine.decide(rollout.model_copy(update={"status": decision.status}), observed, now)
-    return again.status == decision.status and _writes(again) == _writes(decision)
-
-
-def _writes(decision: engine.Decision) -> list[act.Action]:
-    return [action for action in decision.actions if not isinstance(action, act.EmitEvent)]
 
 
 def _moves_traffic(decision: engine.Decision, observed: Observed) -> bool:
