@@ -33,6 +33,7 @@ from canary.controller.notify.store import ConfigMapStore
 from canary.controller.own_writes import OwnWrites
 from canary.controller.queue import Key, WorkQueue, key_of, split_key
 from canary.controller.reconciler import AnalysisRunReconciler, RolloutReconciler
+from canary.controller.status_pacing import StatusPacing
 from canary.controller.workers import Workers
 from canary.engine.hashing import HASH_LABEL
 from canary.engine.notifications import SUBSCRIBE_PREFIXES
@@ -147,6 +148,7 @@ class Controller:
             on_events=self._on_events,
             hooks=self.hooks,
             own_writes=self._own_writes,
+            pacing=StatusPacing(),
         )
         run_reconciler = AnalysisRunReconciler(
             self.cluster,

@@ -39,6 +39,7 @@ from canary.cluster.port import ClusterPort, NotFound
 from canary.controller.metrics import Metrics
 from canary.controller.own_writes import OwnWrites
 from canary.controller.queue import Key, split_key
+from canary.controller.status_pacing import StatusPacing
 from canary.engine import actions as act
 from canary.engine import rollout as engine
 from canary.engine import status
@@ -95,11 +96,13 @@ class RolloutReconciler:
         on_events: Callable[[Key], None] | None = None,
         hooks: HookCalls | None = None,
         own_writes: OwnWrites | None = None,
+        pacing: StatusPacing | None = None,
     ) -> None:
         """`on_events(key)`: called, without waiting on anything, after a decision's Events are
         written (the notifier queues the key). `hooks`: makes the webhook calls a decision asks for
         and reports their answers (`canary.controller.hooks.runner`). `own_writes`: told of every
-        status write, so that its watch event queues no reconcile."""
+        status write, so that its watch event queues no reconcile. `pacing`: holds status writes
+        that only report progress (`canary.controller.status_pacing`)."""
         self._port = port
         self._now = now
         self._metrics = metrics
@@ -107,6 +110,7 @@ class RolloutReconciler:
         self._hooks = hooks
         self._superseded: dict[Key, str] = {}
         self._own_writes = own_writes
+        self._pacing = pacing
 
     def reconcile(self, key: Key) -> Result:
         namespace, name = split_key(key)
@@ -116,6 +120,8 @@ class RolloutReconciler:
             self._superseded.pop(key, None)
             if self._own_writes is not None:
                 self._own_writes.forget(key)
+            if self._pacing is not None:
+                self._pacing.forget(key)
             if self._metrics:
                 self._metrics.forget_rollout(namespace, name)
             if self._hooks is not None:
@@ -139,7 +145,7 @@ class RolloutReconciler:
         if self._hooks is not None:
             observed = replace(observed, hook_results=self._hooks.results(namespace, name))
         now = self._now()
-        decision = engine.decide(rollout, observed, now)
+        decision = self._paced(key, rollout, engine.decide(rollout, observed, now), now)
         if self._hooks is not None:
             self._hooks.request(rollout, [a for a in decision.actions if isinstance(a, act.RunHook)])
         port: writes.DecisionWriter = self._port
@@ -149,6 +155,8 @@ class RolloutReconciler:
             )
         if writes.write_decision(port, rollout, decision):
             self._superseded[key] = rollout.metadata.resource_version or ""
+            if self._pacing is not None:
+                self._pacing.written(key, now)
         emitted = [a for a in decision.actions if isinstance(a, act.EmitEvent)]
         for event in emitted:
             log.info(
@@ -159,6 +167,20 @@ class RolloutReconciler:
         if self._metrics:
             self._metrics.set_phase(namespace, name, decision.status.phase)
         return Result(decision.requeue_after)
+
+    def _paced(self, key: Key, rollout: Rollout, decision: engine.Decision, now: datetime) -> engine.Decision:
+        """The decision, with a progress-only status held back (and a look again when it is due)."""
+        if self._pacing is None:
+            return decision
+        routed = (
+            rollout.spec.strategy.canary is not None
+            and rollout.spec.strategy.canary.traffic_routing is not None
+        )
+        wait = self._pacing.wait(key, rollout.status, decision.status, routed=routed, now=now)
+        if not wait:
+            return decision
+        due = wait if decision.requeue_after is None else min(wait, decision.requeue_after)
+        return replace(decision, status=rollout.status, requeue_after=due)
 
     def _report_invalid(self, namespace: str, name: str, message: str) -> None:
         if isinstance(self._port, InvalidSpecReporter):

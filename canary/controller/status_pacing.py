@@ -1,0 +1,70 @@
+"""Status writes that only report progress are paced: at most one a second per Rollout.
+
+A Rollout's status also reports what is observed as pods start and stop: the pod counts, the
+weights those counts make when no traffic router sets them, the waiting message and the update
+times of the conditions. In a release every ReplicaSet watch event changes them, and a status
+write for each was 4 of the 13 status writes of a release in the benchmarks' workload
+(`benchmarks/vs_argo.py`). No Event reports such a change, because it
+is not a change of state. So a status write that carries nothing else waits until a second has
+passed since the Rollout's previous status write, and any write that comes sooner takes it along.
+Every other change is written at once: a step, a pause, the phase, a verdict, an abort, an observed
+generation, a weight set on a router, a condition turning.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+from canary.api.rollout import RolloutStatus
+from canary.controller.queue import Key
+
+PROGRESS_WRITE_INTERVAL = timedelta(seconds=1)
+
+
+def reports_progress_only(old: RolloutStatus, new: RolloutStatus, *, routed: bool) -> bool:
+    """Whether `new` differs from `old` only in what pods starting and stopping change (`routed`:
+    a traffic router carries the weights, so they are set, not observed)."""
+    return old != new and _state(old, routed=routed) == _state(new, routed=routed)
+
+
+def _state(status: RolloutStatus, *, routed: bool) -> RolloutStatus:
+    observed: dict[str, Any] = {
+        "replicas": 0,
+        "updated_replicas": 0,
+        "ready_replicas": 0,
+        "available_replicas": 0,
+        "message": "",
+        "conditions": [c.model_copy(update={"last_update_time": None}) for c in status.conditions],
+    }
+    if not routed:
+        observed["canary"] = status.canary.model_copy(update={"weights": None})
+    return status.model_copy(update=observed)
+
+
+class StatusPacing:
+    """When each Rollout's status was last written, and how long a progress-only write waits."""
+
+    def __init__(self, interval: timedelta = PROGRESS_WRITE_INTERVAL) -> None:
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._written: dict[Key, datetime] = {}
+
+    def wait(self, key: Key, old: RolloutStatus, new: RolloutStatus, *, routed: bool, now: datetime) -> float:
+        """Seconds the write of `new` over `old` waits (0: write it now)."""
+        if not reports_progress_only(old, new, routed=routed):
+            return 0.0
+        with self._lock:
+            last = self._written.get(key)
+        if last is None:
+            return 0.0
+        return max((last + self._interval - now).total_seconds(), 0.0)
+
+    def written(self, key: Key, now: datetime) -> None:
+        with self._lock:
+            self._written[key] = now
+
+    def forget(self, key: Key) -> None:
+        with self._lock:
+            self._written.pop(key, None)
