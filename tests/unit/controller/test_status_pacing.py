@@ -4,7 +4,7 @@ of state is written at once, and takes the held progress along."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from fake_apiserver import FakeApiServer
 from objects import REPLICA_SETS, ROLLOUTS, install
@@ -15,21 +15,11 @@ from canary.cluster.kube_api import KubeApi
 from canary.controller.queue import Key
 from canary.controller.reconciler import RolloutReconciler
 from canary.controller.status_pacing import StatusPacing, reports_progress_only
+from canary.engine.clock import ManualClock
 from canary.engine.status import RolloutPhase
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 KEY = Key("ns/web")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def at(self, seconds: float) -> None:
-        self.now = START + timedelta(seconds=seconds)
 
 
 def _weights(canary: int) -> TrafficWeights:
@@ -42,6 +32,15 @@ def _pods_available(apiserver: FakeApiServer, available: int) -> None:
     (replica_set,) = apiserver.all(*REPLICA_SETS)
     replica_set["status"] = {"replicas": 3, "readyReplicas": available, "availableReplicas": available}
     apiserver.put({**replica_set, "kind": "ReplicaSet"})
+
+
+def _deployed(apiserver: FakeApiServer, api: KubeApi) -> tuple[ManualClock, RolloutReconciler]:
+    """A Rollout reconciled once at START (its first status write), with pacing."""
+    install(apiserver)
+    clock = ManualClock(START)
+    reconciler = RolloutReconciler(KubeCluster(api, clock=clock.now), clock.now, pacing=StatusPacing())
+    reconciler.reconcile(KEY)
+    return clock, reconciler
 
 
 def _status_writes(apiserver: FakeApiServer) -> int:
@@ -74,17 +73,14 @@ def test_an_unchanged_status_is_no_write_at_all() -> None:
 def test_progress_within_a_second_of_the_last_write_waits_for_that_second(
     apiserver: FakeApiServer, api: KubeApi
 ) -> None:
-    install(apiserver)
-    clock = Clock()
-    reconciler = RolloutReconciler(KubeCluster(api, clock=clock), clock, pacing=StatusPacing())
-    reconciler.reconcile(KEY)
+    clock, reconciler = _deployed(apiserver, api)
     assert _status_writes(apiserver) == 1
     _pods_available(apiserver, 1)
-    clock.at(0.25)
+    clock.advance(0.25)
     result = reconciler.reconcile(KEY)
     assert _status_writes(apiserver) == 1
     assert result.requeue_after == 0.75
-    clock.at(1.0)
+    clock.advance(0.75)
     reconciler.reconcile(KEY)
     assert _status_writes(apiserver) == 2
     assert apiserver.read(*ROLLOUTS, "web")["status"]["availableReplicas"] == 1  # type: ignore[index]
@@ -93,15 +89,12 @@ def test_progress_within_a_second_of_the_last_write_waits_for_that_second(
 def test_a_change_of_state_is_written_at_once_with_the_progress_held(
     apiserver: FakeApiServer, api: KubeApi
 ) -> None:
-    install(apiserver)
-    clock = Clock()
-    reconciler = RolloutReconciler(KubeCluster(api, clock=clock), clock, pacing=StatusPacing())
-    reconciler.reconcile(KEY)
+    clock, reconciler = _deployed(apiserver, api)
     _pods_available(apiserver, 1)
-    clock.at(0.25)
+    clock.advance(0.25)
     reconciler.reconcile(KEY)
     _pods_available(apiserver, 3)
-    clock.at(0.5)
+    clock.advance(0.25)
     reconciler.reconcile(KEY)
     assert _status_writes(apiserver) == 2
     status = apiserver.read(*ROLLOUTS, "web")["status"]  # type: ignore[index]
