@@ -1,14 +1,17 @@
-"""Status writes that only report progress are paced: at most one a second per Rollout.
+"""Status writes that only report progress are paced: at most one every 3 s per Rollout.
 
 A Rollout's status also reports what is observed as pods start and stop: the pod counts, the
 weights those counts make when no traffic router sets them, the waiting message and the update
-times of the conditions. In a release every ReplicaSet watch event changes them, and a status
-write for each was 4 of the 13 status writes of a release in the benchmarks' workload
-(`benchmarks/vs_argo.py`). No Event reports such a change, because it
-is not a change of state. So a status write that carries nothing else waits until a second has
-passed since the Rollout's previous status write, and any write that comes sooner takes it along.
-Every other change is written at once: a step, a pause, the phase, a verdict, an abort, an observed
-generation, a weight set on a router, a condition turning.
+times of the conditions. No Event reports such a change, because it is not a change of state, yet
+in a release every ReplicaSet watch event makes one: in `benchmarks/vs_argo.py` at 200 Rollouts they
+were 8.4 of the 16.4 status writes per Rollout. So a status write that carries nothing else waits
+until 3 s have passed since the Rollout's previous status write, and any write that comes sooner
+takes it along. Every other change is written at once: a step, a pause, the phase, a verdict, an
+abort, an observed generation, a weight set on a router, a condition turning.
+
+Why 3 s: replayed over that run's audit log, holding them 1 s would have saved 0.02 writes per
+Rollout (at that scale a Rollout's status is seldom written twice within a second), 3 s 3.5, and
+10 s 7.4; 3 s keeps pod counts fresh enough to watch.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 from canary.api.rollout import RolloutStatus
 from canary.controller.queue import Key
 
-PROGRESS_WRITE_INTERVAL = timedelta(seconds=1)
+PROGRESS_WRITE_INTERVAL = timedelta(seconds=3)
 
 
 def reports_progress_only(old: RolloutStatus, new: RolloutStatus, *, routed: bool) -> bool:

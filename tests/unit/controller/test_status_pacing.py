@@ -1,6 +1,6 @@
 """Status writes that only report progress (pod counts, the weights they make, the waiting message,
-condition update times) wait until a second after the Rollout's last status write; every change
-of state is written at once, and takes the held progress along."""
+condition update times) wait until 3 s after the Rollout's last status write; every change of
+state is written at once, and takes the held progress along."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from canary.cluster.kube import KubeCluster
 from canary.cluster.kube_api import KubeApi
 from canary.controller.queue import Key
 from canary.controller.reconciler import RolloutReconciler
-from canary.controller.status_pacing import StatusPacing, reports_progress_only
+from canary.controller.status_pacing import PROGRESS_WRITE_INTERVAL, StatusPacing, reports_progress_only
 from canary.engine.clock import ManualClock
 from canary.engine.status import RolloutPhase
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 KEY = Key("ns/web")
+INTERVAL = PROGRESS_WRITE_INTERVAL.total_seconds()
 
 
 def _weights(canary: int) -> TrafficWeights:
@@ -70,7 +71,7 @@ def test_an_unchanged_status_is_no_write_at_all() -> None:
     assert StatusPacing().wait(KEY, RolloutStatus(), RolloutStatus(), routed=False, now=START) == 0.0
 
 
-def test_progress_within_a_second_of_the_last_write_waits_for_that_second(
+def test_progress_soon_after_the_last_write_waits_for_the_interval(
     apiserver: FakeApiServer, api: KubeApi
 ) -> None:
     clock, reconciler = _deployed(apiserver, api)
@@ -79,8 +80,8 @@ def test_progress_within_a_second_of_the_last_write_waits_for_that_second(
     clock.advance(0.25)
     result = reconciler.reconcile(KEY)
     assert _status_writes(apiserver) == 1
-    assert result.requeue_after == 0.75
-    clock.advance(0.75)
+    assert result.requeue_after == INTERVAL - 0.25
+    clock.advance(INTERVAL - 0.25)
     reconciler.reconcile(KEY)
     assert _status_writes(apiserver) == 2
     assert apiserver.read(*ROLLOUTS, "web")["status"]["availableReplicas"] == 1  # type: ignore[index]
