@@ -33,18 +33,7 @@ RECIPE=1
 WRAPPER="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/go/argo-rollouts"
 CACHE_ROOT="${CANARY_ARGO_CACHE:-$HOME/.cache/canary/argo-rollouts}"
 
-version_key() {
-  local digest
-  digest="$(cat "$WRAPPER/go.mod" "$WRAPPER/go.sum" \
-            | { cat; printf '%s %s\n' "$ARGO_VERSION" "$RECIPE"; } | sha256sum | cut -c1-12)"
-  printf 'argo-rollouts-%s_%s' "$ARGO_VERSION" "$digest"
-}
-
-KEY="$(version_key)"
-DEST="$CACHE_ROOT/$KEY"
-STAMP="$DEST/.complete"
-
-log() { printf '[argo-rollouts-build %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+BUILD_NAME=argo-rollouts
 
 is_complete() {
   [[ -f "$STAMP" && -x "$DEST/bin/rollouts-controller" && -f "$DEST/manifests/crds/rollout-crd.yaml" ]]
@@ -53,18 +42,11 @@ is_complete() {
 HELP_LINES=2,24p
 # shellcheck source=scripts/lib/cached-build.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/cached-build.sh"
+KEY="argo-rollouts-${ARGO_VERSION}_$(wrapper_digest "$WRAPPER" "$ARGO_VERSION" "$RECIPE")"
 begin_cached_build "$@"
 
-START=$SECONDS
-PARTIAL="$CACHE_ROOT/.partial-$KEY"
-trap 'rm -rf "$PARTIAL/bin/.controller.tmp.$$"' EXIT
-if [[ "$MODE" == force ]]; then rm -rf "$PARTIAL"; fi
-mkdir -p "$PARTIAL/bin"
-rm -rf "$PARTIAL"/bin/.controller.tmp.*  # we hold the lock: a killed run's leftovers
-
-export CGO_ENABLED=0
 cd "$WRAPPER"
-GOVERSION_LINE="$(go version)"
+open_partial bin/.controller.tmp
 if [[ -s "$PARTIAL/bin/rollouts-controller" ]]; then
   log "rollouts-controller: kept from an earlier run"
 else

@@ -29,10 +29,7 @@ RECIPE=1
 
 CACHE_ROOT="${CANARY_GITEA_CACHE:-$HOME/.cache/canary/gitea}"
 KEY="gitea-${GITEA_VERSION}_r${RECIPE}"
-DEST="$CACHE_ROOT/$KEY"
-STAMP="$DEST/.complete"
-
-log() { printf '[gitea-build %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+BUILD_NAME=gitea
 
 is_complete() { [[ -f "$STAMP" && -x "$DEST/bin/gitea" && -d "$DEST/static/options" ]]; }
 
@@ -41,15 +38,8 @@ HELP_LINES=2,23p
 source "$(dirname "${BASH_SOURCE[0]}")/lib/cached-build.sh"
 begin_cached_build "$@"
 
-START=$SECONDS
-PARTIAL="$CACHE_ROOT/.partial-$KEY"
+open_partial .wrapper bin/.gitea
 WRAPPER="$PARTIAL/.wrapper.$$"
-trap 'rm -rf "$WRAPPER" "$PARTIAL/bin/.gitea.$$"' EXIT
-if [[ "$MODE" == force ]]; then rm -rf "$PARTIAL"; fi
-mkdir -p "$PARTIAL/bin"
-rm -rf "$PARTIAL"/.wrapper.* "$PARTIAL"/bin/.gitea.*  # we hold the lock: what a killed run left goes
-
-GOVERSION_LINE="$(go version)"
 GITEA_DIR="$(module_dir "code.gitea.io/gitea@$GITEA_VERSION")"
 [[ -f "$GITEA_DIR/go.mod" ]] || { log "ERROR: no go.mod in the downloaded module ($GITEA_DIR)"; exit 4; }
 

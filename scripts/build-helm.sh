@@ -28,10 +28,7 @@ RECIPE=2
 
 CACHE_ROOT="${CANARY_HELM_CACHE:-$HOME/.cache/canary/helm}"
 KEY="helm-${HELM_VERSION}_r${RECIPE}"
-DEST="$CACHE_ROOT/$KEY"
-STAMP="$DEST/.complete"
-
-log() { printf '[helm-build %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+BUILD_NAME=helm
 
 is_complete() { [[ -f "$STAMP" && -x "$DEST/bin/helm" ]]; }
 
@@ -40,16 +37,7 @@ HELP_LINES=2,22p
 source "$(dirname "${BASH_SOURCE[0]}")/lib/cached-build.sh"
 begin_cached_build "$@"
 
-START=$SECONDS
-PARTIAL="$CACHE_ROOT/.partial-$KEY"
-# Temporary names carry our pid; whatever this run leaves half-written goes, a finished binary stays.
-trap 'rm -rf "$PARTIAL/.gobin.$$"' EXIT
-if [[ "$MODE" == force ]]; then rm -rf "$PARTIAL"; fi
-mkdir -p "$PARTIAL/bin"
-rm -rf "$PARTIAL"/.gobin.*  # we hold the lock: what a killed run left half-written goes
-
-export CGO_ENABLED=0
-GOVERSION_LINE="$(go version)"
+open_partial .gobin
 if [[ -s "$PARTIAL/bin/helm" ]]; then
   log "helm: kept from an earlier run"
 else

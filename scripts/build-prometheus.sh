@@ -34,19 +34,7 @@ RECIPE=1
 WRAPPER="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/go/prometheus"
 CACHE_ROOT="${CANARY_PROMETHEUS_CACHE:-$HOME/.cache/canary/prometheus}"
 
-version_key() {
-  local digest
-  digest="$(cat "$WRAPPER/go.mod" "$WRAPPER/go.sum" \
-            | { cat; printf '%s %s %s\n' "$PROMETHEUS_MODULE_VERSION" "$TAGS" "$RECIPE"; } \
-            | sha256sum | cut -c1-12)"
-  printf 'prometheus-%s_%s' "$PROMETHEUS_MODULE_VERSION" "$digest"
-}
-
-KEY="$(version_key)"
-DEST="$CACHE_ROOT/$KEY"
-STAMP="$DEST/.complete"
-
-log() { printf '[prometheus-build %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+BUILD_NAME=prometheus
 
 is_complete() {
   [[ -f "$STAMP" && -x "$DEST/bin/prometheus" ]]
@@ -55,16 +43,10 @@ is_complete() {
 HELP_LINES=2,23p
 # shellcheck source=scripts/lib/cached-build.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/cached-build.sh"
+KEY="prometheus-${PROMETHEUS_MODULE_VERSION}_$(wrapper_digest "$WRAPPER" "$PROMETHEUS_MODULE_VERSION" "$TAGS" "$RECIPE")"
 begin_cached_build "$@"
 
-START=$SECONDS
-PARTIAL="$CACHE_ROOT/.partial-$KEY"
-trap 'rm -rf "$PARTIAL/bin/.prometheus.tmp.$$"' EXIT
-rm -rf "$PARTIAL"
-mkdir -p "$PARTIAL/bin"
-
-export CGO_ENABLED=0
-GOVERSION_LINE="$(go version)"
+open_partial bin/.prometheus.tmp
 
 log "prometheus $PROMETHEUS_MODULE_VERSION, tags $TAGS ... ($GOVERSION_LINE)"
 (cd "$WRAPPER" && nice -n 10 go build -mod=readonly -trimpath -tags "$TAGS" -ldflags "-s -w" \

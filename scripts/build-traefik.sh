@@ -35,19 +35,7 @@ RECIPE=1
 WRAPPER="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/go/traefik"
 CACHE_ROOT="${CANARY_TRAEFIK_CACHE:-$HOME/.cache/canary/traefik}"
 
-version_key() {
-  local digest
-  digest="$(cat "$WRAPPER/go.mod" "$WRAPPER/go.sum" \
-            | { cat; printf '%s %s %s\n' "$TRAEFIK_VERSION" "$GATEWAY_API_VERSION" "$RECIPE"; } \
-            | sha256sum | cut -c1-12)"
-  printf 'traefik-%s_gateway-api-%s_%s' "$TRAEFIK_VERSION" "$GATEWAY_API_VERSION" "$digest"
-}
-
-KEY="$(version_key)"
-DEST="$CACHE_ROOT/$KEY"
-STAMP="$DEST/.complete"
-
-log() { printf '[traefik-build %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+BUILD_NAME=traefik
 
 is_complete() {
   [[ -f "$STAMP" && -x "$DEST/bin/traefik" && -f "$DEST/crds/gateway-api/gateway.networking.k8s.io_httproutes.yaml" \
@@ -57,18 +45,11 @@ is_complete() {
 HELP_LINES=2,25p
 # shellcheck source=scripts/lib/cached-build.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/cached-build.sh"
+KEY="traefik-${TRAEFIK_VERSION}_gateway-api-${GATEWAY_API_VERSION}_$(wrapper_digest "$WRAPPER" \
+  "$TRAEFIK_VERSION" "$GATEWAY_API_VERSION" "$RECIPE")"
 begin_cached_build "$@"
 
-START=$SECONDS
-PARTIAL="$CACHE_ROOT/.partial-$KEY"
-# Temporary names carry our pid; whatever this run leaves half-written goes, a finished binary stays.
-trap 'rm -rf "$PARTIAL/bin/.traefik.tmp.$$" "$PARTIAL/.crds.tmp.$$"' EXIT
-if [[ "$MODE" == force ]]; then rm -rf "$PARTIAL"; fi
-mkdir -p "$PARTIAL/bin"
-rm -rf "$PARTIAL"/bin/.traefik.tmp.* "$PARTIAL"/.crds.tmp.*  # we hold the lock: a killed run's leftovers
-
-export CGO_ENABLED=0
-GOVERSION_LINE="$(go version)"
+open_partial bin/.traefik.tmp .crds.tmp
 
 if [[ -s "$PARTIAL/bin/traefik" ]]; then
   log "traefik: kept from an earlier run"

@@ -2,16 +2,24 @@
 # scripts/build-helm.sh): the one way they take their arguments, answer from a complete cache, and
 # serialise concurrent builds.
 #
-# The sourcing script defines CACHE_ROOT, DEST (the cache entry, binaries in $DEST/bin), HELP_LINES
-# (the sed range of its usage comment), `log` and `is_complete`, then calls
+# The sourcing script defines BUILD_NAME (its log lines say `[<BUILD_NAME>-build <time>]`),
+# CACHE_ROOT, KEY (the cache entry's name), HELP_LINES (the sed range of its usage comment) and
+# `is_complete` (which reads DEST, the cache entry, and STAMP, its completion stamp), then calls
 #   begin_cached_build "$@"
 # which exits at once for --print-bin-dir, --check, --help and a complete cache, and otherwise
 # returns holding the build lock, with MODE (build|force) and LOCKED (1 when flock serialises).
-# The script builds into $PARTIAL (under START=$SECONDS and GOVERSION_LINE) and ends with
+#   open_partial <temporary path under the entry, without its .<pid> suffix; globs allowed> ...
+# then starts the build in $PARTIAL (START=$SECONDS, GOVERSION_LINE, CGO_ENABLED=0): the named
+# temporaries of this run are removed when it exits, those a killed run left are removed now, and
+# whatever an earlier run finished stays (--force starts from nothing). The script ends with
 #   finish_cached_build
 # which stamps $PARTIAL complete, moves it into place as $DEST and prints the bin directory.
 
+log() { printf '[%s-build %s] %s\n' "$BUILD_NAME" "$(date +%H:%M:%S)" "$*" >&2; }
+
 begin_cached_build() {
+  DEST="$CACHE_ROOT/$KEY"
+  STAMP="$DEST/.complete"
   MODE=build
   case "${1:-}" in
     "") ;;
@@ -40,6 +48,39 @@ begin_cached_build() {
       log "built by a concurrent run: $DEST/bin"; echo "$DEST/bin"; exit 0
     fi
   fi
+}
+
+open_partial() {
+  START=$SECONDS
+  PARTIAL="$CACHE_ROOT/.partial-$KEY"
+  PARTIAL_TEMPS=("$@")
+  trap _remove_own_temps EXIT
+  if [[ "$MODE" == force ]]; then rm -rf "$PARTIAL"; fi
+  mkdir -p "$PARTIAL/bin"
+  if [[ "$LOCKED" == 1 ]]; then  # no other build runs: what a killed one left half-written goes
+    local temp
+    for temp in "${PARTIAL_TEMPS[@]}"; do
+      # shellcheck disable=SC2086  # the temporaries are globs
+      rm -rf "$PARTIAL"/$temp.*
+    done
+  fi
+  export CGO_ENABLED=0
+  GOVERSION_LINE="$(go version)"
+}
+
+_remove_own_temps() {
+  local temp
+  for temp in "${PARTIAL_TEMPS[@]}"; do
+    # shellcheck disable=SC2086  # the temporaries are globs
+    rm -rf "$PARTIAL"/$temp."$$"
+  done
+}
+
+# wrapper_digest <wrapper module dir> <value>...: 12 hex digits of its go.mod, go.sum and the values
+# (versions, the recipe), for a cache key that changes with any of them.
+wrapper_digest() {
+  local dir="$1"; shift
+  { cat "$dir/go.mod" "$dir/go.sum"; echo "$*"; } | sha256sum | cut -c1-12
 }
 
 # module_dir <module@version>: the module's directory in the Go module cache (downloaded if needed),

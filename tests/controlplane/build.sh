@@ -45,8 +45,6 @@ KWOK_STAGES=(
 )
 BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 
-log() { printf '[controlplane-build %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-
 version_key() {
   local digest
   digest="$(cat "$HERE/go/kubernetes/go.mod" "$HERE/go/kubernetes/go.sum" \
@@ -58,8 +56,7 @@ version_key() {
 }
 
 KEY="$(version_key)"
-DEST="$CACHE_ROOT/$KEY"
-STAMP="$DEST/.complete"
+BUILD_NAME=controlplane
 
 is_complete() {
   [[ -f "$STAMP" && -f "$DEST/kwok/stages.yaml" ]] || return 1
@@ -72,18 +69,8 @@ HELP_LINES=2,27p
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/cached-build.sh"
 begin_cached_build "$@"
 
-START=$SECONDS
-PARTIAL="$CACHE_ROOT/.partial-$KEY"
-# Temporary names carry our pid; whatever this run leaves half-written goes, finished binaries stay.
-trap 'rm -rf "$PARTIAL"/bin/.*.tmp.$$ "$PARTIAL/.gobin.$$" "$PARTIAL"/kwok/.*.tmp.$$' EXIT
-if [[ "$MODE" == force ]]; then rm -rf "$PARTIAL"; fi
-mkdir -p "$PARTIAL/bin" "$PARTIAL/kwok"
-if [[ "${LOCKED:-0}" == 1 ]]; then  # no other build runs: what a killed one left half-written goes
-  rm -rf "$PARTIAL"/bin/.*.tmp.* "$PARTIAL"/kwok/.*.tmp.* "$PARTIAL"/.gobin.*
-fi
-
-export CGO_ENABLED=0
-GOVERSION_LINE="$(go version)"
+open_partial 'bin/.*.tmp' 'kwok/.*.tmp' .gobin
+mkdir -p "$PARTIAL/kwok"
 log "building into $PARTIAL ($GOVERSION_LINE, GOFLAGS=${GOFLAGS:-})"
 
 timed() {  # timed <label> <command...>
