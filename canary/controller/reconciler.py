@@ -145,7 +145,9 @@ class RolloutReconciler:
         if self._hooks is not None:
             observed = replace(observed, hook_results=self._hooks.results(namespace, name))
         now = self._now()
-        decision = self._paced(key, rollout, engine.decide(rollout, observed, now), now)
+        decision = engine.decide(rollout, observed, now)
+        if self._pacing is not None:
+            decision = self._pacing.paced(key, rollout, decision, now)
         if self._hooks is not None:
             self._hooks.request(rollout, [a for a in decision.actions if isinstance(a, act.RunHook)])
         port: writes.DecisionWriter = self._port
@@ -167,20 +169,6 @@ class RolloutReconciler:
         if self._metrics:
             self._metrics.set_phase(namespace, name, decision.status.phase)
         return Result(decision.requeue_after)
-
-    def _paced(self, key: Key, rollout: Rollout, decision: engine.Decision, now: datetime) -> engine.Decision:
-        """The decision, with a progress-only status held back (and a look again when it is due)."""
-        if self._pacing is None:
-            return decision
-        routed = (
-            rollout.spec.strategy.canary is not None
-            and rollout.spec.strategy.canary.traffic_routing is not None
-        )
-        wait = self._pacing.wait(key, rollout.status, decision.status, routed=routed, now=now)
-        if not wait:
-            return decision
-        due = wait if decision.requeue_after is None else min(wait, decision.requeue_after)
-        return replace(decision, status=rollout.status, requeue_after=due)
 
     def _report_invalid(self, namespace: str, name: str, message: str) -> None:
         if isinstance(self._port, InvalidSpecReporter):

@@ -17,11 +17,13 @@ Rollout (at that scale a Rollout's status is seldom written twice within a secon
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from canary.api.rollout import RolloutStatus
+from canary.api.rollout import Rollout, RolloutStatus
 from canary.controller.queue import Key
+from canary.engine.rollout import Decision
 
 PROGRESS_WRITE_INTERVAL = timedelta(seconds=3)
 
@@ -54,13 +56,26 @@ class StatusPacing:
         self._lock = threading.Lock()
         self._written: dict[Key, datetime] = {}
 
+    def paced(self, key: Key, rollout: Rollout, decision: Decision, now: datetime) -> Decision:
+        """`decision` taken on `rollout`, with a progress-only status held back: the stored status
+        stays, and the decision looks again when the hold ends. Its writes and Events stand."""
+        wait = self.wait(
+            key,
+            rollout.status,
+            decision.status,
+            routed=rollout.spec.strategy.traffic_routing is not None,
+            now=now,
+        )
+        if not wait:
+            return decision
+        due = wait if decision.requeue_after is None else min(wait, decision.requeue_after)
+        return replace(decision, status=rollout.status, requeue_after=due)
+
     def wait(self, key: Key, old: RolloutStatus, new: RolloutStatus, *, routed: bool, now: datetime) -> float:
         """Seconds the write of `new` over `old` waits (0: write it now)."""
-        if not reports_progress_only(old, new, routed=routed):
-            return 0.0
         with self._lock:
             last = self._written.get(key)
-        if last is None:
+        if last is None or not reports_progress_only(old, new, routed=routed):
             return 0.0
         return max((last + self._interval - now).total_seconds(), 0.0)
 

@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from canary.api.rollout import Rollout
 from canary.cluster.memory import MemoryCluster
 from canary.cluster.writes import write_decision
+from canary.controller.queue import Key
+from canary.controller.status_pacing import StatusPacing
 from canary.engine import commands
 from canary.engine.actions import RestartPods, ScaleReplicaSet
 from canary.engine.clock import ManualClock
@@ -47,9 +49,18 @@ scripts = st.lists(
 
 class ScriptedWorld:
     def __init__(
-        self, rollout: Rollout, services: Sequence[str], checks: Sequence[Check], endpoints_after: float = 0.0
+        self,
+        rollout: Rollout,
+        services: Sequence[str],
+        checks: Sequence[Check],
+        endpoints_after: float = 0.0,
+        *,
+        paced: bool = False,
     ) -> None:
-        """`endpoints_after`: seconds from a pod's readiness to its Services' ready endpoints."""
+        """`endpoints_after`: seconds from a pod's readiness to its Services' ready endpoints.
+        `paced`: progress-only status writes are held as the controller holds them
+        (`canary.controller.status_pacing`), so decisions see a status whose pod counts are old."""
+        self.pacing = StatusPacing() if paced else None
         self.clock = ManualClock()
         self.crashing: set[str] = set()
         self.workload = Workload(request_rate=100, seed=3)
@@ -110,7 +121,10 @@ class ScriptedWorld:
             for check in self.checks:
                 check(rollout, observed, decision)
             check_fixed_point(rollout, observed, decision, self.clock.now())
-            write_decision(self.cluster, rollout, decision)
+            if self.pacing is not None:
+                decision = self.pacing.paced(Key(f"{NS}/{NAME}"), rollout, decision, self.clock.now())
+            if write_decision(self.cluster, rollout, decision) and self.pacing is not None:
+                self.pacing.written(Key(f"{NS}/{NAME}"), self.clock.now())
             if decision.status == rollout.status:
                 break
 

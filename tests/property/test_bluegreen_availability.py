@@ -67,9 +67,9 @@ def check_active_service(rollout: Rollout, observed: Observed, decision: Decisio
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(replicas=st.integers(1, 5), strategy=blue_green, actions=scripts)
+@given(replicas=st.integers(1, 5), strategy=blue_green, actions=scripts, paced=st.booleans())
 def test_the_active_service_always_selects_a_replica_set_with_the_pods_to_serve(
-    *, replicas: int, strategy: dict[str, Any], actions: list[tuple[str, Any]]
+    *, replicas: int, strategy: dict[str, Any], actions: list[tuple[str, Any]], paced: bool
 ) -> None:
     rollout = {
         "metadata": {"name": NAME, "namespace": NS},
@@ -83,5 +83,7 @@ def test_the_active_service_always_selects_a_replica_set_with_the_pods_to_serve(
             "strategy": {"blueGreen": {"activeService": ACTIVE, "previewService": PREVIEW, **strategy}},
         },
     }
-    world = ScriptedWorld(Rollout.model_validate(rollout), [ACTIVE, PREVIEW], [check_active_service])
+    world = ScriptedWorld(
+        Rollout.model_validate(rollout), [ACTIVE, PREVIEW], [check_active_service], paced=paced
+    )
     world.play(actions)

@@ -91,6 +91,7 @@ def check_traffic(rollout: Rollout, observed: Observed, decision: Decision) -> N
     actions=scripts,
     endpoints_after=st.sampled_from([0.0, 1.5]),
     background=st.sampled_from([None, {}, {"startingStep": 1}]),
+    paced=st.booleans(),
 )
 def test_no_decision_takes_availability_below_the_budget(
     *,
@@ -102,6 +103,7 @@ def test_no_decision_takes_availability_below_the_budget(
     actions: list[tuple[str, Any]],
     endpoints_after: float,
     background: dict[str, Any] | None,
+    paced: bool,
 ) -> None:
     canary: dict[str, Any] = {"maxSurge": surge, "maxUnavailable": unavailable or (0 if surge else 1)}
     if background is not None:
@@ -116,5 +118,6 @@ def test_no_decision_takes_availability_below_the_budget(
         ["web-stable", "web-canary"],
         [check_availability, check_surge, check_traffic],
         endpoints_after,
+        paced=paced,
     )
     world.play(actions)

@@ -68,7 +68,16 @@ def test_weights_are_progress_without_a_router_and_state_with_one() -> None:
 
 
 def test_an_unchanged_status_is_no_write_at_all() -> None:
-    assert StatusPacing().wait(KEY, RolloutStatus(), RolloutStatus(), routed=False, now=START) == 0.0
+    pacing = StatusPacing()
+    pacing.written(KEY, START)
+    assert pacing.wait(KEY, RolloutStatus(), RolloutStatus(), routed=False, now=START) == 0.0
+
+
+def test_progress_after_a_write_waits_out_the_interval() -> None:
+    pacing = StatusPacing()
+    pacing.written(KEY, START)
+    old = RolloutStatus(available_replicas=1)
+    assert pacing.wait(KEY, old, RolloutStatus(available_replicas=2), routed=False, now=START) == INTERVAL
 
 
 def test_progress_soon_after_the_last_write_waits_for_the_interval(
